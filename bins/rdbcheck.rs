@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("rdbcheck: not yet implemented");
+    std::process::exit(1);
+}
