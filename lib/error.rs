@@ -68,13 +68,30 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
 pub struct Error {
     kind: ErrorKind,
     msg: String,
+    /// The service's error code (S3 `<Code>`, e.g. NoSuchKey), when the server sent one.
+    code: Option<String>,
+    /// The HTTP status, when the error came from a response.
+    status: Option<u16>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, msg: impl Into<String>) -> Self {
-        Error { kind, msg: msg.into() }
+        Error { kind, msg: msg.into(), code: None, status: None }
+    }
+    /// Attaches the service's error code and HTTP status, so callers can act on them
+    /// (BucketAlreadyOwnedByYou is success for --create-bucket, NoSuchKey is fine for s3rm).
+    pub fn with_code(mut self, code: Option<String>, status: Option<u16>) -> Self {
+        self.code = code;
+        self.status = status;
+        self
+    }
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+    pub fn status(&self) -> Option<u16> {
+        self.status
     }
     pub fn data(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::Data, msg)
@@ -105,7 +122,7 @@ impl Error {
     }
     /// Prefixes the message with what was being done, keeping the kind.
     pub fn context(self, what: impl fmt::Display) -> Self {
-        Error { kind: self.kind, msg: format!("{what}: {}", self.msg) }
+        Error { msg: format!("{what}: {}", self.msg), ..self }
     }
 }
 

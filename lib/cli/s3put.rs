@@ -1,0 +1,144 @@
+//! s3put's flags.
+
+use super::common::{parse_size, S3Args};
+use crate::config::Provider;
+use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
+use crate::transfer::{PartPlan, MIB};
+use crate::{Error, Result};
+use clap::Parser;
+
+pub const ABOUT: &str = "Stream standard input into one S3 object, verified, leaving nothing behind on failure";
+
+pub const LONG_ABOUT: &str = "\
+Reads standard input to EOF and stores it as one object in any S3-compatible store (AWS S3, \
+MinIO, Ceph RGW, Garage, Tencent COS, OVH, Cloudflare R2, Backblaze B2, Wasabi).
+
+Input smaller than one part is sent as a single PUT; anything larger becomes a multipart upload \
+whose parts are uploaded concurrently from a bounded pool of buffers: memory stays below \
+(jobs + 2) x part size + 32 MiB whatever the input size. With unknown length, parts start at \
+16 MiB and double every 1,000 parts, so 10,000 parts reach S3's 5 TiB limit.
+
+Every part and single PUT carries Content-MD5 and a signed SHA-256 payload hash; no aws-chunked \
+bodies and no x-amz-checksum-* headers unless --checksum asks for them. Failed requests are \
+retried from memory; the input is never re-read.
+
+After completing, s3put always verifies: it HEADs the object and compares the size with the bytes \
+read and the ETag with the MD5 (single PUT) or md5-of-part-md5s-N (multipart) where the provider \
+produces those. A mismatch deletes the object.
+
+On any failure, and on SIGINT, SIGTERM or SIGHUP, the multipart upload is aborted with a fresh \
+request: neither an object nor an in-progress upload is left behind. stdout stays empty unless \
+--json is given.";
+
+pub const EXAMPLES: &str = "\
+Examples:
+  valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb
+  pg_dump app | zstd | s3put s3://backups/pg/app.sql.zst
+  tar -c /srv | s3put --endpoint http://127.0.0.1:3900 --expected-size 200G s3://b/srv.tar";
+
+#[derive(Parser, Debug)]
+#[command(name = "s3put", version, about = ABOUT, long_about = LONG_ABOUT,
+          after_help = after_help(), after_long_help = after_help())]
+pub struct Args {
+    /// Destination object: s3://BUCKET/KEY
+    #[arg(value_name = "s3://BUCKET/KEY")]
+    pub url: String,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    /// Parts uploaded concurrently
+    #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Upload")]
+    pub jobs: u16,
+    /// Fixed part size (5M to 5G); all parts but the last get this size, so the object may hold at most 10,000 of them
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Upload")]
+    pub part_size: Option<u64>,
+    /// Expected input size: picks one part size that fits it in 10,000 parts (the input may differ a little)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "part_size", help_heading = "Upload")]
+    pub expected_size: Option<u64>,
+    /// Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size
+    #[arg(long, help_heading = "Upload")]
+    pub uniform_parts: bool,
+    /// Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)
+    #[arg(long, value_name = "ALGO", help_heading = "Upload")]
+    pub checksum: Option<ChecksumAlgo>,
+    /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
+    #[arg(long, help_heading = "Upload")]
+    pub allow_empty: bool,
+    /// Create the bucket first if it does not exist
+    #[arg(long, help_heading = "Upload")]
+    pub create_bucket: bool,
+
+    /// Content-Type of the object
+    #[arg(long, value_name = "TYPE", help_heading = "Object")]
+    pub content_type: Option<String>,
+    /// User metadata stored as x-amz-meta-KEY (repeatable)
+    #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = "Object")]
+    pub metadata: Vec<String>,
+    /// Storage class, e.g. STANDARD_IA, GLACIER_IR
+    #[arg(long, value_name = "CLASS", help_heading = "Object")]
+    pub storage_class: Option<String>,
+    /// Server-side encryption: AES256 or aws:kms
+    #[arg(long, value_name = "ALGO", value_parser = ["AES256", "aws:kms"], help_heading = "Object")]
+    pub sse: Option<String>,
+    /// KMS key for --sse aws:kms
+    #[arg(long, value_name = "ID", requires = "sse", help_heading = "Object")]
+    pub sse_kms_key_id: Option<String>,
+
+    /// Print a JSON result (url, size, etag, parts, seconds) on stdout
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+    /// Show bytes and rate on stderr (default: only when stderr is a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub progress: bool,
+}
+
+pub fn after_help() -> String {
+    format!("{}\n{EXAMPLES}", super::exit_status_help())
+}
+
+impl Args {
+    pub fn object_options(&self) -> Result<ObjectOptions> {
+        let mut metadata = Vec::new();
+        for m in &self.metadata {
+            let (k, v) = m
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .ok_or_else(|| Error::usage(format!("--metadata {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _")))?;
+            metadata.push((k.to_string(), v.to_string()));
+        }
+        Ok(ObjectOptions {
+            content_type: self.content_type.clone(),
+            metadata,
+            storage_class: self.storage_class.clone(),
+            sse: self.sse.clone(),
+            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            checksum: self.checksum,
+        })
+    }
+
+    /// The part-size plan: fixed, sized for --expected-size, uniform, or growing (default).
+    pub fn part_plan(&self, provider: Provider) -> Result<PartPlan> {
+        const MIN: u64 = 5 * MIB;
+        const MAX: u64 = 5 << 30;
+        const DEFAULT: u64 = 16 * MIB;
+        if let Some(p) = self.part_size {
+            if !(MIN..=MAX).contains(&p) {
+                return Err(Error::usage("--part-size must be between 5M and 5G (S3's part limits)"));
+            }
+            return Ok(PartPlan::uniform(p, 10_000));
+        }
+        if let Some(e) = self.expected_size {
+            return Ok(PartPlan::for_expected(e, DEFAULT, 10_000));
+        }
+        if self.uniform_parts || provider.needs_uniform_parts() {
+            return Ok(PartPlan::uniform(64 * MIB, 10_000));
+        }
+        Ok(PartPlan::growing_s3(DEFAULT))
+    }
+
+    pub fn show_progress(&self) -> bool {
+        use std::io::IsTerminal;
+        self.progress || std::io::stderr().is_terminal()
+    }
+}

@@ -1,0 +1,589 @@
+//! Configuration in aws-cli's conventions: credentials, profiles, endpoint, region, addressing
+//! style and CA bundle.
+//!
+//! Precedence follows aws-cli: an explicit `--profile` uses that profile's credentials; otherwise
+//! AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY win over the files. Then the shared credentials file,
+//! the config file and finally the profile's `credential_process`. No source ever contacts the
+//! instance metadata service: credentials from it would need a network hop we refuse to make
+//! implicitly.
+
+use crate::sigv4::Credentials;
+use crate::{Error, Result};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What the user asked for on the command line (none of it secret).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub addressing_style: Option<AddressingStyle>,
+    pub ca_bundle: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressingStyle {
+    Path,
+    Virtual,
+    /// Virtual-hosted when the bucket name is DNS-compatible, path-style otherwise.
+    Auto,
+}
+
+impl std::str::FromStr for AddressingStyle {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "path" => Ok(AddressingStyle::Path),
+            "virtual" => Ok(AddressingStyle::Virtual),
+            "auto" => Ok(AddressingStyle::Auto),
+            _ => Err(format!("addressing style must be path, virtual or auto, not {s:?}")),
+        }
+    }
+}
+
+/// A resolved S3 configuration. `Debug` shows no secrets (Credentials redacts itself).
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub credentials: Credentials,
+    /// Where the credentials came from, for `-v` ("environment", "profile backup in ~/.aws/credentials").
+    pub credentials_source: String,
+    pub region: String,
+    /// True when no region was configured anywhere and `us-east-1` was assumed.
+    pub region_defaulted: bool,
+    pub endpoint: Endpoint,
+    pub addressing: AddressingStyle,
+    pub ca_bundle: Option<PathBuf>,
+    pub profile: String,
+}
+
+/// Scheme, authority and optional base path of the S3 endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub https: bool,
+    /// host[:port] exactly as it goes into the Host header.
+    pub authority: String,
+    /// A path prefix some gateways mount S3 under ("" or "/s3"), without trailing slash.
+    pub base_path: String,
+    /// True for the AWS default endpoint, which we derive from the region.
+    pub is_aws_default: bool,
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint> {
+        let bad = |why: &str| Error::config(format!("endpoint {url:?} {why}; expected http(s)://host[:port]"));
+        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(bad("has no http:// or https:// scheme"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains(['@', '?', '#', ' ']) {
+            return Err(bad("has no usable host"));
+        }
+        if path.contains(['?', '#']) {
+            return Err(bad("must not carry a query or fragment"));
+        }
+        // Drop the port when it is the scheme's default: the signed Host header must match what
+        // the HTTP client sends, and clients omit default ports.
+        let authority = match (https, authority.rsplit_once(':')) {
+            (true, Some((h, "443"))) | (false, Some((h, "80"))) => h,
+            _ => authority,
+        };
+        Ok(Endpoint {
+            https,
+            authority: authority.to_ascii_lowercase(),
+            base_path: path.trim_end_matches('/').to_string(),
+            is_aws_default: false,
+        })
+    }
+
+    /// The regional AWS endpoint (virtual-hosted addressing is layered on top by the client).
+    pub fn aws(region: &str) -> Endpoint {
+        let authority = if region == "us-east-1" {
+            "s3.amazonaws.com".to_string()
+        } else {
+            format!("s3.{region}.amazonaws.com")
+        };
+        Endpoint { https: true, authority, base_path: String::new(), is_aws_default: true }
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.https {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Recognised providers whose behaviour differs (multipart ETags, uniform parts).
+    pub fn provider(&self) -> Provider {
+        let host = self.authority.as_str();
+        if self.is_aws_default || host.ends_with(".amazonaws.com") {
+            Provider::Aws
+        } else if host.ends_with(".r2.cloudflarestorage.com") {
+            Provider::CloudflareR2
+        } else if host.ends_with(".myqcloud.com") {
+            Provider::TencentCos
+        } else if host.ends_with(".backblazeb2.com") {
+            Provider::Backblaze
+        } else {
+            Provider::Other
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Aws,
+    CloudflareR2,
+    TencentCos,
+    Backblaze,
+    Other,
+}
+
+impl Provider {
+    /// Whether a completed multipart upload's ETag is `md5(concat(part md5s))-N`.
+    pub fn multipart_etag_is_md5_of_md5s(self) -> bool {
+        !matches!(self, Provider::CloudflareR2)
+    }
+    /// Whether every part but the last must have the same size (R2 rejects growing parts).
+    pub fn needs_uniform_parts(self) -> bool {
+        matches!(self, Provider::CloudflareR2)
+    }
+}
+
+/// Read-only view of the process environment, injectable for tests.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+/// Resolves everything an S3 binary needs. Errors are `ErrorKind::Config` and name the fix.
+pub fn resolve_s3(ov: &Overrides, env: &dyn Env) -> Result<S3Config> {
+    let profile_explicit = ov.profile.is_some();
+    let profile = ov.profile.clone().or_else(|| env.var("AWS_PROFILE")).unwrap_or_else(|| "default".into());
+    let files = ProfileFiles::load(env)?;
+    if profile_explicit && profile != "default" && !files.has_profile(&profile) {
+        return Err(Error::config(format!(
+            "profile {profile:?} not found in {} or {}",
+            files.credentials_path.display(),
+            files.config_path.display()
+        )));
+    }
+    let prof = files.profile(&profile);
+
+    let region_cfg = ov
+        .region
+        .clone()
+        .or_else(|| env.var("AWS_REGION"))
+        .or_else(|| env.var("AWS_DEFAULT_REGION"))
+        .or_else(|| prof.get("region"));
+    let region_defaulted = region_cfg.is_none();
+    let region = region_cfg.unwrap_or_else(|| "us-east-1".into());
+    if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Error::config(format!("region {region:?} is not a valid region name")));
+    }
+
+    let endpoint_url = ov
+        .endpoint
+        .clone()
+        .or_else(|| env.var("AWS_ENDPOINT_URL_S3"))
+        .or_else(|| env.var("AWS_ENDPOINT_URL"))
+        .or_else(|| prof.get_nested("s3", "endpoint_url"))
+        .or_else(|| prof.get("endpoint_url"));
+    let endpoint = match &endpoint_url {
+        Some(url) => Endpoint::parse(url)?,
+        None => Endpoint::aws(&region),
+    };
+
+    let addressing = match ov.addressing_style {
+        Some(a) => a,
+        None => match prof.get_nested("s3", "addressing_style") {
+            Some(s) => s.parse().map_err(|e: String| Error::config(format!("profile {profile}: {e}")))?,
+            // Custom endpoints (MinIO, Garage, Ceph) rarely have wildcard DNS: path-style there.
+            None if endpoint.is_aws_default => AddressingStyle::Auto,
+            None => AddressingStyle::Path,
+        },
+    };
+
+    let ca_bundle = ov
+        .ca_bundle
+        .clone()
+        .or_else(|| env.var("AWS_CA_BUNDLE").map(PathBuf::from))
+        .or_else(|| prof.get("ca_bundle").map(|p| expand_home(&p, env)));
+
+    let (credentials, credentials_source) = resolve_credentials(&profile, profile_explicit, &files, env)?;
+    Ok(S3Config {
+        credentials,
+        credentials_source,
+        region,
+        region_defaulted,
+        endpoint,
+        addressing,
+        ca_bundle,
+        profile,
+    })
+}
+
+fn resolve_credentials(
+    profile: &str,
+    profile_explicit: bool,
+    files: &ProfileFiles,
+    env: &dyn Env,
+) -> Result<(Credentials, String)> {
+    if !profile_explicit {
+        match (env.var("AWS_ACCESS_KEY_ID"), env.var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => {
+                return Ok((Credentials::new(id, secret, env.var("AWS_SESSION_TOKEN")), "environment".into()))
+            }
+            (Some(_), None) => {
+                return Err(Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"))
+            }
+            (None, Some(_)) => {
+                return Err(Error::config("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"))
+            }
+            (None, None) => {}
+        }
+    }
+    for (section, path) in [
+        (files.credentials.get(profile), &files.credentials_path),
+        (files.config.get(&config_section_name(profile)), &files.config_path),
+    ] {
+        let Some(sec) = section else { continue };
+        match (sec.get("aws_access_key_id"), sec.get("aws_secret_access_key")) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                let token = sec.get("aws_session_token").filter(|t| !t.is_empty()).cloned();
+                let source = format!("profile {profile} in {}", path.display());
+                return Ok((Credentials::new(id.clone(), secret.clone(), token), source));
+            }
+            (Some(_), _) | (_, Some(_)) => {
+                return Err(Error::config(format!(
+                    "profile {profile} in {} needs both aws_access_key_id and aws_secret_access_key",
+                    path.display()
+                )))
+            }
+            _ => {}
+        }
+    }
+    if let Some(cmd) = files.profile(profile).get("credential_process") {
+        let creds = run_credential_process(&cmd, env)?;
+        return Ok((creds, format!("credential_process of profile {profile}")));
+    }
+    Err(Error::config(format!(
+        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile {profile:?} to {} \
+         (instance metadata is never consulted)",
+        files.credentials_path.display()
+    )))
+}
+
+/// Runs `credential_process` (aws-cli's external credential source) with a timeout and parses
+/// its JSON. Its stderr passes through to ours so the user sees why it failed.
+fn run_credential_process(cmdline: &str, env: &dyn Env) -> Result<Credentials> {
+    let argv = split_command_line(cmdline)
+        .ok_or_else(|| Error::config(format!("credential_process {cmdline:?} has unbalanced quotes")))?;
+    let Some((prog, args)) = argv.split_first() else {
+        return Err(Error::config("credential_process is empty"));
+    };
+    let prog = expand_home(prog, env);
+    let mut child = Command::new(&prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::config(format!("credential_process {}: {e}", prog.display())))?;
+    let mut out = Vec::new();
+    let mut stdout = child.stdout.take().ok_or_else(|| Error::config("credential_process: no stdout"))?;
+    // Read on a thread so a process that never exits cannot hang us past the deadline.
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.by_ref().take(1 << 20).read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::config(format!("credential_process {} did not finish within 60 s", prog.display())));
+            }
+            Err(e) => return Err(Error::config(format!("credential_process {}: {e}", prog.display()))),
+        }
+    };
+    if let Ok(buf) = reader.join() {
+        out = buf;
+    }
+    if !status.success() {
+        return Err(Error::config(format!("credential_process {} failed ({status})", prog.display())));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out).map_err(|_| {
+        Error::config(format!("credential_process {} did not print JSON credentials", prog.display()))
+    })?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    if v.get("Version").and_then(|x| x.as_u64()) != Some(1) {
+        return Err(Error::config(format!("credential_process {} must print \"Version\": 1", prog.display())));
+    }
+    match (field("AccessKeyId"), field("SecretAccessKey")) {
+        (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, field("SessionToken"))),
+        _ => Err(Error::config(format!(
+            "credential_process {} printed no AccessKeyId/SecretAccessKey",
+            prog.display()
+        ))),
+    }
+}
+
+/// Splits like a POSIX shell would for plain words, single and double quotes and backslashes
+/// (what aws-cli does with shlex); no expansion. None on unbalanced quotes.
+pub fn split_command_line(s: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        ch => cur.push(ch),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => cur.push(chars.next()?),
+                        ch => cur.push(ch),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                cur.push(chars.next()?);
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    Some(out)
+}
+
+fn expand_home(p: &str, env: &dyn Env) -> PathBuf {
+    match (p.strip_prefix("~/"), env.var("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn config_section_name(profile: &str) -> String {
+    if profile == "default" {
+        "default".into()
+    } else {
+        format!("profile {profile}")
+    }
+}
+
+/// An INI section: flat keys plus aws-cli's nested blocks (`s3 =` followed by indented lines).
+#[derive(Clone, Debug, Default)]
+pub struct Section {
+    values: HashMap<String, String>,
+    nested: HashMap<String, HashMap<String, String>>,
+}
+
+impl Section {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.values.get(key)
+    }
+}
+
+/// Parses the shared credentials/config INI dialect. Keys are case-sensitive as in aws-cli;
+/// section names are trimmed.
+pub fn parse_ini(text: &str) -> HashMap<String, Section> {
+    let mut sections: HashMap<String, Section> = HashMap::new();
+    let mut current: Option<String> = None;
+    let mut nested_key: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if trimmed.starts_with('[') {
+            if let Some(end) = trimmed.find(']') {
+                let name = trimmed[1..end].trim().to_string();
+                sections.entry(name.clone()).or_default();
+                current = Some(name);
+                nested_key = None;
+            }
+            continue;
+        }
+        let Some(sec_name) = &current else { continue };
+        let Some((k, v)) = trimmed.split_once('=') else { continue };
+        let (k, v) = (k.trim().to_string(), v.trim().to_string());
+        let indented = line.len() != trimmed.len();
+        let sec = sections.entry(sec_name.clone()).or_default();
+        match (&nested_key, indented) {
+            (Some(parent), true) => {
+                sec.nested.entry(parent.clone()).or_default().insert(k, v);
+            }
+            _ if v.is_empty() => {
+                // `s3 =` opens a nested block for the indented lines that follow.
+                nested_key = Some(k.clone());
+                sec.nested.entry(k).or_default();
+            }
+            _ => {
+                nested_key = None;
+                sec.values.insert(k, v);
+            }
+        }
+    }
+    sections
+}
+
+struct ProfileFiles {
+    credentials_path: PathBuf,
+    config_path: PathBuf,
+    credentials: HashMap<String, Section>,
+    config: HashMap<String, Section>,
+}
+
+impl ProfileFiles {
+    fn load(env: &dyn Env) -> Result<ProfileFiles> {
+        let home = env.var("HOME").unwrap_or_default();
+        let credentials_path = env
+            .var("AWS_SHARED_CREDENTIALS_FILE")
+            .map(|p| expand_home(&p, env))
+            .unwrap_or_else(|| Path::new(&home).join(".aws/credentials"));
+        let config_path = env
+            .var("AWS_CONFIG_FILE")
+            .map(|p| expand_home(&p, env))
+            .unwrap_or_else(|| Path::new(&home).join(".aws/config"));
+        Ok(ProfileFiles {
+            credentials: read_ini(&credentials_path)?,
+            config: read_ini(&config_path)?,
+            credentials_path,
+            config_path,
+        })
+    }
+
+    fn has_profile(&self, profile: &str) -> bool {
+        self.credentials.contains_key(profile) || self.config.contains_key(&config_section_name(profile))
+    }
+
+    /// Settings (region, endpoint_url, ca_bundle, s3 block, credential_process) live in the
+    /// config file; aws-cli also honours them in the credentials file, which we do second.
+    fn profile(&self, profile: &str) -> ProfileView<'_> {
+        ProfileView {
+            sections: [self.config.get(&config_section_name(profile)), self.credentials.get(profile)],
+        }
+    }
+}
+
+struct ProfileView<'a> {
+    sections: [Option<&'a Section>; 2],
+}
+
+impl ProfileView<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.sections.iter().flatten().find_map(|s| s.values.get(key)).filter(|v| !v.is_empty()).cloned()
+    }
+    fn get_nested(&self, block: &str, key: &str) -> Option<String> {
+        self.sections
+            .iter()
+            .flatten()
+            .find_map(|s| s.nested.get(block).and_then(|b| b.get(key)))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+}
+
+fn read_ini(path: &Path) -> Result<HashMap<String, Section>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(parse_ini(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(e) => Err(Error::config(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn ini_nested_blocks_and_comments() {
+        let s = parse_ini(
+            "[default]\nregion = eu-west-1\n# c\n[profile ceph]\nendpoint_url = https://rgw:7480\ns3 =\n  addressing_style = virtual\n  endpoint_url = https://x\nregion=r1\n",
+        );
+        assert_eq!(s["default"].get("region").unwrap(), "eu-west-1");
+        let ceph = &s["profile ceph"];
+        assert_eq!(ceph.nested["s3"]["addressing_style"], "virtual");
+        assert_eq!(ceph.get("region").unwrap(), "r1");
+    }
+
+    #[test]
+    fn endpoint_parsing() {
+        let e = Endpoint::parse("http://127.0.0.1:3900").unwrap();
+        assert_eq!((e.https, e.authority.as_str(), e.base_path.as_str()), (false, "127.0.0.1:3900", ""));
+        let e = Endpoint::parse("https://S3.Example.com:443/base/").unwrap();
+        assert_eq!((e.authority.as_str(), e.base_path.as_str()), ("s3.example.com", "/base"));
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("127.0.0.1:3900").is_err());
+        assert!(Endpoint::parse("http://").is_err());
+    }
+
+    #[test]
+    fn split_like_shlex() {
+        assert_eq!(split_command_line(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(), ["a", "b c", "d \"e\"", "f g"]);
+        assert!(split_command_line("a 'b").is_none());
+    }
+
+    #[test]
+    fn missing_credentials_name_the_fix() {
+        let e = resolve_s3(&Overrides::default(), &env(&[("HOME", "/nonexistent")])).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.message().contains("AWS_ACCESS_KEY_ID"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Amazon S3 and compatible stores: addressing, requests, responses, and the upload sink.
+
+pub mod client;
+pub mod ops;
+pub mod responses;
+pub mod upload;
+pub mod url;
+
+pub use client::{Request, S3Client};
+pub use url::S3Url;

@@ -1,0 +1,512 @@
+//! The streaming upload engine shared by s3put and swift-slo-put.
+//!
+//! ```text
+//! stdin ─▶ reader (main thread) ─▶ bounded buffer pool ─▶ N workers ─▶ Destination::put_part
+//!                                                       retry from the buffer; abort on failure/signal
+//!          complete ─▶ verify (HEAD: size, ETag) ─▶ summary
+//! ```
+//! Memory is bounded by (jobs + 2) buffers of the current part size: the reader takes a buffer
+//! only when fewer than that many exist, otherwise it waits for a worker to hand one back. The
+//! engine knows nothing of S3 or Swift: a `Destination` does the protocol work.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::{log, signals};
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const MIB: u64 = 1 << 20;
+pub const GIB: u64 = 1 << 30;
+
+/// One stored part (S3 part, Swift segment, or the whole object for a single PUT).
+#[derive(Clone, Debug, Default)]
+pub struct Part {
+    /// 1-based, in stream order.
+    pub number: u32,
+    pub size: u64,
+    pub md5: [u8; 16],
+    /// As the server returned it, unquoted.
+    pub etag: String,
+    /// Backend extras: a flexible checksum (S3) or the segment path (Swift).
+    pub extra: Option<String>,
+}
+
+/// Where the stream goes. Methods are called from several threads (`put_part` concurrently);
+/// retries of a single request are the destination's business, from the buffer it is given.
+pub trait Destination: Send + Sync {
+    /// "s3://bucket/key", for messages.
+    fn describe(&self) -> String;
+    /// Stores input smaller than two parts as one plain object.
+    fn put_single(&self, data: &[u8]) -> Result<Part>;
+    /// Starts a multipart upload (or prepares a segment container).
+    fn begin(&self) -> Result<()>;
+    fn put_part(&self, number: u32, data: &[u8]) -> Result<Part>;
+    /// Makes the parts one object (CompleteMultipartUpload, SLO manifest).
+    fn complete(&self, parts: &[Part], total: u64) -> Result<()>;
+    /// Checks the stored object against what was read; on mismatch it removes the object and
+    /// returns a `Verify` error. Returns the object's ETag.
+    fn verify(&self, parts: &[Part], total: u64, single: bool) -> Result<String>;
+    /// Best-effort cleanup of an unfinished upload (abort multipart, delete segments). Must use
+    /// fresh requests with their own deadlines and report its own failures on stderr.
+    fn abort(&self);
+}
+
+/// How big each part is. Parts grow in tiers so that an unknown-length stream fits the part
+/// limit (S3: 10,000) while memory stays bounded by the current part size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartPlan {
+    pub initial: u64,
+    /// Double the part size after this many parts (u32::MAX: never, i.e. uniform parts).
+    pub grow_every: u32,
+    pub max_part: u64,
+    /// Most parts the destination accepts (u32::MAX: unlimited).
+    pub max_parts: u32,
+}
+
+impl PartPlan {
+    /// 16 MiB doubling every 1,000 parts, capped at 4 GiB: 9,000 parts already hold 7.98 TiB,
+    /// more than S3's 5 TiB object limit, and small streams keep small buffers.
+    pub fn growing_s3(initial: u64) -> PartPlan {
+        PartPlan { initial, grow_every: 1000, max_part: 4 * GIB, max_parts: 10_000 }
+    }
+    pub fn uniform(size: u64, max_parts: u32) -> PartPlan {
+        PartPlan { initial: size, grow_every: u32::MAX, max_part: size, max_parts }
+    }
+    /// Uniform parts just large enough for `expected` bytes in `max_parts`, at least `min`.
+    pub fn for_expected(expected: u64, min: u64, max_parts: u32) -> PartPlan {
+        let need = expected.div_ceil(max_parts as u64);
+        let size = need.max(min).div_ceil(MIB) * MIB;
+        Self::uniform(size, max_parts)
+    }
+    pub fn size_of(&self, number: u32) -> u64 {
+        let tier = (number.saturating_sub(1) / self.grow_every.max(1)).min(40);
+        self.initial.saturating_mul(1u64 << tier).min(self.max_part.max(self.initial))
+    }
+    /// Bytes that fit in `max_parts` parts.
+    pub fn capacity(&self) -> u64 {
+        if self.max_parts == u32::MAX {
+            return u64::MAX;
+        }
+        if self.grow_every == u32::MAX {
+            return self.initial.saturating_mul(self.max_parts as u64);
+        }
+        (1..=self.max_parts).step_by(self.grow_every as usize).fold(0u64, |acc, n| {
+            let in_tier = (self.max_parts - n + 1).min(self.grow_every) as u64;
+            acc.saturating_add(self.size_of(n).saturating_mul(in_tier))
+        })
+    }
+}
+
+/// The stream being uploaded: stdin, or a command's stdout in command mode.
+pub trait Source: Read {
+    /// Called at EOF, before anything is completed: command mode waits for the command and
+    /// refuses a non-zero exit; the pipeline-abort check lives here too.
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Standard input read with plain read(2), so a signal interrupts a blocked read (std's Stdin
+/// would retry on EINTR and keep us waiting on a silent pipe).
+pub struct Stdin(std::mem::ManuallyDrop<std::fs::File>);
+
+impl Stdin {
+    pub fn new() -> Stdin {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop never closes it.
+        Stdin(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) }))
+    }
+}
+
+impl Default for Stdin {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Read for Stdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Source for Stdin {}
+
+pub struct Options<'a> {
+    pub jobs: usize,
+    pub plan: PartPlan,
+    pub allow_empty: bool,
+    /// Print bytes and rate to stderr about once a second.
+    pub progress: bool,
+    pub verbose: u8,
+    /// Copy everything read to this writer as it is read (`--tee`).
+    pub tee: Option<&'a mut dyn Tee>,
+}
+
+/// The `--tee` output: gets every chunk read, in order.
+pub trait Tee {
+    fn write_chunk(&mut self, data: &[u8]) -> Result<()>;
+}
+
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub bytes: u64,
+    /// 0 for a single PUT.
+    pub parts: u32,
+    pub etag: String,
+    pub elapsed: Duration,
+}
+
+fn interrupted(sig: i32, dest: &dyn Destination) -> Error {
+    Error::new(
+        ErrorKind::Signal(sig),
+        format!("interrupted by {}: upload of {} aborted, nothing stored", signals::name(sig), dest.describe()),
+    )
+}
+
+/// Fills `buf` from the source; returns fewer bytes than `buf.len()` only at EOF.
+fn read_full(src: &mut dyn Source, buf: &mut [u8], dest: &dyn Destination) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        if let Some(sig) = signals::pending() {
+            return Err(interrupted(sig, dest));
+        }
+        match src.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("reading the input", e)),
+        }
+    }
+    if let Some(sig) = signals::pending() {
+        return Err(interrupted(sig, dest));
+    }
+    Ok(filled)
+}
+
+struct Progress {
+    enabled: bool,
+    start: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn tick(&mut self, bytes: u64, force: bool) {
+        if !self.enabled || (!force && self.last.elapsed() < Duration::from_millis(1000)) {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r{}: {} read, {}/s   ", log::prog(), human(bytes), human((bytes as f64 / secs) as u64));
+        if force {
+            let _ = writeln!(err);
+        }
+    }
+}
+
+/// 1.5 GiB, 300 MiB, 12 B.
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+type Done = (u32, Result<Part>, Vec<u8>);
+
+/// Uploads the whole source to `dest`. On any failure or abort signal the destination is
+/// aborted and nothing is left behind; the error says what happened.
+pub fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts: Options) -> Result<Summary> {
+    let start = Instant::now();
+    let mut progress = Progress { enabled: opts.progress, start, last: start };
+    let plan = opts.plan.clone();
+    let d: &dyn Destination = &*dest;
+
+    // Read up to two parts before deciding: a stream that fits in one part is a single PUT.
+    let mut first = vec![0u8; plan.size_of(1) as usize];
+    let n1 = read_full(src, &mut first, d)?;
+    first.truncate(n1);
+    tee(&mut opts, &first)?;
+    let mut second = Vec::new();
+    if n1 as u64 == plan.size_of(1) {
+        second = vec![0u8; plan.size_of(2) as usize];
+        let n2 = read_full(src, &mut second, d)?;
+        second.truncate(n2);
+        tee(&mut opts, &second)?;
+    }
+    progress.tick((first.len() + second.len()) as u64, false);
+
+    if second.is_empty() {
+        if first.is_empty() && !opts.allow_empty {
+            return Err(Error::data(format!(
+                "no input: refusing to store an empty object at {} (pass --allow-empty to store one)",
+                d.describe()
+            )));
+        }
+        src.finish()?;
+        if let Some(sig) = signals::pending() {
+            return Err(interrupted(sig, d));
+        }
+        let part = d.put_single(&first)?;
+        let total = first.len() as u64;
+        let etag = d.verify(std::slice::from_ref(&part), total, true)?;
+        progress.tick(total, true);
+        return Ok(Summary { bytes: total, parts: 0, etag, elapsed: start.elapsed() });
+    }
+
+    d.begin()?;
+    let result = multipart(src, &dest, &mut opts, first, second, &mut progress);
+    match result {
+        Ok((parts, total)) => {
+            let finished = (|| {
+                d.complete(&parts, total)?;
+                d.verify(&parts, total, false)
+            })();
+            match finished {
+                Ok(etag) => {
+                    progress.tick(total, true);
+                    Ok(Summary { bytes: total, parts: parts.len() as u32, etag, elapsed: start.elapsed() })
+                }
+                Err(e) => {
+                    // complete may have failed half-way: abort what is left of the upload.
+                    d.abort();
+                    Err(e)
+                }
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn tee(opts: &mut Options, data: &[u8]) -> Result<()> {
+    match opts.tee.as_mut() {
+        Some(t) if !data.is_empty() => t.write_chunk(data),
+        _ => Ok(()),
+    }
+}
+
+/// The multipart phase: returns the parts in order and the total, or aborts the destination.
+fn multipart(
+    src: &mut dyn Source,
+    dest: &Arc<dyn Destination>,
+    opts: &mut Options,
+    first: Vec<u8>,
+    second: Vec<u8>,
+    progress: &mut Progress,
+) -> Result<(Vec<Part>, u64)> {
+    let plan = opts.plan.clone();
+    let jobs = opts.jobs.max(1);
+    let (job_tx, job_rx) = unbounded::<(u32, Vec<u8>)>();
+    let (done_tx, done_rx) = unbounded::<Done>();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Workers inherit a mask blocking the abort signals, so the main thread gets them.
+    let workers: Vec<_> = signals::with_signals_blocked(|| {
+        (0..jobs)
+            .map(|_| {
+                let (rx, tx, dest, stop) = (job_rx.clone(), done_tx.clone(), Arc::clone(dest), Arc::clone(&stop));
+                std::thread::spawn(move || {
+                    for (number, buf) in rx {
+                        let r = if stop.load(Ordering::SeqCst) {
+                            Err(Error::data("cancelled"))
+                        } else {
+                            dest.put_part(number, &buf)
+                        };
+                        if tx.send((number, r, buf)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect()
+    });
+    drop(done_tx);
+
+    let limit = jobs + 2;
+    let mut allocated = 2usize;
+    let mut free: Vec<Vec<u8>> = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
+    let mut outstanding = 0usize;
+    let mut total = (first.len() + second.len()) as u64;
+    let mut failure: Option<Error> = None;
+    let second_full = second.len() as u64 == plan.size_of(2);
+    let d: &dyn Destination = &**dest;
+
+    // Workers run until job_tx is dropped, so sending cannot fail while we hold it.
+    let _ = job_tx.send((1, first));
+    let _ = job_tx.send((2, second));
+    outstanding += 2;
+    let mut next = 3u32;
+    let mut eof = !second_full;
+
+    let verbose = opts.verbose;
+    let handle = |done: Done, parts: &mut Vec<Part>, free: &mut Vec<Vec<u8>>, failure: &mut Option<Error>| {
+        let (number, r, buf) = done;
+        free.push(buf);
+        match r {
+            Ok(p) => {
+                if verbose >= 2 {
+                    log::note(format!("part {number} stored ({})", human(p.size)));
+                }
+                parts.push(p)
+            }
+            Err(e) => {
+                if failure.is_none() {
+                    *failure = Some(e.context(format!("part {number}")));
+                }
+            }
+        }
+    };
+
+    while !eof && failure.is_none() {
+        // Take back finished buffers without blocking.
+        while let Ok(done) = done_rx.try_recv() {
+            outstanding -= 1;
+            handle(done, &mut parts, &mut free, &mut failure);
+        }
+        if failure.is_some() {
+            break;
+        }
+        if next > plan.max_parts {
+            failure = Some(Error::data(format!(
+                "the input is larger than {} parts hold ({}); pass --expected-size or a larger --part-size",
+                plan.max_parts,
+                human(plan.capacity())
+            )));
+            break;
+        }
+        let mut buf = match free.pop() {
+            Some(b) => b,
+            None if allocated < limit => {
+                allocated += 1;
+                Vec::new()
+            }
+            None => match wait(&done_rx, d) {
+                Ok(done) => {
+                    outstanding -= 1;
+                    handle(done, &mut parts, &mut free, &mut failure);
+                    continue;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            },
+        };
+        let size = plan.size_of(next) as usize;
+        buf.resize(size, 0);
+        let n = match read_full(src, &mut buf, d) {
+            Ok(n) => n,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        buf.truncate(n);
+        if let Err(e) = tee(opts, &buf) {
+            failure = Some(e);
+            break;
+        }
+        total += n as u64;
+        progress.tick(total, false);
+        if n == 0 {
+            free.push(buf);
+            break;
+        }
+        eof = n < size;
+        let _ = job_tx.send((next, buf));
+        outstanding += 1;
+        next += 1;
+    }
+    drop(job_tx);
+
+    // Let the in-flight parts finish (each is bounded by the HTTP timeouts), still watching
+    // for signals so Ctrl-C is prompt.
+    while outstanding > 0 && failure.is_none() {
+        match wait(&done_rx, d) {
+            Ok(done) => {
+                outstanding -= 1;
+                handle(done, &mut parts, &mut free, &mut failure);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if failure.is_none() {
+        if let Err(e) = src.finish() {
+            failure = Some(e);
+        } else if let Some(sig) = signals::pending() {
+            failure = Some(interrupted(sig, d));
+        }
+    }
+    if let Some(err) = failure {
+        stop.store(true, Ordering::SeqCst);
+        if opts.verbose >= 1 {
+            log::note(format!("aborting the upload of {}", d.describe()));
+        }
+        d.abort();
+        // A part request in flight may land after the abort; give the workers a moment, then
+        // abort once more so no part survives (S3 documents this race).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        if outstanding > 0 {
+            while outstanding > 0 && Instant::now() < deadline {
+                if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+                    outstanding -= 1;
+                }
+            }
+            d.abort();
+        }
+        return Err(err);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    parts.sort_by_key(|p| p.number);
+    Ok((parts, total))
+}
+
+/// Waits for one finished part, polling for abort signals.
+fn wait(rx: &Receiver<Done>, dest: &dyn Destination) -> Result<Done> {
+    loop {
+        if let Some(sig) = signals::pending() {
+            return Err(interrupted(sig, dest));
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(done) => return Ok(done),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return Err(Error::server("upload workers stopped unexpectedly")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growing_plan_reaches_5_tib_in_10000_parts() {
+        let p = PartPlan::growing_s3(16 * MIB);
+        assert_eq!(p.size_of(1), 16 * MIB);
+        assert_eq!(p.size_of(1000), 16 * MIB);
+        assert_eq!(p.size_of(1001), 32 * MIB);
+        assert!(p.size_of(10_000) <= 5 * GIB);
+        assert!(p.capacity() >= 5 * (1 << 40));
+    }
+
+    #[test]
+    fn expected_size_plan() {
+        let p = PartPlan::for_expected(5 << 40, 16 * MIB, 10_000);
+        assert!(p.capacity() >= 5 << 40);
+        assert_eq!(PartPlan::for_expected(1 << 30, 16 * MIB, 10_000).initial, 16 * MIB);
+    }
+}
