@@ -8,5 +8,6 @@ pub mod sigv4;
 pub mod time;
 pub mod xml;
 pub mod rdb;
+pub mod s3;
 
 pub use error::{Error, ErrorKind, Result};
