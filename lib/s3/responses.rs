@@ -25,7 +25,8 @@ fn unexpected(what: impl std::fmt::Display) -> Error {
 /// An `<Error>` root becomes the error it describes.
 fn with_root<T>(body: &str, expected: &str, f: impl FnOnce(Node) -> Result<T>) -> Result<T> {
     if let Some(e) = xml::parse_s3_error(body) {
-        return Err(Error::server(format!("{expected}: server returned {}", e.summary())));
+        let code = Some(e.code.clone()).filter(|c| !c.is_empty());
+        return Err(Error::server(format!("{expected}: server returned {}", e.summary())).with_code(code, Some(200)));
     }
     let doc = xml::parse(body).map_err(|e| e.context(format!("reading <{expected}>")))?;
     let root = doc.root_element();
