@@ -2,18 +2,21 @@
 
 use clap::Parser;
 use sluice::cli::{exit_with, s3put::Args};
+use sluice::pipeline::{self, Uploader};
 use sluice::s3::{upload::S3Destination, S3Url};
-use sluice::transfer::{self, Options, Stdin};
-use sluice::{signals, Result};
+use sluice::transfer::Options;
+use sluice::Result;
 use std::sync::Arc;
 
 fn main() {
     let args = Args::parse();
-    signals::install(signals::ABORT_SIGNALS);
     exit_with(run(&args));
 }
 
 fn run(args: &Args) -> Result<()> {
+    if args.no_abort_downstream {
+        pipeline::disable();
+    }
     let url = S3Url::parse_object(&args.url)?;
     let client = args.s3.client()?;
     let plan = args.part_plan(client.endpoint().provider())?;
@@ -21,7 +24,7 @@ fn run(args: &Args) -> Result<()> {
         client.create_bucket(&url.bucket)?;
     }
     let dest = Arc::new(S3Destination::new(client, url.clone(), args.object_options()?));
-    let opts = Options {
+    let engine = Options {
         jobs: args.jobs as usize,
         plan,
         allow_empty: args.allow_empty,
@@ -29,7 +32,8 @@ fn run(args: &Args) -> Result<()> {
         verbose: args.s3.verbose,
         tee: None,
     };
-    let summary = transfer::upload(&mut Stdin::new(), dest, opts)?;
+    let up = Uploader { engine, tee: args.tee.then_some(args.onfail), command: args.command.clone() };
+    let summary = pipeline::run_upload(dest, up)?;
     if args.json {
         let out = serde_json::json!({
             "url": url.to_url_string(),
@@ -38,7 +42,8 @@ fn run(args: &Args) -> Result<()> {
             "parts": summary.parts,
             "seconds": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         });
-        println!("{out}");
+        // With --tee, stdout carries the data: the result goes to stderr instead.
+        sluice::cli::print_result(&out.to_string(), args.tee)?;
     }
     Ok(())
 }

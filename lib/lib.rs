@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod log;
+pub mod pipeline;
 pub mod rdb;
 pub mod s3;
 pub mod sigv4;

@@ -160,10 +160,12 @@ pub struct Summary {
 }
 
 fn interrupted(sig: i32, dest: &dyn Destination) -> Error {
-    Error::new(
-        ErrorKind::Signal(sig),
-        format!("interrupted by {}: upload of {} aborted, nothing stored", signals::name(sig), dest.describe()),
-    )
+    let why = if sig == crate::pipeline::ABORT_SIGNAL {
+        format!("the upstream stage reported a failure ({})", signals::name(sig))
+    } else {
+        format!("interrupted by {}", signals::name(sig))
+    };
+    Error::new(ErrorKind::Signal(sig), format!("{why}: upload of {} aborted, nothing stored", dest.describe()))
 }
 
 /// Fills `buf` from the source; returns fewer bytes than `buf.len()` only at EOF.

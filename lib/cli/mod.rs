@@ -29,3 +29,14 @@ pub fn exit_with(result: Result<(), Error>) -> ! {
         }
     }
 }
+
+/// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data.
+pub fn print_result(line: &str, to_stderr: bool) -> Result<(), Error> {
+    use std::io::Write;
+    if to_stderr {
+        eprintln!("{line}");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| Error::io("writing standard output", e))
+}

@@ -2,6 +2,7 @@
 
 use super::common::{parse_size, S3Args};
 use crate::config::Provider;
+use crate::pipeline::OnFail;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
 use crate::transfer::{PartPlan, MIB};
 use crate::{Error, Result};
@@ -34,7 +35,9 @@ pub const EXAMPLES: &str = "\
 Examples:
   valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb
   pg_dump app | zstd | s3put s3://backups/pg/app.sql.zst
-  tar -c /srv | s3put --endpoint http://127.0.0.1:3900 --expected-size 200G s3://b/srv.tar";
+  tar -c /srv | s3put --endpoint http://127.0.0.1:3900 --expected-size 200G s3://b/srv.tar
+  s3put s3://backups/valkey/latest.rdb -- sh -c 'valkey-cli --rdb - | rdbcheck'
+  valkey-cli --rdb - | rdbcheck | s3put --tee s3://aws-bucket/k | swift-slo-put backups k";
 
 #[derive(Parser, Debug)]
 #[command(name = "s3put", version, about = ABOUT, long_about = LONG_ABOUT,
@@ -85,12 +88,25 @@ pub struct Args {
     #[arg(long, value_name = "ID", requires = "sse", help_heading = "Object")]
     pub sse_kms_key_id: Option<String>,
 
-    /// Print a JSON result (url, size, etag, parts, seconds) on stdout
+    /// Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)
     #[arg(long, help_heading = "Output")]
     pub json: bool,
     /// Show bytes and rate on stderr (default: only when stderr is a terminal)
     #[arg(long, help_heading = "Output")]
     pub progress: bool,
+
+    /// Also copy the input to stdout while uploading, to mirror one stream to several stores
+    #[arg(long, help_heading = "Pipeline")]
+    pub tee: bool,
+    /// With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = OnFail::Continue, requires = "tee", help_heading = "Pipeline")]
+    pub onfail: OnFail,
+    /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
+    #[arg(long, help_heading = "Pipeline")]
+    pub no_abort_downstream: bool,
+    /// Command mode: run CMD, upload its stdout, and complete only if it exits 0
+    #[arg(last = true, value_name = "CMD", help_heading = "Pipeline")]
+    pub command: Vec<String>,
 }
 
 pub fn after_help() -> String {
