@@ -508,7 +508,8 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &State) -> io::Result<(
                     Framing::Length(n) => n / 2,
                     _ => 1024,
                 };
-                let mut sink = Sink::new(&mut io::sink());
+                let mut discard = io::sink();
+                let mut sink = Sink::new(&mut discard);
                 sink.cut_at = Some(half);
                 if !expect_continue {
                     let _ = copy_body(&mut cr, &mut sink, req_framing);
