@@ -461,7 +461,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn send_error(w: &mut impl Write, status: u16, code: &str, close: bool) -> io::Result<()> {
+fn send_error(w: &mut impl Write, status: u16, code: &str, close: bool, head_only: bool) -> io::Result<()> {
     let body = s3_error_body(status, code);
     let conn = if close { "Connection: close\r\n" } else { "" };
     write!(
@@ -471,7 +471,9 @@ fn send_error(w: &mut impl Write, status: u16, code: &str, close: bool) -> io::R
         reason(status),
         body.len()
     )?;
-    w.write_all(&body)?;
+    if !head_only {
+        w.write_all(&body)?;
+    }
     w.flush()
 }
 
@@ -500,9 +502,9 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &State) -> io::Result<(
                     500 => "InternalError",
                     _ => "InjectedFault",
                 };
-                reject(&mut cr, &mut cw, req_framing, expect_continue, s, code)?
+                reject(&mut cr, &mut cw, &method, req_framing, expect_continue, s, code)?
             }
-            Some(Fault::S3Error(s, code)) => reject(&mut cr, &mut cw, req_framing, expect_continue, s, code)?,
+            Some(Fault::S3Error(s, code)) => reject(&mut cr, &mut cw, &method, req_framing, expect_continue, s, code)?,
             Some(Fault::DropMidRequestBody) => {
                 let half = match req_framing {
                     Framing::Length(n) => n / 2,
@@ -527,21 +529,24 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &State) -> io::Result<(
 }
 
 /// Answers with an injected error; returns whether the connection can stay open.
+#[allow(clippy::too_many_arguments)]
 fn reject(
     cr: &mut BufReader<TcpStream>,
     cw: &mut TcpStream,
+    method: &str,
     framing: Framing,
     expect_continue: bool,
     status: u16,
     code: &str,
 ) -> io::Result<bool> {
+    let head_only = method == "HEAD";
     if expect_continue {
         // The client waits for 100 before the body: refuse it outright, as S3 may.
-        send_error(cw, status, code, true)?;
+        send_error(cw, status, code, true, head_only)?;
         return Ok(false);
     }
     copy_body(cr, &mut Sink::new(&mut io::sink()), framing)?;
-    send_error(cw, status, code, false)?;
+    send_error(cw, status, code, false, head_only)?;
     Ok(true)
 }
 
@@ -561,7 +566,7 @@ fn forward(
     let up = match TcpStream::connect_timeout(&upstream, CONNECT_TIMEOUT) {
         Ok(s) => s,
         Err(_) => {
-            send_error(cw, 502, "BadGateway", true)?;
+            send_error(cw, 502, "BadGateway", true, method == "HEAD")?;
             return Ok(false);
         }
     };
