@@ -11,6 +11,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod proxy;
+pub mod redis;
 pub mod tls;
 
 pub use proxy::{Fault, FaultProxy, Rule, Seen};
