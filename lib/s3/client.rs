@@ -209,7 +209,7 @@ impl S3Client {
                 r = r.timeout(d);
             }
             if self.verbose >= 2 {
-                eprintln!("sluice: {what} (attempt {attempt}, region {})", signer.region());
+                crate::log::note(format!("{what} (attempt {attempt}, region {})", signer.region()));
             }
             let result = if req.body.is_empty() && matches!(req.method, "GET" | "HEAD" | "DELETE") {
                 r.call()
@@ -228,10 +228,10 @@ impl S3Client {
                         if let Some(region) = corrected_region(status, parsed.as_ref(), bucket_region.as_deref()) {
                             if region != signer.region() {
                                 if self.verbose >= 1 {
-                                    eprintln!(
-                                        "sluice: the server wants region {region:?}, not {:?}; retrying with it",
+                                    crate::log::note(format!(
+                                        "the server wants region {region:?}, not {:?}; retrying with it",
                                         signer.region()
-                                    );
+                                    ));
                                 }
                                 self.set_region(&region);
                                 region_corrected = true;
@@ -246,7 +246,7 @@ impl S3Client {
             if retryable && attempt < self.retry.max_attempts {
                 let pause = self.retry.delay(attempt);
                 if self.verbose >= 1 {
-                    eprintln!("sluice: {}; retry {attempt} in {:.1}s", err.message(), pause.as_secs_f64());
+                    crate::log::note(format!("{}; retry {attempt} in {:.1}s", err.message(), pause.as_secs_f64()));
                 }
                 std::thread::sleep(pause);
                 continue;
@@ -342,6 +342,10 @@ pub fn classify(what: &str, status: u16, body: Option<xml::S3ErrorBody>, request
         "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired" => (ErrorKind::Config, "; refresh AWS_SESSION_TOKEN"),
         "RequestTimeTooSkewed" => (ErrorKind::Config, "; the local clock is off: fix it (NTP)"),
         "AuthorizationHeaderMalformed" | "InvalidRegion" => (ErrorKind::Config, "; check --region / AWS_REGION"),
+        // Garage (and some gateways) answer a wrong secret with AccessDenied "Invalid signature".
+        "AccessDenied" if message.to_ascii_lowercase().contains("signature") => {
+            (ErrorKind::Config, "; the secret access key is probably wrong: check AWS_SECRET_ACCESS_KEY or the profile")
+        }
         "AccessDenied" | "AllAccessDisabled" | "AccountProblem" => (ErrorKind::Denied, ""),
         "NoSuchBucket" | "NoSuchKey" | "NoSuchUpload" | "NotFound" => (ErrorKind::NotFound, ""),
         "" if status == 404 => (ErrorKind::NotFound, ""),
