@@ -6,8 +6,8 @@ cannot hide a leftover object or a wrong byte from a test's assertions.
 
 usage: s3check.py [--endpoint URL] [--cacert PEM] [--timeout SECS] COMMAND BUCKET [KEY]
   create-bucket B        create bucket B
-  list B [--prefix P]    JSON list of {"key","size","etag"} (all pages)
-  uploads B              JSON list of in-progress multipart uploads {"key","upload_id"}
+  list B [--prefix P] [--max-keys N]   JSON list of {"key","size","etag"} (all pages)
+  uploads B [--max-keys N]             JSON list of in-progress multipart uploads {"key","upload_id"}
   get B K                object bytes on stdout
   head B K               JSON {"size","etag","headers"}
   put B K [--file F] [--chunked]   upload stdin (or F); prints the ETag
@@ -147,6 +147,8 @@ def cmd_list(c, a):
     out, token = [], None
     while True:
         q = {"list-type": "2"}
+        if a.max_keys:
+            q["max-keys"] = str(a.max_keys)
         if a.prefix:
             q["prefix"] = a.prefix
         if token:
@@ -165,6 +167,8 @@ def cmd_uploads(c, a):
     out, km, um = [], None, None
     while True:
         q = {"uploads": ""}
+        if a.max_keys:
+            q["max-uploads"] = str(a.max_keys)
         if km is not None:
             q["key-marker"] = km
             q["upload-id-marker"] = um or ""
@@ -204,6 +208,8 @@ def main():
         sp.add_argument("bucket")
         if name == "list":
             sp.add_argument("--prefix")
+        if name in ("list", "uploads"):
+            sp.add_argument("--max-keys", type=int, help="page size (to exercise paging)")
     for name in ("get", "head", "put", "delete", "create-upload", "abort-upload"):
         sp = sub.add_parser(name)
         sp.add_argument("bucket")
