@@ -27,7 +27,7 @@ fn main() {
             Err(e) => finish(&args, None, Err(Error::io(format!("opening {}", path.display()), e))),
         },
     };
-    let out: Option<&mut dyn Write> = if args.check_only { None } else { Some(&mut *stdout) };
+    let out: Option<&mut (dyn Write + Send)> = if args.check_only { None } else { Some(&mut *stdout) };
     let mut v = Validator::new(args.options());
     let res = v.run(src, out);
     let report = v.into_report();
@@ -58,7 +58,11 @@ fn finish(args: &Args, report: Option<&Report>, res: Result<(), Error>) -> ! {
                 let _ = writeln!(stderr, "rdbcheck: warning: {w}");
             }
             if r.warnings_total > r.warnings.len() as u64 {
-                let _ = writeln!(stderr, "rdbcheck: warning: … and {} more warnings", r.warnings_total - r.warnings.len() as u64);
+                let _ = writeln!(
+                    stderr,
+                    "rdbcheck: warning: … and {} more warnings",
+                    r.warnings_total - r.warnings.len() as u64
+                );
             }
         }
         if args.verbose {

@@ -73,8 +73,14 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/hand-intset-bad-encoding.rdb", "intset encoding 3"),
     ("bad/hand-intset-unsorted.rdb", "not strictly ascending"),
     ("bad/hand-lp-bad-count.rdb", "counts 3 elements, but it holds 2"),
-    ("bad/hand-lp-bad-totbytes.rdb", "header says 14 bytes, but the blob has 13"),
-    ("bad/hand-lzf-len-mismatch.rdb", "decompresses to 3 bytes, but the header says 10"),
+    (
+        "bad/hand-lp-bad-totbytes.rdb",
+        "header says 14 bytes, but the blob has 13",
+    ),
+    (
+        "bad/hand-lzf-len-mismatch.rdb",
+        "decompresses to 3 bytes, but the header says 10",
+    ),
     ("bad/hand-module-truncated.rdb", "unexpected end of input"),
     ("bad/hand-string-enc-4.rdb", "unknown string encoding 4"),
     ("bad/hand-type-22-under-v11.rdb", "type byte 22"),
@@ -95,7 +101,10 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/version-0099.rdb", "version 99"),
     ("bad/vkcs-envelope-lz4.rdb", "VKCS"),
     ("synthetic/synthetic-redis-magic-v80-invalid.rdb", "version 80"),
-    ("synthetic/synthetic-valkey-magic-v11-invalid.rdb", "VALKEY magic with version 11"),
+    (
+        "synthetic/synthetic-valkey-magic-v11-invalid.rdb",
+        "VALKEY magic with version 11",
+    ),
 ];
 
 struct Case {
@@ -113,7 +122,10 @@ fn manifest() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            Case { file: cols[f].to_string(), verdict: cols[v].to_string() }
+            Case {
+                file: cols[f].to_string(),
+                verdict: cols[v].to_string(),
+            }
         })
         .collect()
 }
@@ -128,11 +140,19 @@ fn corpus_gets_the_manifest_verdicts() {
         let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut verdict = c.verdict.as_str();
         if let Some(&(_, was, now)) = MANIFEST_ERRATA.iter().find(|e| e.0 == c.file) {
-            assert_eq!(verdict, was, "{}: the manifest changed; revisit MANIFEST_ERRATA", c.file);
+            assert_eq!(
+                verdict, was,
+                "{}: the manifest changed; revisit MANIFEST_ERRATA",
+                c.file
+            );
             verdict = now;
         }
         // alternate between stdin and a FILE argument
-        let out = if i % 2 == 0 { run(&[], &input) } else { run(&[path.to_str().unwrap()], &[]) };
+        let out = if i % 2 == 0 {
+            run(&[], &input)
+        } else {
+            run(&[path.to_str().unwrap()], &[])
+        };
         let err = stderr(&out);
         let code = out.status.code();
         let problem = match verdict {
@@ -140,7 +160,11 @@ fn corpus_gets_the_manifest_verdicts() {
                 if code != Some(0) {
                     Some(format!("exit {code:?}, stderr: {err}"))
                 } else if out.stdout != input {
-                    Some(format!("output differs from input ({} vs {} bytes)", out.stdout.len(), input.len()))
+                    Some(format!(
+                        "output differs from input ({} vs {} bytes)",
+                        out.stdout.len(),
+                        input.len()
+                    ))
                 } else if verdict == "accept" && !err.is_empty() {
                     Some(format!("unexpected stderr: {err}"))
                 } else if verdict == "accept-warn" && !err.contains("rdbcheck: warning:") {
@@ -169,10 +193,19 @@ fn corpus_gets_the_manifest_verdicts() {
             failures.push(format!("{} [{verdict}]: {p}", c.file));
         }
     }
-    assert!(failures.is_empty(), "{} of {} files got the wrong verdict:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files got the wrong verdict:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     // every expected-error entry names a file that exists in the manifest
     for (f, _) in EXPECTED_ERRORS {
-        assert!(cases.iter().any(|c| c.file == *f && c.verdict == "reject"), "{f} is not a rejected manifest file");
+        assert!(
+            cases.iter().any(|c| c.file == *f && c.verdict == "reject"),
+            "{f} is not a rejected manifest file"
+        );
     }
 }
 
@@ -241,7 +274,10 @@ impl Rng {
 fn truncation_is_always_detected() {
     for name in MUTATED {
         let data = std::fs::read(data_dir().join(name)).unwrap();
-        let opts = Options { record_offsets: true, ..Options::default() };
+        let opts = Options {
+            record_offsets: true,
+            ..Options::default()
+        };
         let report = validate(&data, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut cuts: Vec<usize> = report.record_offsets.unwrap().iter().map(|&o| o as usize).collect();
         assert!(cuts.len() >= 3, "{name}: record offsets");
@@ -279,7 +315,8 @@ fn truncation_is_always_detected() {
 fn bit_flips_are_detected_and_never_panic() {
     for name in MUTATED {
         let data = std::fs::read(data_dir().join(name)).unwrap();
-        let has_crc = data[5..9].iter().all(u8::is_ascii_digit) && std::str::from_utf8(&data[5..9]).unwrap().parse::<u32>().unwrap() >= 5
+        let has_crc = data[5..9].iter().all(u8::is_ascii_digit)
+            && std::str::from_utf8(&data[5..9]).unwrap().parse::<u32>().unwrap() >= 5
             || data.starts_with(b"VALKEY");
         let name2 = name.to_string();
         let bad = within(120, format!("{name}: bit flips"), move || {
@@ -336,7 +373,15 @@ fn kv(k: &[u8], v: &[u8]) -> Vec<u8> {
 
 #[test]
 fn duplicate_keys_only_with_check_duplicates() {
-    let body = [vec![0xFE, 0], kv(b"a", b"1"), kv(b"b", b"2"), kv(b"a", b"3"), vec![0xFE, 1], kv(b"a", b"4")].concat();
+    let body = [
+        vec![0xFE, 0],
+        kv(b"a", b"1"),
+        kv(b"b", b"2"),
+        kv(b"a", b"3"),
+        vec![0xFE, 1],
+        kv(b"a", b"4"),
+    ]
+    .concat();
     let file = rdb("REDIS0011", &body);
     let out = run(&["-n"], &file);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -360,7 +405,11 @@ fn dangling_key_attributes_fail() {
         let body = [vec![0xFE, 0], kv(b"k", b"v"), attr].concat();
         let out = run(&["-n"], &rdb("REDIS0011", &body));
         assert_eq!(out.status.code(), Some(1));
-        assert!(stderr(&out).contains("followed by a EOF opcode instead of a key"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("followed by a EOF opcode instead of a key"),
+            "{}",
+            stderr(&out)
+        );
     }
     // before SELECTDB too
     let body = [vec![0xFE, 0, 0xF9, 3, 0xFE, 1], kv(b"k", b"v")].concat();
@@ -391,10 +440,21 @@ fn unknown_and_undocumented_bytes_name_versions() {
     let out = run(&["-n"], &rdb("REDIS0014", &body));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("byte 27") && err.contains("Redis RDB 14") && err.contains("no documented layout"), "{err}");
+    assert!(
+        err.contains("byte 27") && err.contains("Redis RDB 14") && err.contains("no documented layout"),
+        "{err}"
+    );
     // Valkey type 22 (HASH_2) is not valid under the REDIS magic before version 12, and means
     // HASH_METADATA_PRE_GA there; under VALKEY080 it is HASH_2.
-    let hash2 = [vec![0xFE, 0, 22], s(b"h"), vec![1], s(b"f"), s(b"v"), (-1i64).to_le_bytes().to_vec()].concat();
+    let hash2 = [
+        vec![0xFE, 0, 22],
+        s(b"h"),
+        vec![1],
+        s(b"f"),
+        s(b"v"),
+        (-1i64).to_le_bytes().to_vec(),
+    ]
+    .concat();
     let out = run(&["-n", "-v"], &rdb("VALKEY080", &hash2));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("hash2=1"));
@@ -404,13 +464,28 @@ fn unknown_and_undocumented_bytes_name_versions() {
     assert!(stderr(&out).contains("unsupported RDB version 15"), "{}", stderr(&out));
     // Valkey 9.2-dev UPDATE opcode
     let out = run(&["-n"], &rdb("VALKEY081", &[0xF2, 0]));
-    assert!(stderr(&out).contains("UPDATE") && stderr(&out).contains("VALKEY081"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("UPDATE") && stderr(&out).contains("VALKEY081"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn module_values_need_known_opcodes() {
     // module id, UINT 5, STRING "x", DOUBLE, EOF
-    let ok = [vec![0xFE, 0, 7], s(b"m"), vec![0x81], 0x1234_5678_9abc_def0u64.to_be_bytes().to_vec(), vec![2, 5, 5], s(b"x"), vec![4], 1.5f64.to_le_bytes().to_vec(), vec![0]].concat();
+    let ok = [
+        vec![0xFE, 0, 7],
+        s(b"m"),
+        vec![0x81],
+        0x1234_5678_9abc_def0u64.to_be_bytes().to_vec(),
+        vec![2, 5, 5],
+        s(b"x"),
+        vec![4],
+        1.5f64.to_le_bytes().to_vec(),
+        vec![0],
+    ]
+    .concat();
     let out = run(&["-n", "-v"], &rdb("REDIS0011", &ok));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bad = [vec![0xFE, 0, 7], s(b"m"), vec![10, 9, 1, 0]].concat();
@@ -427,7 +502,12 @@ fn eof_marker_is_passed_through_and_others_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, with_mark);
     assert!(stderr(&out).contains("$EOF marker (passed through)"));
-    for tail in [&b"0123456789abcdef0123456789abcdef0123456"[..], b"0123456789abcdef0123456789abcdef012345678", b"\n", b"0123456789abcdef0123456789abcdef0123456Z"] {
+    for tail in [
+        &b"0123456789abcdef0123456789abcdef0123456"[..],
+        b"0123456789abcdef0123456789abcdef012345678",
+        b"\n",
+        b"0123456789abcdef0123456789abcdef0123456Z",
+    ] {
         let mut m = base.clone();
         m.extend_from_slice(tail);
         assert_eq!(run(&["-n"], &m).status.code(), Some(1), "tail of {} bytes", tail.len());
@@ -508,7 +588,12 @@ fn output_flows_while_input_is_still_arriving() {
     body.extend_from_slice(&(big.len() as u32).to_be_bytes());
     body.extend_from_slice(&big);
     let file = rdb("REDIS0011", &body);
-    let mut child = Command::new(bin()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(bin())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -538,5 +623,8 @@ fn output_flows_while_input_is_still_arriving() {
     let status = child.wait().unwrap();
     assert!(status.success());
     assert_eq!(got, file);
-    assert!(first.unwrap() < paused_until, "2 MiB of output should flow before the input is complete");
+    assert!(
+        first.unwrap() < paused_until,
+        "2 MiB of output should flow before the input is complete"
+    );
 }

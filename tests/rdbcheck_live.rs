@@ -35,19 +35,43 @@ impl Server {
         let dir = std::env::temp_dir().join(format!("rdbcheck-live-{name}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut args: Vec<String> = [
-            "--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", dir.to_str().unwrap(),
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "server.log",
-            "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "server.log",
+            "--enable-debug-command",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(SERVER).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start redis-server");
+        let child = Command::new(SERVER)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
         let s = Server { child, port, dir };
         let t0 = Instant::now();
         while s.cli(&["ping"]).stdout != b"PONG\n" {
-            assert!(t0.elapsed() < Duration::from_secs(15), "redis-server did not start: {}", s.log());
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "redis-server did not start: {}",
+                s.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         s
@@ -58,13 +82,21 @@ impl Server {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(CLI).args(["-p", &self.port.to_string()]).args(args).output().expect("run redis-cli")
+        Command::new(CLI)
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("run redis-cli")
     }
 
     fn ok(&self, args: &[&str]) {
         let o = self.cli(args);
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success() && !out.starts_with("ERR"), "redis-cli {args:?}: {out} {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success() && !out.starts_with("ERR"),
+            "redis-cli {args:?}: {out} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 
     /// Feeds a RESP command stream through `redis-cli --pipe`.
@@ -79,7 +111,10 @@ impl Server {
         c.stdin.take().unwrap().write_all(resp).unwrap();
         let o = c.wait_with_output().unwrap();
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success() && out.contains("errors: 0"), "redis-cli --pipe: {out}");
+        assert!(
+            o.status.success() && out.contains("errors: 0"),
+            "redis-cli --pipe: {out}"
+        );
     }
 
     fn save(&self) -> Vec<u8> {
@@ -89,9 +124,18 @@ impl Server {
 
     /// `redis-cli --rdb -`: the snapshot as a replica receives it, on stdout.
     fn cli_rdb(&self, diskless: bool) -> Vec<u8> {
-        self.ok(&["config", "set", "repl-diskless-sync", if diskless { "yes" } else { "no" }]);
+        self.ok(&[
+            "config",
+            "set",
+            "repl-diskless-sync",
+            if diskless { "yes" } else { "no" },
+        ]);
         let o = self.cli(&["--rdb", "-"]);
-        assert!(o.status.success(), "redis-cli --rdb -: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "redis-cli --rdb -: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         o.stdout
     }
 
@@ -145,7 +189,11 @@ fn cmd(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 /// The varied dataset of the benchmark recipes, plus large values and big collections.
 fn load_dataset(s: &Server) {
     let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/recipes/gen_dataset.py");
-    let o = Command::new("python3").arg(&recipe).args(["--scale", "3"]).output().expect("python3 runs the dataset recipe");
+    let o = Command::new("python3")
+        .arg(&recipe)
+        .args(["--scale", "3"])
+        .output()
+        .expect("python3 runs the dataset recipe");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     s.pipe(&o.stdout);
     let mut seed = 0x243f_6a88_85a3_08d3u64;
@@ -159,7 +207,9 @@ fn load_dataset(s: &Server) {
             })
             .collect()
     };
-    let big_text: Vec<u8> = (0..200_000).flat_map(|i| format!("row {i} lorem ipsum\n").into_bytes()).collect();
+    let big_text: Vec<u8> = (0..200_000)
+        .flat_map(|i| format!("row {i} lorem ipsum\n").into_bytes())
+        .collect();
     let mut cmds = vec![
         cmd(&[b"SELECT", b"3"]),
         cmd(&[b"SET", b"big:random-3m", &rnd(3 << 20)]),
@@ -177,11 +227,39 @@ fn load_dataset(s: &Server) {
     zs.extend((0..3000).flat_map(|i| [format!("{}", i as f64 / 7.0).into_bytes(), format!("{i}").into_bytes()]));
     cmds.push(zs);
     for i in 0..50 {
-        cmds.push(cmd(&[b"XADD", b"big:stream", b"*", b"n", format!("{i}").as_bytes(), b"blob", &rnd(500)]));
+        cmds.push(cmd(&[
+            b"XADD",
+            b"big:stream",
+            b"*",
+            b"n",
+            format!("{i}").as_bytes(),
+            b"blob",
+            &rnd(500),
+        ]));
     }
     cmds.push(cmd(&[b"XGROUP", b"CREATE", b"big:stream", b"grp", b"0"]));
-    cmds.push(cmd(&[b"XREADGROUP", b"GROUP", b"grp", b"c1", b"COUNT", b"20", b"STREAMS", b"big:stream", b">"]));
-    cmds.push(cmd(&[b"XREADGROUP", b"GROUP", b"grp", b"c2", b"COUNT", b"5", b"STREAMS", b"big:stream", b">"]));
+    cmds.push(cmd(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"grp",
+        b"c1",
+        b"COUNT",
+        b"20",
+        b"STREAMS",
+        b"big:stream",
+        b">",
+    ]));
+    cmds.push(cmd(&[
+        b"XREADGROUP",
+        b"GROUP",
+        b"grp",
+        b"c2",
+        b"COUNT",
+        b"5",
+        b"STREAMS",
+        b"big:stream",
+        b">",
+    ]));
     cmds.push(cmd(&[b"SELECT", b"0"]));
     s.pipe(&resp(&cmds));
     s.ok(&["debug", "populate", "5000", "pop", "30"]);
@@ -205,7 +283,12 @@ fn check(label: &str, input: &[u8]) -> serde_json::Value {
     let feeder = std::thread::spawn(move || stdin.write_all(&data));
     let o = c.wait_with_output().unwrap();
     feeder.join().unwrap().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{label}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(o.stderr.is_empty(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
     assert!(o.stdout == input, "{label}: output differs from input");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -228,7 +311,12 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
     load_dataset(&s);
     let ks = s.keyspace();
     let kinds = |v: &serde_json::Value| -> Vec<String> {
-        v["databases"].as_object().unwrap().values().flat_map(|d| d["by_type"].as_object().unwrap().keys().cloned().collect::<Vec<_>>()).collect()
+        v["databases"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|d| d["by_type"].as_object().unwrap().keys().cloned().collect::<Vec<_>>())
+            .collect()
     };
 
     let v = check(&format!("{name}-save"), &s.save());
@@ -237,7 +325,17 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
     assert_eq!(v["format"]["version"], 10, "Debian's redis-server 7.0 writes RDB 10");
     assert!(v["functions"].as_u64().unwrap() >= 1, "the function library");
     let types = kinds(&v);
-    for t in ["string", "list-quicklist2", "set", "set-intset", "zset2", "zset-listpack", "hash", "hash-listpack", "stream-v2"] {
+    for t in [
+        "string",
+        "list-quicklist2",
+        "set",
+        "set-intset",
+        "zset2",
+        "zset-listpack",
+        "hash",
+        "hash-listpack",
+        "stream-v2",
+    ] {
         assert!(types.iter().any(|x| x == t), "{name}: no {t} in {types:?}");
     }
 
@@ -254,7 +352,10 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
     assert_counts(name, &v, &ks);
     let diskless = s.cli_rdb(true);
     let v = check(&format!("{name}-cli-diskless"), &diskless);
-    assert_eq!(v["eof_marker"], true, "{name}: diskless --rdb - ends with the 40-byte $EOF marker");
+    assert_eq!(
+        v["eof_marker"], true,
+        "{name}: diskless --rdb - ends with the 40-byte $EOF marker"
+    );
     assert_eq!(diskless.len() as u64, v["rdb_bytes"].as_u64().unwrap() + 40);
     assert_counts(name, &v, &ks);
 
@@ -265,19 +366,40 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
     assert!(v["functions"].as_u64().unwrap() >= 1);
 
     // the real pipeline: redis-cli --rdb - | rdbcheck
-    let mut cli = Command::new(CLI).args(["-p", &s.port.to_string(), "--rdb", "-"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut cli = Command::new(CLI)
+        .args(["-p", &s.port.to_string(), "--rdb", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let rc = Command::new(env!("CARGO_BIN_EXE_rdbcheck"))
         .arg("-n")
         .stdin(Stdio::from(cli.stdout.take().unwrap()))
         .output()
         .unwrap();
     assert!(cli.wait().unwrap().success());
-    assert_eq!(rc.status.code(), Some(0), "{name}: pipeline: {}", String::from_utf8_lossy(&rc.stderr));
+    assert_eq!(
+        rc.status.code(),
+        Some(0),
+        "{name}: pipeline: {}",
+        String::from_utf8_lossy(&rc.stderr)
+    );
 }
 
 #[test]
 fn live_compression_and_checksum_on() {
-    exercise("on", &["--rdbcompression", "yes", "--rdbchecksum", "yes", "--list-compress-depth", "1"], true);
+    exercise(
+        "on",
+        &[
+            "--rdbcompression",
+            "yes",
+            "--rdbchecksum",
+            "yes",
+            "--list-compress-depth",
+            "1",
+        ],
+        true,
+    );
 }
 
 #[test]
@@ -301,6 +423,9 @@ fn live_truncated_snapshot_from_the_server_fails() {
         let _ = c.stdin.take().unwrap().write_all(&full[..cut]);
         let o = c.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(1), "cut at {cut}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("unexpected end of input"), "cut at {cut}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("unexpected end of input"),
+            "cut at {cut}"
+        );
     }
 }

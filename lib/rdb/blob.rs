@@ -165,11 +165,17 @@ fn lp_backlen_ok(b: &[u8], l: usize) -> bool {
 pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
     let size = lp.len();
     if size < LP_HDR + 1 {
-        return Err(BlobErr::new(0, format!("listpack of {size} bytes is shorter than its 7-byte minimum")));
+        return Err(BlobErr::new(
+            0,
+            format!("listpack of {size} bytes is shorter than its 7-byte minimum"),
+        ));
     }
     let total = le_u32(lp, 0) as usize;
     if total != size {
-        return Err(BlobErr::new(0, format!("listpack header says {total} bytes, but the blob has {size}")));
+        return Err(BlobErr::new(
+            0,
+            format!("listpack header says {total} bytes, but the blob has {size}"),
+        ));
     }
     if lp[size - 1] != LP_EOF {
         return Err(BlobErr::new(size - 1, "listpack does not end with the 0xFF terminator"));
@@ -204,7 +210,12 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
                 0xF3 => 5,
                 0xF4 => 9,
                 0xFF => return Err(BlobErr::new(p, "listpack terminator 0xFF before the end of the blob")),
-                _ => return Err(BlobErr::new(p, format!("invalid listpack entry encoding byte 0x{b:02x}"))),
+                _ => {
+                    return Err(BlobErr::new(
+                        p,
+                        format!("invalid listpack entry encoding byte 0x{b:02x}"),
+                    ))
+                }
             };
             if p + w > last {
                 return Err(BlobErr::new(p, "listpack entry runs past the end"));
@@ -228,7 +239,10 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
             return Err(BlobErr::new(p, "listpack entry runs past the end"));
         };
         if !lp_backlen_ok(&lp[p + elen..end], elen) {
-            return Err(BlobErr::new(p + elen, "listpack entry back-length does not match the entry size"));
+            return Err(BlobErr::new(
+                p + elen,
+                "listpack entry back-length does not match the entry size",
+            ));
         }
         let e = entry.unwrap_or(Entry::Str(&lp[p + hdr..p + elen]));
         f(p, e)?;
@@ -236,7 +250,10 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
         p = end;
     }
     if numele != u16::MAX && numele as u32 != count {
-        return Err(BlobErr::new(4, format!("listpack header counts {numele} elements, but it holds {count}")));
+        return Err(BlobErr::new(
+            4,
+            format!("listpack header counts {numele} elements, but it holds {count}"),
+        ));
     }
     Ok(count)
 }
@@ -251,18 +268,27 @@ const ZL_END: u8 = 0xFF;
 pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
     let size = zl.len();
     if size < ZL_HDR + 1 {
-        return Err(BlobErr::new(0, format!("ziplist of {size} bytes is shorter than its 11-byte minimum")));
+        return Err(BlobErr::new(
+            0,
+            format!("ziplist of {size} bytes is shorter than its 11-byte minimum"),
+        ));
     }
     let bytes = le_u32(zl, 0) as usize;
     if bytes != size {
-        return Err(BlobErr::new(0, format!("ziplist header says {bytes} bytes, but the blob has {size}")));
+        return Err(BlobErr::new(
+            0,
+            format!("ziplist header says {bytes} bytes, but the blob has {size}"),
+        ));
     }
     if zl[size - 1] != ZL_END {
         return Err(BlobErr::new(size - 1, "ziplist does not end with the 0xFF terminator"));
     }
     let tail = le_u32(zl, 4) as usize;
     if tail > size - 1 {
-        return Err(BlobErr::new(4, format!("ziplist tail offset {tail} is outside the blob")));
+        return Err(BlobErr::new(
+            4,
+            format!("ziplist tail offset {tail} is outside the blob"),
+        ));
     }
     let header_count = le_u16(zl, 8);
     let last = size - 1;
@@ -315,7 +341,12 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
                 0xF0 => (1, 3, 3),
                 0xFE => (1, 1, 1),
                 0xF1..=0xFD => (1, 0, 0),
-                _ => return Err(BlobErr::new(q, format!("invalid ziplist entry encoding byte 0x{enc:02x}"))),
+                _ => {
+                    return Err(BlobErr::new(
+                        q,
+                        format!("invalid ziplist entry encoding byte 0x{enc:02x}"),
+                    ))
+                }
             }
         };
         let data = q + lensize;
@@ -347,11 +378,17 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
     }
     if let Some(prev) = prev {
         if prev != tail {
-            return Err(BlobErr::new(4, format!("ziplist tail offset {tail} does not point at the last entry ({prev})")));
+            return Err(BlobErr::new(
+                4,
+                format!("ziplist tail offset {tail} does not point at the last entry ({prev})"),
+            ));
         }
     }
     if header_count != u16::MAX && header_count as u32 != count {
-        return Err(BlobErr::new(8, format!("ziplist header counts {header_count} elements, but it holds {count}")));
+        return Err(BlobErr::new(
+            8,
+            format!("ziplist header counts {header_count} elements, but it holds {count}"),
+        ));
     }
     Ok(count)
 }
@@ -361,7 +398,10 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
 /// Validates an intset: encoding 2/4/8, exact size, non-empty, strictly ascending.
 pub fn intset(b: &[u8]) -> BResult<u32> {
     if b.len() < 8 {
-        return Err(BlobErr::new(0, format!("intset of {} bytes is shorter than its 8-byte header", b.len())));
+        return Err(BlobErr::new(
+            0,
+            format!("intset of {} bytes is shorter than its 8-byte header", b.len()),
+        ));
     }
     let enc = le_u32(b, 0) as usize;
     if !matches!(enc, 2 | 4 | 8) {
@@ -371,7 +411,11 @@ pub fn intset(b: &[u8]) -> BResult<u32> {
     if 8 + count as u64 * enc as u64 != b.len() as u64 {
         return Err(BlobErr::new(
             4,
-            format!("intset of {count} {enc}-byte integers needs {} bytes, but the blob has {}", 8 + count as u64 * enc as u64, b.len()),
+            format!(
+                "intset of {count} {enc}-byte integers needs {} bytes, but the blob has {}",
+                8 + count as u64 * enc as u64,
+                b.len()
+            ),
         ));
     }
     if count == 0 {
@@ -453,7 +497,10 @@ pub fn zipmap<'a>(zm: &'a [u8], mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> 
         return Err(BlobErr::new(0, "zipmap is empty"));
     }
     if zm[0] != 254 && zm[0] as u32 != count {
-        return Err(BlobErr::new(0, format!("zipmap header counts {} pairs, but it holds {count}", zm[0])));
+        return Err(BlobErr::new(
+            0,
+            format!("zipmap header counts {} pairs, but it holds {count}", zm[0]),
+        ));
     }
     Ok(count)
 }

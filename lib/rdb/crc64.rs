@@ -238,7 +238,9 @@ mod tests {
                 seed as u8
             })
             .collect();
-        for &len in &[0usize, 1, 15, 16, 17, 127, 128, 255, 256, 257, 1000, 4096, 65_536, 69_999] {
+        for &len in &[
+            0usize, 1, 15, 16, 17, 127, 128, 255, 256, 257, 1000, 4096, 65_536, 69_999,
+        ] {
             for &start in &[0usize, 1, 7] {
                 let d = &data[start..start + len.min(data.len() - start)];
                 let want = update_bitwise(0x55, d);

@@ -52,6 +52,65 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// Every type, in the order of [`Ty::index`].
+    pub const ALL: [Ty; 26] = [
+        Ty::String,
+        Ty::List,
+        Ty::Set,
+        Ty::Zset,
+        Ty::Hash,
+        Ty::Zset2,
+        Ty::Module2,
+        Ty::HashZipmap,
+        Ty::ListZiplist,
+        Ty::SetIntset,
+        Ty::ZsetZiplist,
+        Ty::HashZiplist,
+        Ty::ListQuicklist,
+        Ty::Stream(1),
+        Ty::Stream(2),
+        Ty::Stream(3),
+        Ty::Stream(4),
+        Ty::HashListpack,
+        Ty::ZsetListpack,
+        Ty::ListQuicklist2,
+        Ty::SetListpack,
+        Ty::HashMetadataPreGa,
+        Ty::HashListpackExPreGa,
+        Ty::HashMetadata,
+        Ty::HashListpackEx,
+        Ty::Hash2,
+    ];
+
+    /// A dense index (for per-type counters).
+    pub fn index(self) -> usize {
+        match self {
+            Ty::String => 0,
+            Ty::List => 1,
+            Ty::Set => 2,
+            Ty::Zset => 3,
+            Ty::Hash => 4,
+            Ty::Zset2 => 5,
+            Ty::Module2 => 6,
+            Ty::HashZipmap => 7,
+            Ty::ListZiplist => 8,
+            Ty::SetIntset => 9,
+            Ty::ZsetZiplist => 10,
+            Ty::HashZiplist => 11,
+            Ty::ListQuicklist => 12,
+            Ty::Stream(v) => 12 + v.clamp(1, 4) as usize,
+            Ty::HashListpack => 17,
+            Ty::ZsetListpack => 18,
+            Ty::ListQuicklist2 => 19,
+            Ty::SetListpack => 20,
+            Ty::HashMetadataPreGa => 21,
+            Ty::HashListpackExPreGa => 22,
+            Ty::HashMetadata => 23,
+            Ty::HashListpackEx => 24,
+            Ty::Hash2 => 25,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Ty::String => "string",
@@ -179,7 +238,10 @@ pub fn classify(magic: Magic, ver: u32, b: u8) -> Result<Rec, String> {
         4 => return Ok(Key(Ty::Hash)),
         5 => return need(8, Key(Ty::Zset2), "ZSET_2", "Redis 4.0"),
         6 => {
-            return Err("type byte 6 (MODULE_PRE_GA) is the Redis 4.0 release-candidate module format, which no server loads".into())
+            return Err(
+                "type byte 6 (MODULE_PRE_GA) is the Redis 4.0 release-candidate module format, which no server loads"
+                    .into(),
+            )
         }
         7 => return need(8, Key(Ty::Module2), "MODULE_2", "Redis 4.0"),
         8 => return Err("type byte 8 was never assigned to any value type".into()),
@@ -253,6 +315,7 @@ fn unknown(b: u8) -> String {
 
 /// Module type ids: 9 characters of 6 bits each, then a 10-bit encoding version.
 pub fn module_name(id: u64) -> String {
+    debug_assert!(Ty::ALL.iter().enumerate().all(|(i, t)| t.index() == i));
     const CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut name = String::with_capacity(9);
     let mut v = id >> 10;

@@ -7,22 +7,147 @@
 use super::crc64::Crc64;
 use super::Fail;
 use std::io::{self, Read, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Size of one read (and of one write, in steady state).
 pub const BLOCK: usize = 1 << 20;
 /// The parser never asks for more than this many contiguous bytes at once.
 pub const MAX_NEED: usize = 64;
+/// Blocks in flight between the parser and the writer thread (bounds memory and output lag).
+const POOL: usize = 4;
+
+enum Msg {
+    /// Checksum (while the CRC is on) and write `buf[from..to]`, then give the buffer back.
+    Data(Box<[u8]>, usize, usize),
+    /// Reply with the CRC so far and stop checksumming (the trailer is not covered).
+    TakeCrc,
+    /// Flush the writer and reply `Done`.
+    Finish,
+}
+
+enum Reply {
+    Buf(Box<[u8]>),
+    Crc(u64),
+    Done,
+    Failed(io::Error),
+}
+
+/// The writer thread's end: checksums and writes validated blocks while the parser goes on.
+pub struct Pipe {
+    tx: SyncSender<Msg>,
+    rx: Receiver<Reply>,
+    /// Buffers handed out so far (at most `POOL`).
+    allocated: usize,
+}
+
+impl Pipe {
+    /// Starts the writer thread in `scope`; it ends when the `Pipe` is dropped.
+    pub fn spawn<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        out: &'scope mut (dyn Write + Send + 'env),
+    ) -> Pipe {
+        let (tx, wrx) = sync_channel::<Msg>(POOL + 2);
+        let (wtx, rx) = sync_channel::<Reply>(POOL + 2);
+        scope.spawn(move || {
+            let mut crc = Crc64::new();
+            let mut crc_on = true;
+            let mut failed = false;
+            while let Ok(msg) = wrx.recv() {
+                let reply = match msg {
+                    Msg::Data(buf, from, to) => {
+                        let chunk = &buf[from..to];
+                        if crc_on {
+                            crc.update(chunk);
+                        }
+                        if !failed {
+                            if let Err(e) = out.write_all(chunk) {
+                                failed = true;
+                                let _ = wtx.send(Reply::Failed(e));
+                            }
+                        }
+                        Reply::Buf(buf)
+                    }
+                    Msg::TakeCrc => {
+                        crc_on = false;
+                        Reply::Crc(crc.value())
+                    }
+                    Msg::Finish => match out.flush() {
+                        Err(e) if !failed => Reply::Failed(e),
+                        _ => Reply::Done,
+                    },
+                };
+                if wtx.send(reply).is_err() {
+                    break;
+                }
+            }
+        });
+        Pipe { tx, rx, allocated: 0 }
+    }
+
+    fn send(&mut self, msg: Msg) -> Result<(), Fail> {
+        self.tx
+            .send(msg)
+            .map_err(|_| Fail::write(io::Error::other("the output thread ended")))
+    }
+
+    /// The next reply that is not a returned buffer (buffers go to `spare`).
+    fn reply(&mut self, spare: &mut Vec<Box<[u8]>>) -> Result<Reply, Fail> {
+        loop {
+            match self.rx.recv() {
+                Ok(Reply::Buf(b)) => spare.push(b),
+                Ok(Reply::Failed(e)) => return Err(Fail::write(e)),
+                Ok(r) => return Ok(r),
+                Err(_) => return Err(Fail::write(io::Error::other("the output thread ended"))),
+            }
+        }
+    }
+
+    /// A free buffer: a returned one, a new one while the pool allows, else wait for one.
+    fn buffer(&mut self, spare: &mut Vec<Box<[u8]>>) -> Result<Box<[u8]>, Fail> {
+        // collect what came back, and notice write errors early
+        while let Ok(r) = self.rx.try_recv() {
+            match r {
+                Reply::Buf(b) => spare.push(b),
+                Reply::Failed(e) => return Err(Fail::write(e)),
+                _ => {}
+            }
+        }
+        if let Some(b) = spare.pop() {
+            return Ok(b);
+        }
+        if self.allocated < POOL {
+            self.allocated += 1;
+            return Ok(new_block());
+        }
+        loop {
+            match self.rx.recv() {
+                Ok(Reply::Buf(b)) => return Ok(b),
+                Ok(Reply::Failed(e)) => return Err(Fail::write(e)),
+                Ok(_) => {}
+                Err(_) => return Err(Fail::write(io::Error::other("the output thread ended"))),
+            }
+        }
+    }
+}
+
+fn new_block() -> Box<[u8]> {
+    vec![0u8; BLOCK + MAX_NEED].into_boxed_slice()
+}
 
 pub struct Input<'a, 'b> {
     src: &'a mut (dyn Read + 'a),
-    out: Option<&'b mut (dyn Write + 'b)>,
+    out: Option<Pipe>,
+    /// Output written from this thread (check-only mode and single-threaded use).
+    direct: Option<&'b mut (dyn Write + Send + 'b)>,
+    spare: Vec<Box<[u8]>>,
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
-    /// Bytes before this index were already written and checksummed.
+    /// Bytes before this index were already handed on (written and checksummed).
     flushed: usize,
     /// Absolute stream offset of `buf[0]`.
     base: u64,
+    /// The CRC when there is no writer thread (check-only).
     crc: Crc64,
     crc_on: bool,
     src_eof: bool,
@@ -31,6 +156,10 @@ pub struct Input<'a, 'b> {
 /// Receives the bytes of a string as they are decoded (see `Parser::read_string`).
 pub trait Sink {
     fn feed(&mut self, bytes: &[u8]);
+    /// False if the sink ignores the bytes (then LZF strings are checked without decoding).
+    fn wants_bytes(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that keeps nothing.
@@ -38,6 +167,9 @@ pub struct Discard;
 impl Sink for Discard {
     #[inline]
     fn feed(&mut self, _: &[u8]) {}
+    fn wants_bytes(&self) -> bool {
+        false
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -48,11 +180,25 @@ impl Sink for Vec<u8> {
 }
 
 impl<'a, 'b> Input<'a, 'b> {
-    pub fn new(src: &'a mut (dyn Read + 'a), out: Option<&'b mut (dyn Write + 'b)>) -> Self {
+    pub fn new(
+        src: &'a mut (dyn Read + 'a),
+        out: Option<Pipe>,
+        direct: Option<&'b mut (dyn Write + Send + 'b)>,
+    ) -> Self {
+        let mut out = out;
+        let buf = match out.as_mut() {
+            Some(p) => {
+                p.allocated += 1;
+                new_block()
+            }
+            None => new_block(),
+        };
         Input {
             src,
             out,
-            buf: vec![0u8; BLOCK + MAX_NEED].into_boxed_slice(),
+            direct,
+            spare: Vec::new(),
+            buf,
             pos: 0,
             end: 0,
             flushed: 0,
@@ -74,26 +220,37 @@ impl<'a, 'b> Input<'a, 'b> {
         self.end - self.pos
     }
 
-    /// Writes (and checksums) everything consumed so far.
+    /// Hands on (writes and checksums) everything consumed so far, copying it out of the
+    /// current block when there is a writer thread.
     pub fn flush(&mut self) -> Result<(), Fail> {
         if self.flushed < self.pos {
-            let chunk = &self.buf[self.flushed..self.pos];
-            if self.crc_on {
-                self.crc.update(chunk);
-            }
-            if let Some(out) = self.out.as_mut() {
-                out.write_all(chunk).map_err(|e| Fail::write(e))?;
+            match self.out.as_mut() {
+                None => {
+                    if self.crc_on {
+                        self.crc.update(&self.buf[self.flushed..self.pos]);
+                    }
+                    if let Some(w) = self.direct.as_mut() {
+                        w.write_all(&self.buf[self.flushed..self.pos]).map_err(Fail::write)?;
+                    }
+                }
+                Some(pipe) => {
+                    let mut b = pipe.buffer(&mut self.spare)?;
+                    let n = self.pos - self.flushed;
+                    b[..n].copy_from_slice(&self.buf[self.flushed..self.pos]);
+                    pipe.send(Msg::Data(b, 0, n))?;
+                }
             }
             self.flushed = self.pos;
         }
         Ok(())
     }
 
-    /// Flushes the sink itself (at the end of the stream).
+    /// Writes out everything consumed and waits until the output has it.
     pub fn finish(&mut self) -> Result<(), Fail> {
         self.flush()?;
-        if let Some(out) = self.out.as_mut() {
-            out.flush().map_err(|e| Fail::write(e))?;
+        if let Some(pipe) = self.out.as_mut() {
+            pipe.send(Msg::Finish)?;
+            pipe.reply(&mut self.spare)?;
         }
         Ok(())
     }
@@ -101,8 +258,18 @@ impl<'a, 'b> Input<'a, 'b> {
     /// CRC of every byte consumed so far; stops the CRC (the checksum trailer is not covered).
     pub fn take_crc(&mut self) -> Result<u64, Fail> {
         self.flush()?;
+        let crc = match self.out.as_mut() {
+            None => self.crc.value(),
+            Some(pipe) => {
+                pipe.send(Msg::TakeCrc)?;
+                match pipe.reply(&mut self.spare)? {
+                    Reply::Crc(c) => c,
+                    _ => unreachable!("the writer answers TakeCrc with Crc"),
+                }
+            }
+        };
         self.crc_on = false;
-        Ok(self.crc.value())
+        Ok(crc)
     }
 
     /// Moves the window and reads more. Returns false at end of input with nothing new.
@@ -110,14 +277,31 @@ impl<'a, 'b> Input<'a, 'b> {
         if self.src_eof {
             return Ok(false);
         }
-        self.flush()?;
-        if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.base += self.pos as u64;
-            self.end -= self.pos;
-            self.pos = 0;
-            self.flushed = 0;
+        match self.out.as_mut() {
+            None => {
+                self.flush()?;
+                if self.pos > 0 {
+                    self.buf.copy_within(self.pos..self.end, 0);
+                }
+            }
+            Some(pipe) => {
+                // hand the whole block to the writer and continue in a fresh one
+                let mut next = pipe.buffer(&mut self.spare)?;
+                let tail = self.end - self.pos;
+                next[..tail].copy_from_slice(&self.buf[self.pos..self.end]);
+                let old = std::mem::replace(&mut self.buf, next);
+                if self.flushed < self.pos {
+                    pipe.send(Msg::Data(old, self.flushed, self.pos))?;
+                } else {
+                    self.spare.push(old);
+                }
+                self.flushed = self.pos;
+            }
         }
+        self.base += self.pos as u64;
+        self.end -= self.pos;
+        self.flushed -= self.pos;
+        self.pos = 0;
         loop {
             match self.src.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
@@ -170,6 +354,20 @@ impl<'a, 'b> Input<'a, 'b> {
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         s
+    }
+
+    /// Consumes `n` available bytes, returning their range in the window (valid until the
+    /// next read from the input).
+    #[inline]
+    pub fn take_range(&mut self, n: usize) -> (usize, usize) {
+        let a = self.pos;
+        self.pos += n;
+        (a, self.pos)
+    }
+
+    #[inline]
+    pub fn window(&self, a: usize, b: usize) -> &[u8] {
+        &self.buf[a..b]
     }
 
     /// Peeks at available bytes without consuming them.

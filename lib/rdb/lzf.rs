@@ -24,13 +24,25 @@ enum State {
     Off(usize, usize),
 }
 
+/// What happens to the decoded bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Nobody needs them: only sizes and back-reference distances are tracked, which is all
+    /// that decoding can check (no bytes are copied).
+    Count,
+    /// Handed to the sink through the window.
+    Stream,
+    /// Kept whole (embedded blobs).
+    KeepAll,
+}
+
 pub struct Lzf {
     state: State,
     out: Vec<u8>,
-    /// Bytes already handed to the sink (and dropped from `out`).
-    emitted: u64,
+    /// Total bytes produced so far.
+    produced: u64,
     ulen: u64,
-    keep_all: bool,
+    mode: Mode,
     /// Compressed bytes consumed so far (for error positions).
     consumed: u64,
 }
@@ -43,46 +55,133 @@ pub struct LzfError {
 }
 
 impl Lzf {
+    #[cfg(test)]
     pub fn new(ulen: u64, keep_all: bool) -> Self {
-        let cap = if keep_all { ulen.min(64 << 20) as usize } else { (WINDOW + MAX_OFF + 512).min(ulen as usize + 1) };
-        Lzf { state: State::Ctrl, out: Vec::with_capacity(cap), emitted: 0, ulen, keep_all, consumed: 0 }
+        let mode = if keep_all { Mode::KeepAll } else { Mode::Stream };
+        Self::with_buffer(ulen, mode, Vec::new())
     }
 
-    fn produced(&self) -> u64 {
-        self.emitted + self.out.len() as u64
+    /// A decoder that reuses `buf` for its window (or its whole output in `KeepAll` mode).
+    pub fn with_buffer(ulen: u64, mode: Mode, mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        let want = match mode {
+            Mode::Count => 0,
+            Mode::Stream => (WINDOW + MAX_OFF + 512).min(ulen as usize + 1),
+            Mode::KeepAll => ulen.min(64 << 20) as usize,
+        };
+        buf.reserve(want);
+        Lzf {
+            state: State::Ctrl,
+            out: buf,
+            produced: 0,
+            ulen,
+            mode,
+            consumed: 0,
+        }
     }
 
     fn err(&self, at: usize, msg: String) -> LzfError {
-        LzfError { at: self.consumed + at as u64, msg }
+        LzfError {
+            at: self.consumed + at as u64,
+            msg,
+        }
+    }
+
+    fn overflow(&self, at: usize) -> LzfError {
+        self.err(
+            at,
+            format!("LZF data decompresses to more than the declared {} bytes", self.ulen),
+        )
+    }
+
+    fn backref_err(&self, at: usize, off: usize) -> LzfError {
+        self.err(
+            at,
+            format!(
+                "LZF back-reference {off} bytes back, before the start of the output ({} bytes so far)",
+                self.produced
+            ),
+        )
+    }
+
+    /// Appends literal bytes.
+    #[inline(always)]
+    fn literal<S: Sink + ?Sized>(&mut self, bytes: &[u8], sink: &mut S) {
+        self.produced += bytes.len() as u64;
+        if self.mode != Mode::Count {
+            self.room(bytes.len(), sink);
+            self.out.extend_from_slice(bytes);
+        }
+    }
+
+    /// Appends a back-reference (distance and size already checked).
+    #[inline(always)]
+    fn backref<S: Sink + ?Sized>(&mut self, off: usize, n: usize, sink: &mut S) {
+        self.produced += n as u64;
+        if self.mode == Mode::Count {
+            return;
+        }
+        self.room(n, sink);
+        let start = self.out.len() - off;
+        if off >= n {
+            self.out.extend_from_within(start..start + n);
+        } else {
+            for j in 0..n {
+                let b = self.out[start + j];
+                self.out.push(b);
+            }
+        }
     }
 
     /// Makes room for `n` more output bytes, handing old output to the sink.
     #[inline]
     fn room<S: Sink + ?Sized>(&mut self, n: usize, sink: &mut S) {
-        if !self.keep_all && self.out.len() + n > WINDOW + MAX_OFF {
+        if self.mode == Mode::Stream && self.out.len() + n > WINDOW + MAX_OFF {
             let cut = self.out.len() - MAX_OFF;
             sink.feed(&self.out[..cut]);
             self.out.drain(..cut);
-            self.emitted += cut as u64;
         }
-    }
-
-    fn check_room(&self, at: usize, n: usize) -> Result<(), LzfError> {
-        if self.produced() + n as u64 > self.ulen {
-            return Err(self.err(
-                at,
-                format!("LZF data decompresses to more than the declared {} bytes", self.ulen),
-            ));
-        }
-        Ok(())
     }
 
     /// Decodes one piece of compressed input.
     pub fn feed<S: Sink + ?Sized>(&mut self, inp: &[u8], sink: &mut S) -> Result<(), LzfError> {
         let mut i = 0;
-        while i < inp.len() {
+        let len = inp.len();
+        while i < len {
             match self.state {
                 State::Ctrl => {
+                    // Fast path: whole instructions while they fit in this piece.
+                    while i + 34 <= len {
+                        let c = inp[i] as usize;
+                        if c < 32 {
+                            let n = c + 1;
+                            if self.produced + n as u64 > self.ulen {
+                                return Err(self.overflow(i));
+                            }
+                            self.literal(&inp[i + 1..i + 1 + n], sink);
+                            i += 1 + n;
+                        } else {
+                            let mut l = c >> 5;
+                            let mut j = i + 1;
+                            if l == 7 {
+                                l += inp[j] as usize;
+                                j += 1;
+                            }
+                            let off = ((c & 0x1f) << 8) + inp[j] as usize + 1;
+                            let n = l + 2;
+                            if off as u64 > self.produced {
+                                return Err(self.backref_err(j, off));
+                            }
+                            if self.produced + n as u64 > self.ulen {
+                                return Err(self.overflow(j));
+                            }
+                            self.backref(off, n, sink);
+                            i = j + 1;
+                        }
+                    }
+                    if i >= len {
+                        break;
+                    }
                     let c = inp[i];
                     i += 1;
                     if c < 32 {
@@ -94,53 +193,41 @@ impl Lzf {
                     }
                 }
                 State::Literal(n) => {
-                    let k = n.min(inp.len() - i);
-                    self.check_room(i, k)?;
-                    self.room(k, sink);
-                    self.out.extend_from_slice(&inp[i..i + k]);
+                    let k = n.min(len - i);
+                    if self.produced + k as u64 > self.ulen {
+                        return Err(self.overflow(i));
+                    }
+                    self.literal(&inp[i..i + k], sink);
                     i += k;
                     self.state = if n == k { State::Ctrl } else { State::Literal(n - k) };
                 }
                 State::Len(c) => {
-                    let len = 7 + inp[i] as usize;
+                    let l = 7 + inp[i] as usize;
                     i += 1;
-                    self.state = State::Off(len, ((c & 0x1f) as usize) << 8);
+                    self.state = State::Off(l, ((c & 0x1f) as usize) << 8);
                 }
-                State::Off(len, hi) => {
+                State::Off(l, hi) => {
                     let off = hi + inp[i] as usize + 1;
+                    let n = l + 2;
+                    if off as u64 > self.produced {
+                        return Err(self.backref_err(i, off));
+                    }
+                    if self.produced + n as u64 > self.ulen {
+                        return Err(self.overflow(i));
+                    }
                     i += 1;
-                    let n = len + 2;
-                    if off as u64 > self.produced() {
-                        return Err(self.err(
-                            i - 1,
-                            format!(
-                                "LZF back-reference {off} bytes back, before the start of the output ({} bytes so far)",
-                                self.produced()
-                            ),
-                        ));
-                    }
-                    self.check_room(i - 1, n)?;
-                    self.room(n, sink);
-                    let start = self.out.len() - off;
-                    if off >= n {
-                        self.out.extend_from_within(start..start + n);
-                    } else {
-                        for j in 0..n {
-                            let b = self.out[start + j];
-                            self.out.push(b);
-                        }
-                    }
+                    self.backref(off, n, sink);
                     self.state = State::Ctrl;
                 }
             }
         }
-        self.consumed += inp.len() as u64;
+        self.consumed += len as u64;
         Ok(())
     }
 
     /// Ends the stream: checks that it stopped between instructions and produced exactly `ulen`
-    /// bytes. Returns the kept output (all of it in `keep_all` mode, else the unsent tail, which
-    /// is handed to the sink first).
+    /// bytes. Hands the rest of the output to the sink (`Stream`), and returns the buffer: the
+    /// whole output in `KeepAll` mode, else empty (for reuse).
     pub fn finish<S: Sink + ?Sized>(mut self, sink: &mut S) -> Result<Vec<u8>, LzfError> {
         if self.state != State::Ctrl {
             let what = match self.state {
@@ -149,13 +236,16 @@ impl Lzf {
             };
             return Err(self.err(0, format!("LZF data ends in the middle of an instruction: {what}")));
         }
-        if self.produced() != self.ulen {
+        if self.produced != self.ulen {
             return Err(self.err(
                 0,
-                format!("LZF data decompresses to {} bytes, but the header says {}", self.produced(), self.ulen),
+                format!(
+                    "LZF data decompresses to {} bytes, but the header says {}",
+                    self.produced, self.ulen
+                ),
             ));
         }
-        if !self.keep_all {
+        if self.mode == Mode::Stream {
             sink.feed(&self.out);
             self.out.clear();
         }
@@ -212,12 +302,18 @@ mod tests {
     }
 
     fn decode_in_pieces(c: &[u8], ulen: u64, piece: usize, keep_all: bool) -> Result<Vec<u8>, LzfError> {
+        // the counting mode accepts and refuses exactly what decoding does
+        let mut n = Lzf::with_buffer(ulen, Mode::Count, Vec::new());
+        let counted = c
+            .chunks(piece.max(1))
+            .try_for_each(|p| n.feed(p, &mut Vec::new()))
+            .and_then(|_| n.finish(&mut Vec::new()));
         let mut d = Lzf::new(ulen, keep_all);
         let mut got = Vec::new();
-        for p in c.chunks(piece.max(1)) {
-            d.feed(p, &mut got)?;
-        }
-        let tail = d.finish(&mut got)?;
+        let res = c.chunks(piece.max(1)).try_for_each(|p| d.feed(p, &mut got));
+        let tail = res.and_then(|_| d.finish(&mut got));
+        assert_eq!(counted.is_ok(), tail.is_ok(), "count-only and decoding modes disagree");
+        let tail = tail?;
         if keep_all {
             Ok(tail)
         } else {

@@ -79,19 +79,31 @@ enum FailKind {
 
 impl Fail {
     pub(crate) fn at(off: u64, msg: impl Into<String>) -> Self {
-        Fail { off, msg: msg.into(), kind: FailKind::Data }
+        Fail {
+            off,
+            msg: msg.into(),
+            kind: FailKind::Data,
+        }
     }
     fn truncation(mut self) -> Self {
         self.kind = FailKind::Truncated;
         self
     }
     fn read(e: std::io::Error) -> Self {
-        Fail { off: 0, msg: format!("reading input: {e}"), kind: FailKind::Read }
+        Fail {
+            off: 0,
+            msg: format!("reading input: {e}"),
+            kind: FailKind::Read,
+        }
     }
     fn write(e: std::io::Error) -> Self {
         let epipe = e.kind() == std::io::ErrorKind::BrokenPipe;
         let kind = if epipe { FailKind::BrokenPipe } else { FailKind::Write };
-        Fail { off: 0, msg: format!("writing output: {e}"), kind }
+        Fail {
+            off: 0,
+            msg: format!("writing output: {e}"),
+            kind,
+        }
     }
     fn is_data(&self) -> bool {
         matches!(self.kind, FailKind::Data | FailKind::Truncated)
@@ -107,16 +119,31 @@ pub struct Validator {
 
 impl Validator {
     pub fn new(opts: Options) -> Self {
-        Validator { opts, report: Report::default() }
+        Validator {
+            opts,
+            report: Report::default(),
+        }
     }
 
     /// Validates `src`, writing every byte read to `out` (if any) once it has been checked,
     /// up to and including the byte where validation fails.
-    pub fn run(&mut self, src: &mut dyn Read, out: Option<&mut dyn Write>) -> Result<()> {
-        let mut p = parse::Parser::new(self.opts.clone(), src, out);
-        let res = p.run();
-        let ctx = p.context();
-        self.report = p.into_report();
+    ///
+    /// With an output, a second thread checksums and writes the validated blocks while the
+    /// parser reads on; it has finished (and written everything handed to it) when this returns.
+    pub fn run(&mut self, src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>) -> Result<()> {
+        let opts = self.opts.clone();
+        let (res, ctx, report) = std::thread::scope(|scope| {
+            let threaded = std::env::var_os("RDBCHECK_SINGLE").is_none();
+            let (pipe, direct) = match out {
+                Some(w) if threaded => (Some(input::Pipe::spawn(scope, w)), None),
+                other => (None, other),
+            };
+            let mut p = parse::Parser::new(opts, src, pipe, direct);
+            let res = p.run();
+            let ctx = p.context();
+            (res, ctx, p.into_report())
+        });
+        self.report = report;
         res.map_err(|f| {
             if f.is_data() {
                 Error::new(ErrorKind::Data, format!("offset {}: {}{}", f.off, f.msg, ctx))
@@ -138,7 +165,7 @@ impl Validator {
 }
 
 /// Validates `src`, passing its bytes through to `out`; returns the report of a valid stream.
-pub fn validate(src: &mut dyn Read, out: Option<&mut dyn Write>, opts: &Options) -> Result<Report> {
+pub fn validate(src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>, opts: &Options) -> Result<Report> {
     let mut v = Validator::new(opts.clone());
     v.run(src, out)?;
     Ok(v.into_report())

@@ -2,14 +2,14 @@
 
 use super::blob::{self, BlobErr, Entry};
 use super::format::{self, classify, Magic, Op, Rec, Ty};
-use super::input::{Discard, Input, Sink};
-use super::lzf::Lzf;
+use super::input::{Discard, Input, Pipe, Sink};
+use super::lzf::{Lzf, Mode};
 use super::report::{printable, Checksum, Report, TopKey};
 use super::{Fail, Options};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::io::{Read, Write};
+use std::io::Read;
 
 /// Hash-field and stream expiry times must fit in 48 bits (`EB_EXPIRE_TIME_MAX`).
 const EXPIRE_TIME_MAX: u64 = (1 << 48) - 1;
@@ -52,8 +52,13 @@ struct Fp {
 
 impl Fingerprinter {
     fn start(&self) -> Fp {
-        Fp { a: self.a.build_hasher(), b: self.b.build_hasher(), len: 0 }
+        Fp {
+            a: self.a.build_hasher(),
+            b: self.b.build_hasher(),
+            len: 0,
+        }
     }
+    #[cfg(test)]
     fn of(&self, bytes: &[u8]) -> u128 {
         let mut f = self.start();
         f.feed(bytes);
@@ -122,6 +127,12 @@ struct BlobAt {
     enc: Enc,
 }
 
+enum Blob {
+    /// Still in the input window (the range).
+    Window(usize, usize),
+    Owned(Vec<u8>),
+}
+
 /// What is being read, for error messages.
 #[derive(Clone)]
 enum Record {
@@ -129,7 +140,9 @@ enum Record {
     /// Between records (an unknown record type byte).
     Between,
     Op(&'static str),
-    Key { ty: &'static str },
+    Key {
+        ty: &'static str,
+    },
     Trailer,
 }
 
@@ -141,6 +154,17 @@ struct Pending {
     idle: bool,
     freq: bool,
     keymeta: bool,
+}
+
+/// Per-database counters, kept flat in the hot path and turned into the report at the end.
+struct DbCount {
+    db: u64,
+    keys: u64,
+    expires: u64,
+    empty: u64,
+    bytes: u64,
+    by_ty: [u64; Ty::ALL.len()],
+    resize_hint: Option<(u64, u64)>,
 }
 
 pub struct Parser<'a, 'b> {
@@ -160,33 +184,103 @@ pub struct Parser<'a, 'b> {
     keys_seen: Option<FpSet>,
     members: FpSet,
     blob_buf: Vec<u8>,
+    lzf_buf: Vec<u8>,
+    dedup: Dedup,
+    dbs: Vec<DbCount>,
+    /// Index in `dbs` of the current database (`usize::MAX`: not created yet).
+    cur: usize,
 }
 
 type R<T> = Result<T, Fail>;
 
 impl<'a, 'b> Parser<'a, 'b> {
-    pub fn new(opts: Options, src: &'a mut (dyn Read + 'a), out: Option<&'b mut (dyn Write + 'b)>) -> Self {
+    pub fn new(
+        opts: Options,
+        src: &'a mut (dyn Read + 'a),
+        out: Option<Pipe>,
+        direct: Option<&'b mut (dyn std::io::Write + Send + 'b)>,
+    ) -> Self {
         Parser {
-            inp: Input::new(src, out),
+            inp: Input::new(src, out, direct),
             magic: Magic::Redis,
             ver: 0,
-            report: Report { record_offsets: opts.record_offsets.then(Vec::new), ..Report::default() },
+            report: Report {
+                record_offsets: opts.record_offsets.then(Vec::new),
+                ..Report::default()
+            },
             record: Record::Header,
             db: 0,
             db_seen: false,
             key_index: 0,
             key_name: Vec::new(),
             pending: Pending::default(),
-            fpr: Fingerprinter { a: RandomState::new(), b: RandomState::new() },
-            keys_seen: if opts.check_duplicates { Some(FpSet::default()) } else { None },
+            fpr: Fingerprinter {
+                a: RandomState::new(),
+                b: RandomState::new(),
+            },
+            keys_seen: if opts.check_duplicates {
+                Some(FpSet::default())
+            } else {
+                None
+            },
             opts,
             members: FpSet::default(),
             blob_buf: Vec::new(),
+            lzf_buf: Vec::new(),
+            dedup: Dedup::new(RandomState::new().hash_one(0u64)),
+            dbs: Vec::new(),
+            cur: usize::MAX,
         }
     }
 
-    pub fn into_report(self) -> Report {
+    pub fn into_report(mut self) -> Report {
+        for d in &self.dbs {
+            let st = self.report.dbs.entry(d.db).or_default();
+            st.keys += d.keys;
+            st.expires += d.expires;
+            st.empty += d.empty;
+            st.bytes += d.bytes;
+            if d.resize_hint.is_some() {
+                st.resize_hint = d.resize_hint;
+            }
+            for (i, &n) in d.by_ty.iter().enumerate() {
+                if n > 0 {
+                    let ty = Ty::ALL[i];
+                    *st.by_type.entry(ty.name()).or_default() += n;
+                    *st.by_kind.entry(ty.kind()).or_default() += n;
+                }
+            }
+            self.report.keys += d.keys;
+            self.report.expires += d.expires;
+            self.report.empty_keys += d.empty;
+        }
         self.report
+    }
+
+    /// The counters of the current database.
+    fn db_count(&mut self) -> &mut DbCount {
+        if self.cur == usize::MAX {
+            self.select(self.db);
+        }
+        &mut self.dbs[self.cur]
+    }
+
+    fn select(&mut self, db: u64) {
+        self.cur = match self.dbs.iter().position(|d| d.db == db) {
+            Some(i) => i,
+            None => {
+                self.dbs.push(DbCount {
+                    db,
+                    keys: 0,
+                    expires: 0,
+                    empty: 0,
+                    bytes: 0,
+                    by_ty: [0; Ty::ALL.len()],
+                    resize_hint: None,
+                });
+                self.dbs.len() - 1
+            }
+        };
     }
 
     /// The record being read, as a suffix for error messages.
@@ -245,7 +339,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 Ok(((b & 0x3f) as u64) << 8 | b2 as u64)
             }
             2 => self.long_len(b, at, what),
-            _ => self.fail(at, format!("expected a length for {what}, found the encoded-string marker 0x{b:02x}")),
+            _ => self.fail(
+                at,
+                format!("expected a length for {what}, found the encoded-string marker 0x{b:02x}"),
+            ),
         }
     }
 
@@ -253,7 +350,10 @@ impl<'a, 'b> Parser<'a, 'b> {
         match b {
             0x80 => Ok(u32::from_be_bytes(self.inp.array::<4>(what)?) as u64),
             0x81 => Ok(u64::from_be_bytes(self.inp.array::<8>(what)?)),
-            _ => self.fail(at, format!("invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)")),
+            _ => self.fail(
+                at,
+                format!("invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)"),
+            ),
         }
     }
 
@@ -289,34 +389,63 @@ impl<'a, 'b> Parser<'a, 'b> {
                 let ulen = self.len("the uncompressed length of an LZF string")?;
                 let data = self.inp.offset();
                 if ulen == 0 {
-                    return self.fail(at, format!("LZF string for {what} declares an uncompressed length of 0"));
+                    return self.fail(
+                        at,
+                        format!("LZF string for {what} declares an uncompressed length of 0"),
+                    );
                 }
-                let mut d = Lzf::new(ulen, false);
+                let mode = if sink.wants_bytes() { Mode::Stream } else { Mode::Count };
+                let mut d = Lzf::with_buffer(ulen, mode, std::mem::take(&mut self.lzf_buf));
                 let mut lzf_err = None;
-                self.inp.stream_with(clen, what, |piece| {
-                    if let Err(e) = d.feed(piece, sink) {
-                        lzf_err = Some(e);
-                        return Err(Fail::at(0, String::new()));
-                    }
-                    Ok(())
-                })
-                .or_else(|f| match lzf_err.take() {
-                    Some(e) => Err(Fail::at(data + e.at, format!("{} (in {what})", e.msg))),
-                    None => Err(f),
-                })?;
-                d.finish(sink).map_err(|e| Fail::at(at, format!("{} (in {what})", e.msg)))?;
+                self.inp
+                    .stream_with(clen, what, |piece| {
+                        if let Err(e) = d.feed(piece, sink) {
+                            lzf_err = Some(e);
+                            return Err(Fail::at(0, String::new()));
+                        }
+                        Ok(())
+                    })
+                    .or_else(|f| match lzf_err.take() {
+                        Some(e) => Err(Fail::at(data + e.at, format!("{} (in {what})", e.msg))),
+                        None => Err(f),
+                    })?;
+                self.lzf_buf = d
+                    .finish(sink)
+                    .map_err(|e| Fail::at(at, format!("{} (in {what})", e.msg)))?;
                 return Ok((ulen, Enc::Lzf));
             }
-            _ => return self.fail(at, format!("unknown string encoding {enc} (byte 0x{:02x}) for {what}; only 0-3 exist", 0xC0 | enc)),
+            _ => {
+                return self.fail(
+                    at,
+                    format!(
+                        "unknown string encoding {enc} (byte 0x{:02x}) for {what}; only 0-3 exist",
+                        0xC0 | enc
+                    ),
+                )
+            }
         };
         let n = blob::fmt_i64(v, &mut buf);
         sink.feed(&buf[..n]);
         Ok((n as u64, Enc::Int))
     }
 
-    /// Reads an RDB string holding an embedded blob into `self.blob_buf` (taken; give it back
-    /// with `put_blob`).
-    fn blob(&mut self, what: &str) -> R<(Vec<u8>, BlobAt)> {
+    /// Reads an RDB string holding an embedded blob and runs `check` on its bytes, which are
+    /// either still in the input window or in a buffer (LZF, or spanning window moves).
+    fn with_blob<T>(&mut self, what: &str, check: impl FnOnce(&[u8], &mut Dedup) -> Result<T, BlobErr>) -> R<T> {
+        let (blob, loc) = self.blob(what)?;
+        let bytes = match &blob {
+            Blob::Window(a, b) => self.inp.window(*a, *b),
+            Blob::Owned(v) => &v[..],
+        };
+        let res = check(bytes, &mut self.dedup);
+        if let Blob::Owned(v) = blob {
+            self.put_blob(v);
+        }
+        res.or_else(|e| self.blob_fail(&loc, what, e))
+    }
+
+    /// Reads an RDB string holding an embedded blob.
+    fn blob(&mut self, what: &str) -> R<(Blob, BlobAt)> {
         let mut buf = std::mem::take(&mut self.blob_buf);
         buf.clear();
         let start = self.inp.offset();
@@ -337,7 +466,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                     if ulen == 0 || ulen > MAX_BLOB {
                         return self.fail(start, format!("LZF {what} declares an uncompressed length of {ulen}"));
                     }
-                    let mut d = Lzf::new(ulen, true);
+                    let mut d = Lzf::with_buffer(ulen, Mode::KeepAll, buf);
                     let mut lzf_err = None;
                     self.inp
                         .stream_with(clen, what, |piece| {
@@ -351,20 +480,49 @@ impl<'a, 'b> Parser<'a, 'b> {
                             Some(e) => Err(Fail::at(data + e.at, format!("{} (in {what})", e.msg))),
                             None => Err(f),
                         })?;
-                    let out = d.finish(&mut Discard).map_err(|e| Fail::at(start, format!("{} (in {what})", e.msg)))?;
-                    return Ok((out, BlobAt { start, data, enc: Enc::Lzf }));
+                    let out = d
+                        .finish(&mut Discard)
+                        .map_err(|e| Fail::at(start, format!("{} (in {what})", e.msg)))?;
+                    return Ok((
+                        Blob::Owned(out),
+                        BlobAt {
+                            start,
+                            data,
+                            enc: Enc::Lzf,
+                        },
+                    ));
                 }
                 self.special_string(enc, start, &mut buf, what)?;
-                return Ok((buf, BlobAt { start, data: start + 1, enc: Enc::Int }));
+                return Ok((
+                    Blob::Owned(buf),
+                    BlobAt {
+                        start,
+                        data: start + 1,
+                        enc: Enc::Int,
+                    },
+                ));
             }
         };
         if n > MAX_BLOB {
-            return self.fail(start, format!("{what} declares {n} bytes, more than the 4 GiB an RDB string can hold"));
+            return self.fail(
+                start,
+                format!("{what} declares {n} bytes, more than the 4 GiB an RDB string can hold"),
+            );
         }
         let data = self.inp.offset();
+        let at = BlobAt {
+            start,
+            data,
+            enc: Enc::Raw,
+        };
+        if (n as usize) <= self.inp.available() {
+            self.blob_buf = buf;
+            let (a, b) = self.inp.take_range(n as usize);
+            return Ok((Blob::Window(a, b), at));
+        }
         buf.reserve(n.min(64 << 20) as usize);
         self.inp.stream(n, &mut buf, what)?;
-        Ok((buf, BlobAt { start, data, enc: Enc::Raw }))
+        Ok((Blob::Owned(buf), at))
     }
 
     fn put_blob(&mut self, buf: Vec<u8>) {
@@ -379,7 +537,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             Enc::Raw => self.fail(at.data + e.at as u64, format!("{what}: {}", e.msg)),
             _ => self.fail(
                 at.start,
-                format!("{what} (LZF-compressed string): {} at byte {} of the decompressed blob", e.msg, e.at),
+                format!(
+                    "{what} (LZF-compressed string): {} at byte {} of the decompressed blob",
+                    e.msg, e.at
+                ),
             ),
         }
     }
@@ -412,7 +573,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             match rec {
                 Rec::Key(ty) => self.key(ty, at)?,
                 Rec::Op(op) => {
-                    let prefix = matches!(op, Op::ExpireTime | Op::ExpireTimeMs | Op::Idle | Op::Freq | Op::KeyMeta);
+                    let prefix = matches!(
+                        op,
+                        Op::ExpireTime | Op::ExpireTimeMs | Op::Idle | Op::Freq | Op::KeyMeta
+                    );
                     if !prefix {
                         if let Some(first) = self.pending.first_at {
                             return self.fail(
@@ -456,7 +620,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 }
                 line.push(c);
             }
-            return self.fail(0, format!("input is a server reply, not an RDB: {}", printable(&line, 200)));
+            return self.fail(
+                0,
+                format!("input is a server reply, not an RDB: {}", printable(&line, 200)),
+            );
         }
         if head[0] == b'$' {
             return self.fail(0, "input starts with a RESP bulk header ('$…'), not an RDB magic: the replication framing was not stripped");
@@ -467,16 +634,17 @@ impl<'a, 'b> Parser<'a, 'b> {
         if head.starts_with(b"VKCS") {
             return self.fail(0, "input is a Valkey compressed-stream envelope (VKCS, rdbcompression lz4), which rdbcheck does not support");
         }
-        let need_more = |p: &Self| -> R<()> {
-            Err(p.inp.truncated(9 - have as u64, "the 9-byte RDB magic"))
-        };
+        let need_more = |p: &Self| -> R<()> { Err(p.inp.truncated(9 - have as u64, "the 9-byte RDB magic")) };
         if head.starts_with(b"REDIS") || (have < 5 && b"REDIS".starts_with(&head)) {
             if have < 9 {
                 return need_more(self);
             }
             let digits = &head[5..9];
             if !digits.iter().all(u8::is_ascii_digit) {
-                return self.fail(5, format!("bad RDB magic \"{shown}\": the version is not 4 decimal digits"));
+                return self.fail(
+                    5,
+                    format!("bad RDB magic \"{shown}\": the version is not 4 decimal digits"),
+                );
             }
             let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
             self.magic = Magic::Redis;
@@ -485,12 +653,22 @@ impl<'a, 'b> Parser<'a, 'b> {
                 return self.fail(5, "RDB version 0 does not exist (REDIS0001 is the first)");
             }
             if ver >= format::VALKEY_MIN {
-                return self.fail(5, format!("REDIS magic with version {ver}: versions 80 and above are written only with the VALKEY magic"));
+                return self.fail(
+                    5,
+                    format!(
+                        "REDIS magic with version {ver}: versions 80 and above are written only with the VALKEY magic"
+                    ),
+                );
             }
             if ver > format::REDIS_MAX {
                 return self.fail(
                     5,
-                    format!("unsupported RDB version {ver}: rdbcheck knows REDIS0001-REDIS{:04} and VALKEY{}-VALKEY{}", format::REDIS_MAX, format::VALKEY_MIN, format::VALKEY_MAX),
+                    format!(
+                        "unsupported RDB version {ver}: rdbcheck knows REDIS0001-REDIS{:04} and VALKEY{}-VALKEY{}",
+                        format::REDIS_MAX,
+                        format::VALKEY_MIN,
+                        format::VALKEY_MAX
+                    ),
                 );
             }
         } else if head.starts_with(b"VALKEY") || (have < 6 && b"VALKEY".starts_with(&head)) {
@@ -499,13 +677,19 @@ impl<'a, 'b> Parser<'a, 'b> {
             }
             let digits = &head[6..9];
             if !digits.iter().all(u8::is_ascii_digit) {
-                return self.fail(6, format!("bad RDB magic \"{shown}\": the version is not 3 decimal digits"));
+                return self.fail(
+                    6,
+                    format!("bad RDB magic \"{shown}\": the version is not 3 decimal digits"),
+                );
             }
             let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
             self.magic = Magic::Valkey;
             self.ver = ver;
             if ver < format::VALKEY_MIN {
-                return self.fail(6, format!("VALKEY magic with version {ver}: the VALKEY magic is used only for versions 80 and above"));
+                return self.fail(
+                    6,
+                    format!("VALKEY magic with version {ver}: the VALKEY magic is used only for versions 80 and above"),
+                );
             }
             if ver > format::VALKEY_MAX {
                 return self.fail(
@@ -514,7 +698,13 @@ impl<'a, 'b> Parser<'a, 'b> {
                 );
             }
         } else {
-            return self.fail(0, format!("not an RDB file: bad magic \"{shown}\" (expected REDIS0001-REDIS{:04} or VALKEY080/081)", format::REDIS_MAX));
+            return self.fail(
+                0,
+                format!(
+                    "not an RDB file: bad magic \"{shown}\" (expected REDIS0001-REDIS{:04} or VALKEY080/081)",
+                    format::REDIS_MAX
+                ),
+            );
         }
         self.inp.take(9);
         self.report.magic = self.magic.as_str().to_string();
@@ -530,11 +720,17 @@ impl<'a, 'b> Parser<'a, 'b> {
             let stored = u64::from_le_bytes(self.inp.array::<8>("the CRC-64 checksum after the EOF opcode")?);
             if stored == 0 {
                 if self.opts.require_checksum {
-                    return self.fail(at, "the checksum is 0 (written with rdbchecksum no) and --require-checksum is set");
+                    return self.fail(
+                        at,
+                        "the checksum is 0 (written with rdbchecksum no) and --require-checksum is set",
+                    );
                 }
                 self.report.checksum = Checksum::Disabled;
             } else if stored != crc {
-                return self.fail(at, format!("CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"));
+                return self.fail(
+                    at,
+                    format!("CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"),
+                );
             } else {
                 self.report.checksum = Checksum::Verified(crc);
             }
@@ -552,7 +748,11 @@ impl<'a, 'b> Parser<'a, 'b> {
         if !tail.is_empty() {
             let is_mark = tail.len() == 40 && tail.iter().all(|c| c.is_ascii_hexdigit());
             if !is_mark {
-                let count = if tail.len() > 40 { "more than 40 bytes".to_string() } else { format!("{} byte(s)", tail.len()) };
+                let count = if tail.len() > 40 {
+                    "more than 40 bytes".to_string()
+                } else {
+                    format!("{} byte(s)", tail.len())
+                };
                 let what = if tail.starts_with(b"REDIS") || tail.starts_with(b"VALKEY") {
                     " (a second RDB is concatenated)"
                 } else if tail.starts_with(b"*") {
@@ -580,7 +780,10 @@ impl<'a, 'b> Parser<'a, 'b> {
         match op {
             Op::ExpireTime | Op::ExpireTimeMs => {
                 if let Some(prev) = self.pending.expire {
-                    return self.fail(at, format!("a second expiry ({}) for the same key, after {prev}", op.name()));
+                    return self.fail(
+                        at,
+                        format!("a second expiry ({}) for the same key, after {prev}", op.name()),
+                    );
                 }
                 if op == Op::ExpireTime {
                     self.inp.array::<4>("the EXPIRETIME seconds")?;
@@ -631,25 +834,41 @@ impl<'a, 'b> Parser<'a, 'b> {
                 }
                 self.db = db;
                 self.db_seen = true;
-                self.key_index = self.report.dbs.get(&db).map_or(0, |s| s.keys + s.empty);
+                self.select(db);
+                let d = &self.dbs[self.cur];
+                self.key_index = d.keys + d.empty;
             }
             Op::ResizeDb => {
                 let k = self.len("the RESIZEDB key count")?;
                 let e = self.len("the RESIZEDB expires count")?;
-                self.report.dbs.entry(self.db).or_default().resize_hint = Some((k, e));
+                self.db_count().resize_hint = Some((k, e));
             }
             Op::Aux => {
-                let mut k = Keep { max: 200, buf: Vec::new() };
+                let mut k = Keep {
+                    max: 200,
+                    buf: Vec::new(),
+                };
                 self.string(&mut k, "an AUX field name")?;
-                let mut v = Keep { max: 200, buf: Vec::new() };
+                let mut v = Keep {
+                    max: 200,
+                    buf: Vec::new(),
+                };
                 let vat = self.inp.offset();
                 self.string(&mut v, "an AUX field value")?;
                 if k.buf == b"slot-info" {
                     // Valkey 8+: "slot,keys,expires[,volatile]"; Valkey loaders refuse fewer fields.
                     let ok = v.buf.split(|&c| c == b',').count() >= 3
-                        && v.buf.split(|&c| c == b',').all(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit));
+                        && v.buf
+                            .split(|&c| c == b',')
+                            .all(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit));
                     if !ok {
-                        return self.fail(vat, format!("AUX slot-info value \"{}\" is not \"slot,keys,expires[,…]\"", printable(&v.buf, 60)));
+                        return self.fail(
+                            vat,
+                            format!(
+                                "AUX slot-info value \"{}\" is not \"slot,keys,expires[,…]\"",
+                                printable(&v.buf, 60)
+                            ),
+                        );
                     }
                 }
                 self.report.aux.push((printable(&k.buf, 100), printable(&v.buf, 200)));
@@ -664,19 +883,28 @@ impl<'a, 'b> Parser<'a, 'b> {
                 let wat = self.inp.offset();
                 let when = self.len("the MODULE_AUX when value")?;
                 if when != 1 && when != 2 {
-                    return self.fail(wat, format!("MODULE_AUX when value is {when}, expected 1 (before keys) or 2 (after keys)"));
+                    return self.fail(
+                        wat,
+                        format!("MODULE_AUX when value is {when}, expected 1 (before keys) or 2 (after keys)"),
+                    );
                 }
                 let name = format::module_name(id);
                 self.module_stream(&format!("MODULE_AUX data of module {name}"))?;
                 self.report.module_aux += 1;
             }
             Op::Function2 => {
-                let mut k = Keep { max: 4096, buf: Vec::new() };
+                let mut k = Keep {
+                    max: 4096,
+                    buf: Vec::new(),
+                };
                 let sat = self.inp.offset();
                 self.string(&mut k, "a function library")?;
                 let first = k.buf.split(|&c| c == b'\n').next().unwrap_or(&[]);
                 let ok = first.starts_with(b"#!")
-                    && first[2..].split(|c| c.is_ascii_whitespace()).skip(1).any(|t| t.len() > 5 && t.starts_with(b"name="));
+                    && first[2..]
+                        .split(|c| c.is_ascii_whitespace())
+                        .skip(1)
+                        .any(|t| t.len() > 5 && t.starts_with(b"name="));
                 if !ok {
                     return self.fail(
                         sat,
@@ -695,7 +923,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 }
             }
             Op::SlotImport => {
-                let mut k = Keep { max: 64, buf: Vec::new() };
+                let mut k = Keep {
+                    max: 64,
+                    buf: Vec::new(),
+                };
                 self.string(&mut k, "the SLOT_IMPORT job name")?;
                 let n = self.len("the SLOT_IMPORT range count")?;
                 for _ in 0..n {
@@ -703,7 +934,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                     let a = self.len("a SLOT_IMPORT range start")?;
                     let b = self.len("a SLOT_IMPORT range end")?;
                     if a > b || b >= 16384 {
-                        return self.fail(rat, format!("SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"));
+                        return self.fail(
+                            rat,
+                            format!("SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"),
+                        );
                     }
                 }
             }
@@ -750,7 +984,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             f
         });
         let mut name = std::mem::take(&mut self.key_name);
-        let mut ks = KeySink { fp, name: if self.opts.key_names { Some(&mut name) } else { None } };
+        let mut ks = KeySink {
+            fp,
+            name: if self.opts.key_names { Some(&mut name) } else { None },
+        };
         let kat = self.inp.offset();
         self.string(&mut ks, "the key name")?;
         let fp = ks.fp.map(Fp::finish);
@@ -759,17 +996,20 @@ impl<'a, 'b> Parser<'a, 'b> {
         let end = self.inp.offset();
         if let (Some(seen), Some(fp)) = (self.keys_seen.as_mut(), fp) {
             if !seen.insert(fp) {
-                return self.fail(kat, format!("duplicate key in db {} (a server panics loading it)", self.db));
+                return self.fail(
+                    kat,
+                    format!("duplicate key in db {} (a server panics loading it)", self.db),
+                );
             }
         }
         let bytes = end - start;
         let has_expire = self.pending.expire.is_some();
         self.pending = Pending::default();
-        let st = self.report.dbs.entry(self.db).or_default();
+        let key_names = self.opts.key_names;
+        let st = self.db_count();
         st.bytes += bytes;
         if !nonempty {
             st.empty += 1;
-            self.report.empty_keys += 1;
             let msg = format!(
                 "offset {at}: db {}, key #{}: empty {} (servers skip empty keys on load){}",
                 self.db,
@@ -778,17 +1018,18 @@ impl<'a, 'b> Parser<'a, 'b> {
                     "zset" => "sorted set",
                     k => k,
                 },
-                if self.opts.key_names { format!(", key \"{}\"", printable(&self.key_name, 100)) } else { String::new() }
+                if key_names {
+                    format!(", key \"{}\"", printable(&self.key_name, 100))
+                } else {
+                    String::new()
+                }
             );
             self.warn(msg);
         } else {
             st.keys += 1;
-            *st.by_kind.entry(ty.kind()).or_default() += 1;
-            *st.by_type.entry(ty.name()).or_default() += 1;
-            self.report.keys += 1;
+            st.by_ty[ty.index()] += 1;
             if has_expire {
                 st.expires += 1;
-                self.report.expires += 1;
             }
             self.top(ty, bytes);
         }
@@ -805,7 +1046,13 @@ impl<'a, 'b> Parser<'a, 'b> {
             return;
         }
         let name = self.opts.key_names.then(|| printable(&self.key_name, 100));
-        let entry = TopKey { db: self.db, index: self.key_index, type_name: ty.name(), bytes, name };
+        let entry = TopKey {
+            db: self.db,
+            index: self.key_index,
+            type_name: ty.name(),
+            bytes,
+            name,
+        };
         let pos = top.partition_point(|t| t.bytes >= bytes);
         top.insert(pos, entry);
         top.truncate(n);
@@ -873,8 +1120,14 @@ impl<'a, 'b> Parser<'a, 'b> {
                 for _ in 0..n {
                     let at = self.inp.offset();
                     let ttl = self.len("a hash field TTL")?;
-                    let expire_at = if ty == Ty::HashMetadata && ttl != 0 { ttl.wrapping_add(min).wrapping_sub(1) } else { ttl };
-                    if expire_at > EXPIRE_TIME_MAX || (ty == Ty::HashMetadata && ttl != 0 && ttl.checked_add(min).is_none()) {
+                    let expire_at = if ty == Ty::HashMetadata && ttl != 0 {
+                        ttl.wrapping_add(min).wrapping_sub(1)
+                    } else {
+                        ttl
+                    };
+                    if expire_at > EXPIRE_TIME_MAX
+                        || (ty == Ty::HashMetadata && ttl != 0 && ttl.checked_add(min).is_none())
+                    {
                         return self.fail(at, format!("hash field expiry {expire_at} is beyond 2^48-1 ms"));
                     }
                     self.member("a hash field", "hash")?;
@@ -891,7 +1144,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                     let at = self.inp.offset();
                     let exp = self.i64_le("a hash field expiry")?;
                     if exp < -1 || exp as u64 > EXPIRE_TIME_MAX && exp != -1 {
-                        return self.fail(at, format!("hash field expiry {exp} is neither -1 (none) nor a time below 2^48 ms"));
+                        return self.fail(
+                            at,
+                            format!("hash field expiry {exp} is neither -1 (none) nor a time below 2^48 ms"),
+                        );
                     }
                 }
                 Ok(n > 0)
@@ -948,9 +1204,15 @@ impl<'a, 'b> Parser<'a, 'b> {
             254 => Ok(f64::INFINITY),
             255 => Ok(f64::NEG_INFINITY),
             _ => {
-                let mut k = Keep { max: 255, buf: Vec::new() };
+                let mut k = Keep {
+                    max: 255,
+                    buf: Vec::new(),
+                };
                 self.inp.stream(n as u64, &mut k, "a score")?;
-                match std::str::from_utf8(&k.buf).ok().and_then(|s| s.trim().parse::<f64>().ok()) {
+                match std::str::from_utf8(&k.buf)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                {
                     Some(v) => Ok(v),
                     None => self.fail(at, format!("score \"{}\" is not a number", printable(&k.buf, 40))),
                 }
@@ -968,7 +1230,12 @@ impl<'a, 'b> Parser<'a, 'b> {
                 match self.len("a quicklist node container")? {
                     1 => packed = false,
                     2 => {}
-                    c => return self.fail(at, format!("quicklist node container {c} is neither 1 (plain) nor 2 (packed)")),
+                    c => {
+                        return self.fail(
+                            at,
+                            format!("quicklist node container {c} is neither 1 (plain) nor 2 (packed)"),
+                        )
+                    }
                 }
             }
             let at = self.inp.offset();
@@ -981,17 +1248,21 @@ impl<'a, 'b> Parser<'a, 'b> {
                 elements += 1;
                 continue;
             }
-            let what = if ty == Ty::ListQuicklist { "a quicklist ziplist node" } else { "a quicklist listpack node" };
-            let (b, loc) = self.blob(what)?;
-            if b.is_empty() {
-                return self.fail(at, "quicklist node is empty (zero-length string)");
-            }
-            let r = if ty == Ty::ListQuicklist { blob::ziplist(&b, |_, _| Ok(())) } else { blob::listpack(&b, |_, _| Ok(())) };
-            let r = match r {
-                Ok(c) => c,
-                Err(e) => return self.blob_fail(&loc, what, e),
+            let what = if ty == Ty::ListQuicklist {
+                "a quicklist ziplist node"
+            } else {
+                "a quicklist listpack node"
             };
-            self.put_blob(b);
+            let v1 = ty == Ty::ListQuicklist;
+            let r = self.with_blob(what, |b, _| {
+                if b.is_empty() {
+                    Err(BlobErr::new(0, "quicklist node is empty (zero-length string)"))
+                } else if v1 {
+                    blob::ziplist(b, |_, _| Ok(()))
+                } else {
+                    blob::listpack(b, |_, _| Ok(()))
+                }
+            })?;
             elements += r as u64;
         }
         Ok(elements > 0)
@@ -1005,86 +1276,168 @@ impl<'a, 'b> Parser<'a, 'b> {
             Ty::SetIntset => "the intset",
             _ => "the listpack",
         };
-        let (b, loc) = self.blob(what)?;
-        let res = self.check_blob(ty, &b);
-        self.put_blob(b);
-        match res {
-            Ok(count) => Ok(count > 0),
-            Err(e) => self.blob_fail(&loc, &format!("{} ({})", what.trim_start_matches("the "), ty.name()), e),
+        let label = format!("{} ({})", what.trim_start_matches("the "), ty.name());
+        let count = self.with_blob(&label, |b, dd| {
+            dd.fast();
+            let n = check_blob(ty, b, dd)?;
+            if dd.suspect() {
+                // two fast hashes are equal: find out exactly, with the offending entry
+                dd.exact();
+                check_blob(ty, b, dd)?;
+            }
+            Ok(n)
+        })?;
+        Ok(count > 0)
+    }
+}
+
+/// Duplicate detection inside one blob: fast seeded 64-bit hashes, sorted; only if two are
+/// equal is the blob walked again with exact comparison (so a collision never rejects).
+pub(crate) struct Dedup {
+    seed: u64,
+    hashes: Vec<u64>,
+    exact: Option<HashSet<Vec<u8>>>,
+}
+
+impl Dedup {
+    fn new(seed: u64) -> Self {
+        Dedup {
+            seed,
+            hashes: Vec::new(),
+            exact: None,
         }
     }
 
-    fn check_blob(&mut self, ty: Ty, b: &[u8]) -> Result<u32, BlobErr> {
-        let fpr = &self.fpr;
-        let members = &mut self.members;
-        members.clear();
-        let mut unique = |at: usize, e: Entry| -> Result<(), BlobErr> {
-            let fp = e.with_bytes(|s| fpr.of(s));
-            if members.insert(fp) {
+    fn fast(&mut self) {
+        self.hashes.clear();
+        self.exact = None;
+    }
+
+    fn exact(&mut self) {
+        self.exact = Some(HashSet::new());
+    }
+
+    /// Whether the fast pass saw two equal hashes.
+    fn suspect(&mut self) -> bool {
+        self.hashes.sort_unstable();
+        self.hashes.windows(2).any(|w| w[0] == w[1])
+    }
+
+    /// Adds a member (integers and their decimal strings are the same member).
+    fn add(&mut self, at: usize, e: Entry) -> Result<(), BlobErr> {
+        match self.exact.as_mut() {
+            None => {
+                let h = e.with_bytes(|s| fast_hash(self.seed, s));
+                self.hashes.push(h);
                 Ok(())
-            } else {
-                Err(BlobErr::new(at, format!("duplicate member/field {e}")))
             }
-        };
-        match ty {
-            Ty::HashZipmap => blob::zipmap(b, |at, f, _| unique(at, Entry::Str(f))),
-            Ty::SetIntset => blob::intset(b),
-            Ty::ListZiplist => blob::ziplist(b, |_, _| Ok(())),
-            Ty::ZsetZiplist | Ty::HashZiplist | Ty::HashListpack | Ty::ZsetListpack | Ty::SetListpack => {
-                let tuple = if ty == Ty::SetListpack { 1 } else { 2 };
-                let zset = matches!(ty, Ty::ZsetZiplist | Ty::ZsetListpack);
-                let mut i = 0u64;
-                let f = |at: usize, e: Entry| -> Result<(), BlobErr> {
-                    let r = if i % tuple == 0 {
-                        unique(at, e)
-                    } else if zset {
-                        check_score(at, e)
-                    } else {
-                        Ok(())
-                    };
-                    i += 1;
-                    r
-                };
-                let n = if matches!(ty, Ty::ZsetZiplist | Ty::HashZiplist) { blob::ziplist(b, f)? } else { blob::listpack(b, f)? };
-                if n as u64 % tuple != 0 {
-                    return Err(BlobErr::new(0, format!("{n} elements, not a whole number of {} pairs", if zset { "member/score" } else { "field/value" })));
+            Some(set) => {
+                if e.with_bytes(|s| set.insert(s.to_vec())) {
+                    Ok(())
+                } else {
+                    Err(BlobErr::new(at, format!("duplicate member/field {e}")))
                 }
-                Ok(n / tuple as u32)
             }
-            Ty::HashListpackExPreGa | Ty::HashListpackEx => {
-                let mut i = 0u64;
-                let mut last: i64 = -1;
-                let n = blob::listpack(b, |at, e| {
-                    let r = match i % 3 {
-                        0 => unique(at, e),
-                        1 => Ok(()),
-                        _ => match e.as_int() {
-                            None => Err(BlobErr::new(at, format!("hash field TTL {e} is not an integer"))),
-                            Some(t) if t < 0 || t as u64 > EXPIRE_TIME_MAX => {
-                                Err(BlobErr::new(at, format!("hash field TTL {t} is outside 0..2^48-1")))
-                            }
-                            Some(t) if t != 0 && (last == 0 || t < last) => Err(BlobErr::new(
-                                at,
-                                format!("hash field TTL {t} is out of order (fields with a TTL come first, ascending)"),
-                            )),
-                            Some(t) => {
-                                last = t;
-                                Ok(())
-                            }
-                        },
-                    };
-                    i += 1;
-                    r
-                })?;
-                if n % 3 != 0 {
-                    return Err(BlobErr::new(0, format!("{n} elements, not a whole number of field/value/TTL triples")));
-                }
-                Ok(n / 3)
-            }
-            _ => unreachable!("not a blob type"),
         }
     }
+}
 
+/// A seeded multiply-xorshift hash (only a filter: equal hashes are checked exactly).
+fn fast_hash(seed: u64, b: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = seed ^ (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap());
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut t = [0u8; 8];
+        t[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(t)).wrapping_mul(K).rotate_left(29);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// The structure and type-level rules of a one-blob value; returns its element count.
+fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
+    let mut unique = |at: usize, e: Entry| dd.add(at, e);
+    match ty {
+        Ty::HashZipmap => blob::zipmap(b, |at, f, _| unique(at, Entry::Str(f))),
+        Ty::SetIntset => blob::intset(b),
+        Ty::ListZiplist => blob::ziplist(b, |_, _| Ok(())),
+        Ty::ZsetZiplist | Ty::HashZiplist | Ty::HashListpack | Ty::ZsetListpack | Ty::SetListpack => {
+            let tuple = if ty == Ty::SetListpack { 1 } else { 2 };
+            let zset = matches!(ty, Ty::ZsetZiplist | Ty::ZsetListpack);
+            let mut i = 0u64;
+            let f = |at: usize, e: Entry| -> Result<(), BlobErr> {
+                let r = if i % tuple == 0 {
+                    unique(at, e)
+                } else if zset {
+                    check_score(at, e)
+                } else {
+                    Ok(())
+                };
+                i += 1;
+                r
+            };
+            let n = if matches!(ty, Ty::ZsetZiplist | Ty::HashZiplist) {
+                blob::ziplist(b, f)?
+            } else {
+                blob::listpack(b, f)?
+            };
+            if n as u64 % tuple != 0 {
+                return Err(BlobErr::new(
+                    0,
+                    format!(
+                        "{n} elements, not a whole number of {} pairs",
+                        if zset { "member/score" } else { "field/value" }
+                    ),
+                ));
+            }
+            Ok(n / tuple as u32)
+        }
+        Ty::HashListpackExPreGa | Ty::HashListpackEx => {
+            let mut i = 0u64;
+            let mut last: i64 = -1;
+            let n = blob::listpack(b, |at, e| {
+                let r = match i % 3 {
+                    0 => unique(at, e),
+                    1 => Ok(()),
+                    _ => match e.as_int() {
+                        None => Err(BlobErr::new(at, format!("hash field TTL {e} is not an integer"))),
+                        Some(t) if t < 0 || t as u64 > EXPIRE_TIME_MAX => {
+                            Err(BlobErr::new(at, format!("hash field TTL {t} is outside 0..2^48-1")))
+                        }
+                        Some(t) if t != 0 && (last == 0 || t < last) => Err(BlobErr::new(
+                            at,
+                            format!("hash field TTL {t} is out of order (fields with a TTL come first, ascending)"),
+                        )),
+                        Some(t) => {
+                            last = t;
+                            Ok(())
+                        }
+                    },
+                };
+                i += 1;
+                r
+            })?;
+            if n % 3 != 0 {
+                return Err(BlobErr::new(
+                    0,
+                    format!("{n} elements, not a whole number of field/value/TTL triples"),
+                ));
+            }
+            Ok(n / 3)
+        }
+        _ => unreachable!("not a blob type"),
+    }
+}
+
+impl Parser<'_, '_> {
     // -------------------------------------------------------------------------------- streams
 
     fn stream(&mut self, v: u8) -> R<()> {
@@ -1092,7 +1445,10 @@ impl<'a, 'b> Parser<'a, 'b> {
         let mut node_keys = FpSet::default();
         for _ in 0..nodes {
             let at = self.inp.offset();
-            let mut k = Keep { max: 17, buf: Vec::new() };
+            let mut k = Keep {
+                max: 17,
+                buf: Vec::new(),
+            };
             let (len, _) = self.string(&mut k, "a stream node master id")?;
             if len != 16 {
                 return self.fail(at, format!("stream node key has {len} bytes; a stream id has 16"));
@@ -1100,19 +1456,20 @@ impl<'a, 'b> Parser<'a, 'b> {
             if !node_keys.insert(u128::from_be_bytes(k.buf[..16].try_into().unwrap())) {
                 return self.fail(at, "stream node key appears twice");
             }
-            let (b, loc) = self.blob("a stream node listpack")?;
-            let r = stream_listpack(&b);
-            self.put_blob(b);
-            if let Err(e) = r {
-                return self.blob_fail(&loc, "stream node listpack", e);
-            }
+            self.with_blob("stream node listpack", |b, _| stream_listpack(b))?;
         }
         let lat = self.inp.offset();
         let length = self.len("the stream length")?;
         self.len("the stream last id")?;
         self.len("the stream last id")?;
         if v >= 2 {
-            for what in ["the stream first id", "the stream first id", "the stream max deleted id", "the stream max deleted id", "the stream entries-added count"] {
+            for what in [
+                "the stream first id",
+                "the stream first id",
+                "the stream max deleted id",
+                "the stream max deleted id",
+                "the stream entries-added count",
+            ] {
                 self.len(what)?;
             }
         }
@@ -1221,10 +1578,14 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
     let end = lp.len().saturating_sub(1);
     let int = |i: &mut usize, what: &str| -> Result<i64, BlobErr> {
         let Some(&(at, e)) = ents.get(*i) else {
-            return Err(BlobErr::new(end, format!("stream listpack ends where {what} is expected")));
+            return Err(BlobErr::new(
+                end,
+                format!("stream listpack ends where {what} is expected"),
+            ));
         };
         *i += 1;
-        e.as_int().ok_or_else(|| BlobErr::new(at, format!("stream listpack {what} {e} is not an integer")))
+        e.as_int()
+            .ok_or_else(|| BlobErr::new(at, format!("stream listpack {what} {e} is not an integer")))
     };
     let count = int(&mut i, "entry count")?;
     let deleted = int(&mut i, "deleted count")?;
@@ -1244,7 +1605,9 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
     if int(&mut i, "master entry terminator")? != 0 {
         return Err(BlobErr::new(zat, "stream master entry is not terminated by 0"));
     }
-    let total = count.checked_add(deleted).ok_or_else(|| BlobErr::new(0, "stream listpack counts overflow"))?;
+    let total = count
+        .checked_add(deleted)
+        .ok_or_else(|| BlobErr::new(0, "stream listpack counts overflow"))?;
     for _ in 0..total {
         let flags = int(&mut i, "entry flags")?;
         int(&mut i, "entry id ms-delta")?;
@@ -1263,11 +1626,17 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
         let cat = ents.get(i).map_or(end, |e| e.0);
         let lp_count = int(&mut i, "entry lp-count")?;
         if lp_count != fields + extra {
-            return Err(BlobErr::new(cat, format!("stream entry lp-count is {lp_count}, expected {}", fields + extra)));
+            return Err(BlobErr::new(
+                cat,
+                format!("stream entry lp-count is {lp_count}, expected {}", fields + extra),
+            ));
         }
     }
     if i != ents.len() {
-        return Err(BlobErr::new(ents[i].0, format!("{} unexpected element(s) after the last stream entry", ents.len() - i)));
+        return Err(BlobErr::new(
+            ents[i].0,
+            format!("{} unexpected element(s) after the last stream entry", ents.len() - i),
+        ));
     }
     Ok(())
 }
@@ -1278,7 +1647,10 @@ mod tests {
 
     #[test]
     fn fingerprint_is_chunking_independent() {
-        let f = Fingerprinter { a: RandomState::new(), b: RandomState::new() };
+        let f = Fingerprinter {
+            a: RandomState::new(),
+            b: RandomState::new(),
+        };
         let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
         let whole = f.of(&data);
         let mut p = f.start();

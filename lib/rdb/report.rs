@@ -77,7 +77,11 @@ impl Report {
     /// The human-readable summary printed by `rdbcheck -v`.
     pub fn summary(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "format: {}{:04} ({} magic, RDB version {})", self.magic, self.version, self.magic, self.version);
+        let _ = writeln!(
+            s,
+            "format: {}{:04} ({} magic, RDB version {})",
+            self.magic, self.version, self.magic, self.version
+        );
         if self.magic == "VALKEY" {
             s.clear();
             let _ = writeln!(s, "format: VALKEY{:03} (RDB version {})", self.version, self.version);
@@ -93,20 +97,38 @@ impl Report {
                 st.keys,
                 st.expires,
                 st.bytes,
-                if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+                if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", kinds.join(", "))
+                },
                 match st.resize_hint {
-                    Some((k, e)) if k != st.keys || e != st.expires => format!(" [RESIZEDB hint: {k} keys, {e} expires]"),
+                    Some((k, e)) if k != st.keys || e != st.expires =>
+                        format!(" [RESIZEDB hint: {k} keys, {e} expires]"),
                     _ => String::new(),
                 }
             );
         }
-        let _ = writeln!(s, "keys: {} ({} with expiry, {} empty skipped by servers)", self.keys, self.expires, self.empty_keys);
+        let _ = writeln!(
+            s,
+            "keys: {} ({} with expiry, {} empty skipped by servers)",
+            self.keys, self.expires, self.empty_keys
+        );
         if self.functions > 0 {
             let _ = writeln!(s, "function libraries: {}", self.functions);
         }
         if self.module_aux > 0 || !self.modules.is_empty() {
             let mods: Vec<String> = self.modules.iter().map(|(m, n)| format!("{m}={n}")).collect();
-            let _ = writeln!(s, "modules: {} aux records; values: {}", self.module_aux, if mods.is_empty() { "none".into() } else { mods.join(", ") });
+            let _ = writeln!(
+                s,
+                "modules: {} aux records; values: {}",
+                self.module_aux,
+                if mods.is_empty() {
+                    "none".into()
+                } else {
+                    mods.join(", ")
+                }
+            );
         }
         let _ = writeln!(
             s,
@@ -122,7 +144,11 @@ impl Report {
             s,
             "bytes: {} RDB{}",
             self.rdb_bytes,
-            if self.eof_marker { " + 40-byte $EOF marker (passed through)" } else { "" }
+            if self.eof_marker {
+                " + 40-byte $EOF marker (passed through)"
+            } else {
+                ""
+            }
         );
         for t in &self.top {
             let _ = writeln!(
