@@ -1,1 +1,172 @@
-//! (being written)
+//! Streaming validation of Redis and Valkey RDB snapshots.
+//!
+//! [`validate`] (or a [`Validator`], which keeps its [`Report`] after a failure) reads an RDB
+//! stream, passes every byte through to a writer as it is validated, and checks the whole
+//! format: magic and version, every opcode and value type by (magic, version), lengths and
+//! string encodings, LZF streams, listpack/ziplist/intset/zipmap blobs, quicklists, streams,
+//! module values, function libraries, hash-field TTLs, the CRC-64 trailer, and what may follow
+//! it. Memory stays bounded by one read block plus the largest embedded blob, except for the
+//! opt-in duplicate-key check and per-collection duplicate sets (see [`Options`]).
+//!
+//! Errors are [`crate::Error`]s of kind `Data` (invalid RDB; the message starts with the byte
+//! offset), `Io` (reading failed, or writing failed for a reason other than a closed pipe) or
+//! `Signal(SIGPIPE)` (the reader of the output went away).
+
+mod blob;
+pub mod crc64;
+mod format;
+mod input;
+mod lzf;
+mod parse;
+mod report;
+
+pub use format::{module_name, Magic};
+pub use report::{Checksum, DbStats, Report, TopKey};
+
+use crate::{Error, ErrorKind, Result};
+use std::io::{Read, Write};
+
+/// What to check beyond the format itself.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// SELECTDB ids must be below this (the server's `databases`, default 16).
+    pub databases: u64,
+    /// Refuse a checksum of 0 ("checksum disabled").
+    pub require_checksum: bool,
+    /// Detect duplicate keys within a database (memory grows with the key count).
+    pub check_duplicates: bool,
+    /// Name keys in errors and reports (they may be sensitive).
+    pub key_names: bool,
+    /// How many of the largest keys the report keeps.
+    pub top: usize,
+    /// How many warnings the report keeps verbatim (the rest are only counted).
+    pub max_warnings: usize,
+    /// Record the start offset of every record in the report (for tests; memory grows).
+    #[doc(hidden)]
+    pub record_offsets: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            databases: 16,
+            require_checksum: false,
+            check_duplicates: false,
+            key_names: false,
+            top: 10,
+            max_warnings: 100,
+            record_offsets: false,
+        }
+    }
+}
+
+/// A failure inside the parser, before it becomes a user-facing [`Error`].
+#[derive(Debug)]
+pub(crate) struct Fail {
+    off: u64,
+    msg: String,
+    kind: FailKind,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum FailKind {
+    Data,
+    Truncated,
+    Read,
+    Write,
+    BrokenPipe,
+}
+
+impl Fail {
+    pub(crate) fn at(off: u64, msg: impl Into<String>) -> Self {
+        Fail {
+            off,
+            msg: msg.into(),
+            kind: FailKind::Data,
+        }
+    }
+    fn truncation(mut self) -> Self {
+        self.kind = FailKind::Truncated;
+        self
+    }
+    fn read(e: std::io::Error) -> Self {
+        Fail {
+            off: 0,
+            msg: format!("reading input: {e}"),
+            kind: FailKind::Read,
+        }
+    }
+    fn write(e: std::io::Error) -> Self {
+        let epipe = e.kind() == std::io::ErrorKind::BrokenPipe;
+        let kind = if epipe { FailKind::BrokenPipe } else { FailKind::Write };
+        Fail {
+            off: 0,
+            msg: format!("writing output: {e}"),
+            kind,
+        }
+    }
+    fn is_data(&self) -> bool {
+        matches!(self.kind, FailKind::Data | FailKind::Truncated)
+    }
+}
+
+/// The validator: holds the options and, after [`Validator::run`], the report (also when the
+/// run failed, for the records read before the failure).
+pub struct Validator {
+    opts: Options,
+    report: Report,
+}
+
+impl Validator {
+    pub fn new(opts: Options) -> Self {
+        Validator {
+            opts,
+            report: Report::default(),
+        }
+    }
+
+    /// Validates `src`, writing every byte read to `out` (if any) once it has been checked,
+    /// up to and including the byte where validation fails.
+    ///
+    /// With an output, a second thread checksums and writes the validated blocks while the
+    /// parser reads on; it has finished (and written everything handed to it) when this returns.
+    pub fn run(&mut self, src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>) -> Result<()> {
+        let opts = self.opts.clone();
+        let (res, ctx, report) = std::thread::scope(|scope| {
+            let threaded = std::env::var_os("RDBCHECK_SINGLE").is_none();
+            let (pipe, direct) = match out {
+                Some(w) if threaded => (Some(input::Pipe::spawn(scope, w)), None),
+                other => (None, other),
+            };
+            let mut p = parse::Parser::new(opts, src, pipe, direct);
+            let res = p.run();
+            let ctx = p.context();
+            (res, ctx, p.into_report())
+        });
+        self.report = report;
+        res.map_err(|f| {
+            if f.is_data() {
+                Error::new(ErrorKind::Data, format!("offset {}: {}{}", f.off, f.msg, ctx))
+            } else if f.kind == FailKind::BrokenPipe {
+                Error::new(ErrorKind::Signal(libc::SIGPIPE), f.msg)
+            } else {
+                Error::new(ErrorKind::Io, f.msg)
+            }
+        })
+    }
+
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+}
+
+/// Validates `src`, passing its bytes through to `out`; returns the report of a valid stream.
+pub fn validate(src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>, opts: &Options) -> Result<Report> {
+    let mut v = Validator::new(opts.clone());
+    v.run(src, out)?;
+    Ok(v.into_report())
+}

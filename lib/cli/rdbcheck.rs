@@ -1,0 +1,130 @@
+//! `rdbcheck`: flags and help text.
+
+use crate::rdb::Options;
+use clap::Parser;
+use std::path::PathBuf;
+
+const LONG_ABOUT: &str = "\
+Validates a Redis or Valkey RDB snapshot in one streaming pass while copying it, byte for \
+byte, to standard output, so it can sit in a backup pipeline:
+
+    valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/dump.rdb
+    s3get s3://backups/valkey/latest.rdb | rdbcheck > /var/lib/valkey/dump.rdb
+    rdbcheck -n dump.rdb && echo ok
+
+The output never runs more than one 1 MiB block ahead of validation, and rdbcheck exits 0 only \
+if the whole stream is a valid RDB: the magic and version (REDIS0001-REDIS0014, VALKEY080/081; \
+type and opcode bytes are interpreted by magic and version, since Redis and Valkey give the \
+same bytes different meanings), every record, string encoding and LZF stream, the embedded \
+listpacks, ziplists, intsets and zipmaps (as deeply as the servers' sanitize-dump-payload), \
+quicklists, streams with their consumer groups, module values (by their self-describing \
+opcode stream), function libraries, hash-field TTLs and the CRC-64 trailer. Beyond the servers' \
+own check tools it refuses truncation anywhere, trailing bytes, empty input, an error reply \
+instead of a snapshot, SELECTDB beyond --databases, key attributes (expire, LRU/LFU) not \
+followed by a key, and truncated module values, without ever hanging.";
+
+const AFTER_LONG_HELP: &str = "\
+THE $EOF: MARKER
+    With diskless replication (repl-diskless-sync yes, the default since Redis 7.0), \
+`redis-cli --rdb -` and `valkey-cli --rdb -` append the 40-character end-of-transfer mark \
+to the snapshot on standard output. rdbcheck recognises exactly 40 hexadecimal characters \
+right after the checksum as that mark and accepts them, and PASSES THEM THROUGH unchanged: \
+the output is always byte-identical to the input, so what was validated is exactly what is \
+stored, and every server and check tool ignores bytes after the checksum when loading. Any \
+other trailing data (garbage, a second RDB, AOF text) is an error.
+
+EMPTY COLLECTIONS
+    Empty lists, sets, sorted sets and hashes are skipped by servers when loading (the \
+official check tools reject them). rdbcheck accepts them with a warning on standard error.
+
+CHECKSUMS
+    A stored checksum of 0 means the writer ran with `rdbchecksum no`; such files are accepted \
+(servers load them) unless --require-checksum is given. Without a checksum, bit flips inside \
+string data cannot be detected by anyone. RDB versions below 5 have no checksum at all.
+
+MEMORY
+    Without --check-duplicates, memory is bounded: one 1 MiB read block, plus the largest \
+single embedded blob (listpack, ziplist, intset, zipmap, stream node), plus, while one value is \
+checked, 16 bytes per member of a hash-table-encoded set, hash or sorted set (the servers also \
+reject duplicate members) and per stream PEL entry. Large plain strings are streamed, never held.
+
+    --check-duplicates keeps a 128-bit fingerprint of every key (database and name) in a hash \
+set for the whole run: about 20 to 40 bytes per key, e.g. roughly 300 MiB for 10 million keys. \
+A server loading a snapshot with a duplicate key panics, but the official check tools do not \
+notice it.
+
+ERRORS
+    Errors are one line on standard error: the byte offset, what was expected, and the record \
+being read (database and key index; the key name only with -v, since key names may be \
+sensitive). Bytes up to the point of failure have already been written to standard output.
+
+EXIT STATUS
+    0    the stream is a valid RDB
+    1    the stream is not a valid RDB (or is empty, or is an error reply)
+    2    usage error
+    6    I/O error reading the input or writing the output
+    141  the reader of standard output went away (as for `cat`); nothing is printed";
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "rdbcheck",
+    version,
+    about = "Validate a Redis/Valkey RDB snapshot while passing it through",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Args {
+    /// RDB file to read; standard input if absent or "-"
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Only check: write nothing to standard output
+    #[arg(short = 'n', long)]
+    pub check_only: bool,
+
+    /// Print a summary to standard error, and name keys in errors and reports
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Do not print warnings (empty collections) on standard error
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Write the report as JSON to FILE ("-" for standard error), also on failure
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Number of largest keys (by encoded size) in the report
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Refuse SELECTDB ids at or above N (the server's `databases` setting)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub databases: u64,
+
+    /// Refuse a disabled checksum (stored as 0)
+    #[arg(long)]
+    pub require_checksum: bool,
+
+    /// Detect duplicate keys within a database (memory grows with the key count; see below)
+    #[arg(long)]
+    pub check_duplicates: bool,
+}
+
+impl Args {
+    pub fn options(&self) -> Options {
+        Options {
+            databases: self.databases,
+            require_checksum: self.require_checksum,
+            check_duplicates: self.check_duplicates,
+            key_names: self.verbose,
+            top: self.top,
+            ..Options::default()
+        }
+    }
+
+    /// The input path, or None for standard input.
+    pub fn input(&self) -> Option<&std::path::Path> {
+        self.file.as_deref().filter(|p| p.as_os_str() != "-")
+    }
+}
