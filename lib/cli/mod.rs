@@ -2,7 +2,10 @@
 //! structs, so `--help`, the man pages and the shell completions come from one source.
 
 pub mod common;
+pub mod s3get;
+pub mod s3ls;
 pub mod s3put;
+pub mod s3rm;
 
 use crate::error::{Error, EXIT_CODES};
 
