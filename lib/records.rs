@@ -125,10 +125,24 @@ pub fn stdout_error(e: io::Error) -> Error {
 }
 
 /// Standard output as a plain file (fd 1): no line buffering in the way of large writes.
-pub fn raw_stdout() -> std::mem::ManuallyDrop<std::fs::File> {
+pub fn raw_stdout() -> RawStdout {
     use std::os::fd::FromRawFd;
     // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) })
+    RawStdout(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) }))
+}
+
+pub struct RawStdout(std::mem::ManuallyDrop<std::fs::File>);
+
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads records (lines, or NUL-terminated with `nul`) one at a time, unescaping lines.

@@ -71,7 +71,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut out = raw_stdout();
     for url in &urls {
         let start = Instant::now();
-        let s = download(&client, url, &mut *out, &opts)?;
+        let s = download(&client, url, &mut out, &opts)?;
         if args.s3.verbose >= 1 {
             let secs = start.elapsed().as_secs_f64().max(1e-3);
             crate::log::note(format!(

@@ -85,6 +85,15 @@ impl<'c> BatchDeleter<'c> {
     fn delete_each(&self, bucket: &str, keys: &[String]) -> Result<BatchResult> {
         let mut result = BatchResult::default();
         for key in keys {
+            // HTTP clients resolve "." and ".." path segments: a DELETE would hit another key.
+            if key.split('/').any(|seg| seg == "." || seg == "..") {
+                result.errors.push(DeleteError {
+                    key: key.clone(),
+                    code: String::new(),
+                    message: "a key with a '.' or '..' segment can only be deleted with DeleteObjects".into(),
+                });
+                continue;
+            }
             match self.client.delete_object(bucket, key) {
                 Ok(()) => result.deleted += 1,
                 Err(e) if e.code() == Some("NoSuchBucket") => return Err(e),

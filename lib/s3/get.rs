@@ -336,7 +336,7 @@ fn parallel(
 ) -> Result<()> {
     let chunk = opts.chunk_size.max(1);
     let count = len.div_ceil(chunk);
-    let bounds = |i: u64| (start + i * chunk, start + ((i + 1) * chunk).min(len));
+    let bounds = move |i: u64| (start + i * chunk, start + ((i + 1) * chunk).min(len));
     let jobs = opts.jobs.max(1);
     let (job_tx, job_rx) = unbounded::<(u64, Vec<u8>)>();
     let (done_tx, done_rx) = unbounded::<Done>();
