@@ -89,8 +89,8 @@ impl<W: Write> RecordWriter<W> {
         self.nul
     }
 
-    /// Writes one record made of `parts`, where names (`raw` true) are escaped unless `-0`.
-    /// The caller builds fields that never contain control characters themselves.
+    /// Writes one record and its terminator. The caller passes names through [`Self::name`]
+    /// and builds the other fields without control characters.
     pub fn write(&mut self, record: &str) -> Result<()> {
         let res = if self.nul {
             self.out.write_all(record.as_bytes()).and_then(|_| self.out.write_all(b"\0"))

@@ -184,6 +184,8 @@ impl<W: Write> Printer<W> {
 }
 
 /// Runs s3ls: validates every flag before the first request, then streams the listing.
+// `while let` rather than `for`: the loop asks the lister whether its page is used up.
+#[allow(clippy::while_let_on_iterator)]
 pub fn run(args: &Args) -> Result<()> {
     let filter = args.filter.build(SystemTime::now())?;
     let url = args.url.as_deref().map(S3Url::parse).transpose()?;

@@ -109,7 +109,10 @@ pub fn download(client: &Arc<S3Client>, url: &S3Url, out: &mut dyn Write, opts: 
     let mut summary = GetSummary { etag: head.etag.clone(), ..Default::default() };
 
     // A single-part ETag is the MD5 of the whole object; check it when we read all of it.
-    let whole = head.start == 0 && head.len.is_some() && head.len == head.total;
+    // SSE-KMS and SSE-C objects have ETags that are not their MD5 (S3 API reference, Object).
+    let encrypted = resp.header("x-amz-server-side-encryption").is_some_and(|v| v.trim() == "aws:kms")
+        || resp.header("x-amz-server-side-encryption-customer-algorithm").is_some();
+    let whole = head.start == 0 && head.len.is_some() && head.len == head.total && !encrypted;
     let mut md5 = match &head.etag {
         Some(e) if whole && e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()) => Some(Md5::new()),
         _ => None,
