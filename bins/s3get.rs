@@ -1,9 +1,8 @@
 //! s3get: see `s3get --help`.
 
-use clap::Parser;
-use sluice::cli::{exit_with, s3get::{run, Args}};
+use sluice::cli::{exit_with, parse_args, s3get::{run, Args}};
 
 fn main() {
-    let args = Args::parse();
+    let args: Args = parse_args();
     exit_with(run(&args));
 }

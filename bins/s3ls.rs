@@ -1,9 +1,8 @@
 //! s3ls: see `s3ls --help`.
 
-use clap::Parser;
-use sluice::cli::{exit_with, s3ls::{run, Args}};
+use sluice::cli::{exit_with, parse_args, s3ls::{run, Args}};
 
 fn main() {
-    let args = Args::parse();
+    let args: Args = parse_args();
     exit_with(run(&args));
 }

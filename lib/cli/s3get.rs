@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_size, help_heading = "Download")]
     pub chunk_size: u64,
     /// Only these bytes of each object: START-END (inclusive), START- or -LAST
-    #[arg(long, value_name = "START-END", help_heading = "Download")]
+    #[arg(long, value_name = "START-END", allow_hyphen_values = true, help_heading = "Download")]
     pub range: Option<ByteRange>,
 }
 

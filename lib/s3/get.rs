@@ -36,20 +36,20 @@ pub enum ByteRange {
 impl std::str::FromStr for ByteRange {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("{s:?} is not a byte range (expected START-END, START- or -LAST, in bytes)");
+        let bad = || "expected START-END, START- or -LAST, in bytes".to_string();
         let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
         let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
         match (a.trim().is_empty(), b.trim().is_empty()) {
             (false, false) => {
                 let (a, b) = (num(a)?, num(b)?);
                 if a > b {
-                    return Err(format!("--range {s:?}: START is after END"));
+                    return Err(format!("START {a} is after END {b}"));
                 }
                 Ok(ByteRange::FromTo(a, b))
             }
             (false, true) => Ok(ByteRange::From(num(a)?)),
             (true, false) => match num(b)? {
-                0 => Err(format!("--range {s:?}: an empty suffix")),
+                0 => Err("-0 is an empty range".to_string()),
                 n => Ok(ByteRange::Last(n)),
             },
             (true, true) => Err(bad()),
