@@ -618,3 +618,58 @@ fn errors_are_one_line_with_distinct_codes() {
         assert!(help.contains("Exit status") && help.contains("  9  partial"), "{bin}: {help}");
     }
 }
+
+/// Answers every request on a loopback port with `status` and `body` (a documented response),
+/// for answers Garage cannot be made to give. Returns the endpoint URL.
+fn canned_server(status: u16, body: String) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut r = BufReader::new(conn.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut req_body = vec![0u8; len];
+            let _ = r.read_exact(&mut req_body);
+            let mut w = conn;
+            let _ = write!(
+                w,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn rm_reports_per_key_errors_from_a_documented_delete_result() {
+    // AWS's documented DeleteObjects answer: one key deleted, one AccessDenied.
+    let endpoint = canned_server(200, fixture("aws-delete-result.xml"));
+    let mut cmd = bare_cmd("s3rm");
+    cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .args(["s3://bucket/sample1.txt", "s3://bucket/sample2.txt"]);
+    let out = run(&mut cmd, None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert_eq!(lines[0], "s3rm: s3://bucket/sample2.txt: not deleted: AccessDenied: Access Denied");
+    assert!(lines[1].contains("1 of 2 key(s) could not be deleted"), "{err}");
+    assert!(!err.contains("wJalrXUtnFEMI"), "secret in output");
+}

@@ -212,7 +212,10 @@ pub fn run(args: &Args) -> Result<()> {
     let mut p = Printer { w: RecordWriter::new(out, args.null), format, bucket: String::new() };
 
     let Some(url) = url else {
-        for b in client.list_buckets()? {
+        // S3 sorts buckets by name; Garage does not. Sorted output diffs well.
+        let mut buckets = client.list_buckets()?;
+        buckets.sort_by(|a, b| a.name.cmp(&b.name));
+        for b in buckets {
             if filter.key_matches(&b.name) {
                 p.bucket(&b)?;
             }
