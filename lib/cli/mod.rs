@@ -3,7 +3,10 @@
 
 pub mod common;
 pub mod rdbcheck;
+pub mod s3get;
+pub mod s3ls;
 pub mod s3put;
+pub mod s3rm;
 
 use crate::error::{Error, EXIT_CODES};
 
@@ -15,6 +18,34 @@ pub fn exit_status_help() -> String {
         s.push_str(&format!("  {code:>5}  {what}\n"));
     }
     s
+}
+
+/// Parses the command line like `clap::Parser::parse`, but a bad command line is reported on
+/// ONE line ("s3ls: invalid value 'x' for '--page-size <N>': ... (see --help)") with exit
+/// status 2, like every other error; --help and --version print as usual.
+pub fn parse_args<T: clap::Parser>() -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.exit();
+            }
+            let text = e.render().to_string();
+            // clap spreads one error over several lines (missing arguments on the next one,
+            // then a tip and the usage): keep everything before the usage, on one line.
+            let msg: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let msg = msg.join(" ");
+            let msg = msg.strip_prefix("error:").unwrap_or(&msg).trim();
+            crate::log::note(format!("{msg} (see --help)"));
+            std::process::exit(crate::ErrorKind::Usage.exit_code());
+        }
+    }
 }
 
 /// Prints the error (one line, prefixed with the program name) and exits with its code.

@@ -98,6 +98,11 @@ impl S3Client {
         self.verbose
     }
 
+    /// The retry policy, for callers that retry beyond `send` (a body cut short mid-read).
+    pub fn retry_policy(&self) -> Retry {
+        self.retry
+    }
+
     fn signer(&self) -> Signer {
         match self.signer.read() {
             Ok(s) => s.clone(),

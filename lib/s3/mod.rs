@@ -1,6 +1,9 @@
 //! Amazon S3 and compatible stores: addressing, requests, responses, and the upload sink.
 
 pub mod client;
+pub mod delete;
+pub mod get;
+pub mod list;
 pub mod ops;
 pub mod responses;
 pub mod upload;

@@ -1,0 +1,440 @@
+//! Downloading one object to a writer, in order, verified.
+//!
+//! ```text
+//! GET (no If-Match) ─▶ size, ETag ─▶ small or -j 1: stream it, resuming a cut-off body with
+//!                                    Range: bytes=POS-END + If-Match
+//!                                 └▶ large: chunk 0 streamed from that response by the writer
+//!                                    while N workers fetch chunks 1.. with If-Match into a
+//!                                    bounded pool; the writer emits them strictly in order
+//! ```
+//! Memory is bounded by (jobs + 1) chunk buffers plus a small copy buffer. Each chunk is
+//! retried on its own, resuming from the bytes it already has. The ETag of the first answer is
+//! pinned with If-Match, so an object overwritten mid-download fails with 412 instead of being
+//! spliced from two versions. At the end the byte count must equal the length the server
+//! announced, and a single-part object's MD5 must equal its ETag.
+
+use super::client::{Request, S3Client};
+use super::ops::unquote_etag;
+use super::url::S3Url;
+use crate::error::{Error, Result};
+use crate::records::stdout_error;
+use crossbeam_channel::unbounded;
+use md5::{Digest, Md5};
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// `--range`: `START-END` (inclusive), `START-` or `-LAST` bytes, as in an HTTP Range header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    FromTo(u64, u64),
+    From(u64),
+    Last(u64),
+}
+
+impl std::str::FromStr for ByteRange {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || "expected START-END, START- or -LAST, in bytes".to_string();
+        let (a, b) = s.trim().split_once('-').ok_or_else(bad)?;
+        let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
+        match (a.trim().is_empty(), b.trim().is_empty()) {
+            (false, false) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("START {a} is after END {b}"));
+                }
+                Ok(ByteRange::FromTo(a, b))
+            }
+            (false, true) => Ok(ByteRange::From(num(a)?)),
+            (true, false) => match num(b)? {
+                0 => Err("-0 is an empty range".to_string()),
+                n => Ok(ByteRange::Last(n)),
+            },
+            (true, true) => Err(bad()),
+        }
+    }
+}
+
+impl ByteRange {
+    fn header(self) -> String {
+        match self {
+            ByteRange::FromTo(a, b) => format!("bytes={a}-{b}"),
+            ByteRange::From(a) => format!("bytes={a}-"),
+            ByteRange::Last(n) => format!("bytes=-{n}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GetOptions {
+    /// Concurrent ranged GETs for a large object (1: one sequential stream).
+    pub jobs: usize,
+    pub chunk_size: u64,
+    pub range: Option<ByteRange>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GetSummary {
+    pub bytes: u64,
+    /// Unquoted, as pinned.
+    pub etag: Option<String>,
+    /// Whether the MD5 of the bytes was checked against a single-part ETag.
+    pub md5_verified: bool,
+    /// Ranged requests made after the first one (chunks and resumptions).
+    pub ranged_requests: u64,
+    /// Bodies cut short and resumed.
+    pub resumed: u64,
+}
+
+/// What the first answer says about the bytes to come.
+struct Head {
+    /// First byte offset and length of what will be written; length None when unknown.
+    start: u64,
+    len: Option<u64>,
+    /// Whole object length, when known.
+    total: Option<u64>,
+    etag: Option<String>,
+}
+
+/// Writes `url`'s bytes (or `opts.range` of them) to `out`, verified; see the module docs.
+pub fn download(client: &Arc<S3Client>, url: &S3Url, out: &mut dyn Write, opts: &GetOptions) -> Result<GetSummary> {
+    let mut first = Request::new("GET", Some(&url.bucket), Some(&url.key));
+    if let Some(r) = opts.range {
+        first = first.header("range", r.header());
+    }
+    let resp = client.send(&first).map_err(|e| range_error(e, url, opts.range))?;
+    let head = read_head(&resp, url, opts.range)?;
+    let mut summary = GetSummary { etag: head.etag.clone(), ..Default::default() };
+
+    // A single-part ETag is the MD5 of the whole object; check it when we read all of it.
+    // SSE-KMS and SSE-C objects have ETags that are not their MD5 (S3 API reference, Object).
+    let encrypted = resp.header("x-amz-server-side-encryption").is_some_and(|v| v.trim() == "aws:kms")
+        || resp.header("x-amz-server-side-encryption-customer-algorithm").is_some();
+    let whole = head.start == 0 && head.len.is_some() && head.len == head.total && !encrypted;
+    let mut md5 = match &head.etag {
+        Some(e) if whole && e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()) => Some(Md5::new()),
+        _ => None,
+    };
+    let chunk = opts.chunk_size.max(1);
+    let ctx = Ctx { client, url, etag: head.etag.as_deref() };
+    match head.len {
+        Some(len) if opts.jobs > 1 && len > chunk => {
+            parallel(&ctx, resp, head.start, len, out, md5.as_mut(), opts, &mut summary)?;
+        }
+        len => {
+            let end = len.map(|l| head.start + l);
+            let n = stream(&ctx, resp, head.start, end, out, md5.as_mut(), &mut summary)?;
+            summary.bytes = n;
+        }
+    }
+    if let Some(len) = head.len {
+        if summary.bytes != len {
+            return Err(Error::verify(format!(
+                "{url}: received {} bytes but the server announced {len}; the output is incomplete",
+                summary.bytes
+            )));
+        }
+    }
+    if let (Some(h), Some(etag)) = (md5, &head.etag) {
+        let got = hex::encode(h.finalize());
+        if !got.eq_ignore_ascii_case(etag) {
+            return Err(Error::verify(format!(
+                "{url}: the MD5 of the bytes received is {got} but the object's ETag is {etag}; the output is corrupt"
+            )));
+        }
+        summary.md5_verified = true;
+    }
+    Ok(summary)
+}
+
+struct Ctx<'a> {
+    client: &'a Arc<S3Client>,
+    url: &'a S3Url,
+    etag: Option<&'a str>,
+}
+
+fn range_error(e: Error, url: &S3Url, range: Option<ByteRange>) -> Error {
+    match (e.status(), range) {
+        (Some(416), Some(r)) => Error::usage(format!("--range {}: outside of {url}", r.header().trim_start_matches("bytes="))),
+        _ => e,
+    }
+}
+
+fn read_head(resp: &ureq::Response, url: &S3Url, range: Option<ByteRange>) -> Result<Head> {
+    let etag = resp.header("etag").map(unquote_etag).filter(|e| !e.is_empty());
+    let content_length = resp.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if resp.status() == 206 {
+        let cr = resp.header("content-range").unwrap_or("");
+        let (start, end, total) = parse_content_range(cr)
+            .ok_or_else(|| Error::server(format!("GET {url}: unusable Content-Range {cr:?} in a 206 answer")))?;
+        return Ok(Head { start, len: Some(end + 1 - start), total, etag });
+    }
+    if range.is_some() {
+        return Err(Error::server(format!("GET {url}: the server ignored the Range header (answered {})", resp.status())));
+    }
+    Ok(Head { start: 0, len: content_length, total: content_length, etag })
+}
+
+/// `bytes 0-99/1234` (or `/*`) as (first, last, total).
+pub fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse::<u64>().ok()?),
+    };
+    (a <= b && total.map_or(true, |t| b < t)).then_some((a, b, total))
+}
+
+/// Sends a ranged GET for bytes `from..end` (end exclusive, None: to the end) pinned to the ETag,
+/// and checks the answer covers what was asked.
+fn ranged(ctx: &Ctx, from: u64, end: Option<u64>) -> Result<ureq::Response> {
+    let range = match end {
+        Some(e) => format!("bytes={from}-{}", e - 1),
+        None => format!("bytes={from}-"),
+    };
+    let mut req = Request::new("GET", Some(&ctx.url.bucket), Some(&ctx.url.key)).header("range", range.clone());
+    if let Some(etag) = ctx.etag {
+        req = req.header("if-match", format!("\"{etag}\""));
+    }
+    let resp = ctx.client.send(&req).map_err(|e| changed(e, ctx))?;
+    // Servers that ignore If-Match still send the ETag: compare it ourselves.
+    if let (Some(want), Some(got)) = (ctx.etag, resp.header("etag").map(unquote_etag)) {
+        if got != want {
+            return Err(changed_error(ctx));
+        }
+    }
+    let ok = resp.status() == 206
+        && resp
+            .header("content-range")
+            .and_then(parse_content_range)
+            .is_some_and(|(a, b, _)| a == from && end.map_or(true, |e| b + 1 == e));
+    if !ok {
+        return Err(Error::server(format!(
+            "GET {} ({range}): the server answered {} with Content-Range {:?}, not the range asked for",
+            ctx.url,
+            resp.status(),
+            resp.header("content-range").unwrap_or("")
+        )));
+    }
+    Ok(resp)
+}
+
+fn changed(e: Error, ctx: &Ctx) -> Error {
+    if e.status() == Some(412) || e.code() == Some("PreconditionFailed") {
+        changed_error(ctx)
+    } else {
+        e
+    }
+}
+
+fn changed_error(ctx: &Ctx) -> Error {
+    Error::verify(format!(
+        "{} changed while being read (its ETag is no longer {}); the output is incomplete",
+        ctx.url,
+        ctx.etag.unwrap_or("?")
+    ))
+}
+
+/// Streams `resp` (whose body starts at `pos`) to `out` until `end` (exclusive; None: EOF),
+/// resuming with a ranged request when the body is cut short. Returns the bytes written.
+fn stream(
+    ctx: &Ctx,
+    resp: ureq::Response,
+    start: u64,
+    end: Option<u64>,
+    out: &mut dyn Write,
+    mut md5: Option<&mut Md5>,
+    summary: &mut GetSummary,
+) -> Result<u64> {
+    let retry = ctx.client.retry_policy();
+    let mut pos = start;
+    let mut reader = limited(resp, start, end);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut failures = 0u32;
+    loop {
+        let cut = match reader.read(&mut buf) {
+            Ok(0) if end.map_or(true, |e| pos >= e) => return Ok(pos - start),
+            Ok(0) => format!("the body ended after {} of {} bytes", pos - start, end.unwrap_or(0) - start),
+            Ok(n) => {
+                out.write_all(&buf[..n]).map_err(stdout_error)?;
+                if let Some(h) = md5.as_deref_mut() {
+                    h.update(&buf[..n]);
+                }
+                pos += n as u64;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => format!("reading the body: {e}"),
+        };
+        failures += 1;
+        if failures >= retry.max_attempts {
+            return Err(Error::server(format!("GET {}: {cut} (gave up after {failures} attempts)", ctx.url)));
+        }
+        if ctx.client.verbose() >= 1 {
+            crate::log::note(format!("GET {}: {cut}; resuming at byte {pos}", ctx.url));
+        }
+        std::thread::sleep(retry.delay(failures));
+        summary.resumed += 1;
+        summary.ranged_requests += 1;
+        reader = limited(ranged(ctx, pos, end)?, pos, end);
+    }
+}
+
+fn limited(resp: ureq::Response, from: u64, end: Option<u64>) -> Box<dyn Read + Send> {
+    match end {
+        Some(e) => Box::new(resp.into_reader().take(e - from)),
+        None => Box::new(resp.into_reader()),
+    }
+}
+
+/// Fetches bytes `from..end` into `buf` (cleared first), resuming a cut-off body from what it
+/// already holds.
+fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicBool) -> Result<(u64, u64)> {
+    let retry = ctx.client.retry_policy();
+    let want = (end - from) as usize;
+    buf.clear();
+    let (mut requests, mut resumed, mut failures) = (0u64, 0u64, 0u32);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(Error::data("cancelled"));
+        }
+        let have = buf.len() as u64;
+        requests += 1;
+        let resp = ranged(ctx, from + have, Some(end))?;
+        let res = resp.into_reader().take(end - from - have).read_to_end(buf);
+        let cut = match res {
+            Ok(_) if buf.len() == want => return Ok((requests, resumed)),
+            Ok(_) => format!("bytes {from}-{}: the body ended after {} of {want} bytes", end - 1, buf.len()),
+            Err(e) => format!("bytes {from}-{}: {e}", end - 1),
+        };
+        failures += 1;
+        if failures >= retry.max_attempts {
+            return Err(Error::server(format!("GET {}: {cut} (gave up after {failures} attempts)", ctx.url)));
+        }
+        if ctx.client.verbose() >= 1 {
+            crate::log::note(format!("GET {}: {cut}; resuming", ctx.url));
+        }
+        resumed += 1;
+        std::thread::sleep(retry.delay(failures));
+    }
+}
+
+type Done = (u64, Result<(u64, u64)>, Vec<u8>);
+
+#[allow(clippy::too_many_arguments)]
+fn parallel(
+    ctx: &Ctx,
+    first: ureq::Response,
+    start: u64,
+    len: u64,
+    out: &mut dyn Write,
+    mut md5: Option<&mut Md5>,
+    opts: &GetOptions,
+    summary: &mut GetSummary,
+) -> Result<()> {
+    let chunk = opts.chunk_size.max(1);
+    let count = len.div_ceil(chunk);
+    let bounds = move |i: u64| (start + i * chunk, start + ((i + 1) * chunk).min(len));
+    let jobs = opts.jobs.max(1);
+    let (job_tx, job_rx) = unbounded::<(u64, Vec<u8>)>();
+    let (done_tx, done_rx) = unbounded::<Done>();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Workers own what they use, so the writer can return at once (reader gone, failure)
+    // without waiting for requests in flight; they notice `stop` or the closed channel.
+    for _ in 0..jobs {
+        let (rx, tx, stop) = (job_rx.clone(), done_tx.clone(), Arc::clone(&stop));
+        let client = Arc::clone(ctx.client);
+        let url = ctx.url.clone();
+        let etag = ctx.etag.map(str::to_string);
+        std::thread::spawn(move || {
+            let ctx = Ctx { client: &client, url: &url, etag: etag.as_deref() };
+            for (i, mut buf) in rx {
+                let (from, end) = bounds(i);
+                let r = fetch_chunk(&ctx, from, end, &mut buf, &stop);
+                if tx.send((i, r, buf)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(done_tx);
+    let _cancel = Cancel(Arc::clone(&stop));
+
+    // Chunk 0 comes from the first answer; jobs + 1 buffers keep the workers busy while the
+    // writer drains the next chunk in order.
+    let mut buffers = jobs + 1;
+    let mut next_job = 1u64;
+    while next_job < count && buffers > 0 {
+        let _ = job_tx.send((next_job, Vec::with_capacity(chunk as usize)));
+        next_job += 1;
+        buffers -= 1;
+    }
+    let (_, end0) = bounds(0);
+    let n = stream(ctx, first, start, Some(end0), out, md5.as_deref_mut(), summary)?;
+    summary.bytes = n;
+
+    let mut ready: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut next_write = 1u64;
+    while next_write < count {
+        let buf = match ready.remove(&next_write) {
+            Some(b) => b,
+            None => {
+                let (i, r, buf) = done_rx.recv().map_err(|_| Error::server("download workers stopped unexpectedly"))?;
+                let (requests, resumed) = r?;
+                summary.ranged_requests += requests;
+                summary.resumed += resumed;
+                ready.insert(i, buf);
+                continue;
+            }
+        };
+        out.write_all(&buf).map_err(stdout_error)?;
+        if let Some(h) = md5.as_deref_mut() {
+            h.update(&buf);
+        }
+        summary.bytes += buf.len() as u64;
+        next_write += 1;
+        if next_job < count {
+            let _ = job_tx.send((next_job, buf));
+            next_job += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Tells the workers to stop when the writer leaves, whatever the reason.
+struct Cancel(Arc<AtomicBool>);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!("0-99".parse::<ByteRange>().unwrap(), ByteRange::FromTo(0, 99));
+        assert_eq!("100-".parse::<ByteRange>().unwrap(), ByteRange::From(100));
+        assert_eq!("-5".parse::<ByteRange>().unwrap(), ByteRange::Last(5));
+        for bad in ["", "-", "5", "9-3", "a-b", "-0", "1-2-3"] {
+            assert!(bad.parse::<ByteRange>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_range() {
+        assert_eq!(parse_content_range("bytes 0-99/1234"), Some((0, 99, Some(1234))));
+        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, 9, None)));
+        assert_eq!(parse_content_range("bytes 5-9/9"), None);
+        assert_eq!(parse_content_range("bytes */1234"), None);
+        assert_eq!(parse_content_range("junk"), None);
+    }
+}
