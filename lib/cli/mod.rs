@@ -3,6 +3,10 @@
 
 pub mod common;
 pub mod s3put;
+pub mod swift_common;
+pub mod swift_get;
+pub mod swift_ls;
+pub mod swift_slo_put;
 
 use crate::error::{Error, EXIT_CODES};
 
