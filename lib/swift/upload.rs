@@ -43,6 +43,10 @@ pub struct SwiftDestination {
     aborted: AtomicBool,
     /// The overwritten SLO's entries, deleted after the new object verifies.
     old: Mutex<Vec<Stored>>,
+    /// The ETag of the top manifest once its PUT was sent: if that PUT's answer was lost, abort
+    /// must remove a manifest that did get stored (recognised by this ETag, so an older object
+    /// by the same name is never deleted).
+    top_etag: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -82,6 +86,7 @@ impl SwiftDestination {
             written: Mutex::new(Vec::new()),
             aborted: AtomicBool::new(false),
             old: Mutex::new(Vec::new()),
+            top_etag: Mutex::new(None),
         })
     }
 
@@ -279,6 +284,7 @@ impl Destination for SwiftDestination {
             }
             level = next;
         }
+        *lock(&self.top_etag) = Some(slo::slo_etag(level.iter().map(|e| e.etag.as_str())));
         self.put_manifest(&self.container, &self.object, &level, &self.object_headers())?;
         Ok(())
     }
@@ -318,6 +324,14 @@ impl Destination for SwiftDestination {
 
     fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
+        if let Some(etag) = lock(&self.top_etag).take() {
+            if let Ok(meta) = self.client.head_object(&self.container, &self.object) {
+                if meta.slo && meta.etag.eq_ignore_ascii_case(&etag) {
+                    // Only the manifest: its segments are deleted below.
+                    let _ = self.client.delete_object(&self.container, &self.object, false, Some(CLEANUP_DEADLINE));
+                }
+            }
+        }
         let names = std::mem::take(&mut *lock(&self.written));
         if names.is_empty() {
             return;
