@@ -15,7 +15,7 @@ fn main() {
 
 fn run(args: &Args) -> Result<()> {
     let client = args.swift.client()?;
-    let plan = args.plan(&client.info())?;
+    let plan = args.plan(&client.info()?)?;
     let dest = Arc::new(SwiftDestination::new(client, &args.container, &args.object, args.upload_options()?)?);
     dest.prepare(args.create_container)?;
     let opts = Options {

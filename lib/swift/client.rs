@@ -293,26 +293,24 @@ impl SwiftClient {
         Ok(s)
     }
 
-    /// The cluster's limits, fetched once from `/info` at the root of the storage URL's host.
-    pub fn info(&self) -> Info {
-        self.info
-            .get_or_init(|| {
-                let url = match self.storage_url() {
-                    Ok(u) => info_url(&u),
-                    Err(_) => return Info::default(),
-                };
-                let got = self.agent.get(&url).timeout(Duration::from_secs(30)).call().ok().and_then(|r| r.into_string().ok());
-                match got.as_deref().and_then(Info::parse) {
-                    Some(i) => i,
-                    None => {
-                        if self.verbose >= 1 {
-                            log::note(format!("{url} unavailable: assuming Swift's default limits"));
-                        }
-                        Info::default()
-                    }
+    /// The cluster's limits, fetched once from `/info` at the root of the storage URL's host
+    /// (authenticating first if needed); Swift's defaults when /info is disabled.
+    pub fn info(&self) -> Result<Info> {
+        if let Some(i) = self.info.get() {
+            return Ok(i.clone());
+        }
+        let url = info_url(&self.storage_url()?);
+        let got = self.agent.get(&url).timeout(Duration::from_secs(30)).call().ok().and_then(|r| r.into_string().ok());
+        let info = match got.as_deref().and_then(Info::parse) {
+            Some(i) => i,
+            None => {
+                if self.verbose >= 1 {
+                    log::note(format!("{url} unavailable: assuming Swift's default limits"));
                 }
-            })
-            .clone()
+                Info::default()
+            }
+        };
+        Ok(self.info.get_or_init(|| info).clone())
     }
 
     pub fn head_object(&self, container: &str, object: &str) -> Result<ObjectMeta> {
@@ -365,7 +363,7 @@ impl SwiftClient {
     /// objects count as deleted. Returns the paths that could not be deleted, with why.
     pub fn delete_paths(&self, paths: &[(String, String)], deadline: Duration) -> Vec<(String, String)> {
         let mut failed = Vec::new();
-        if let Some(max) = self.info().bulk_delete {
+        if let Some(max) = self.info().ok().and_then(|i| i.bulk_delete) {
             for chunk in paths.chunks(max.clamp(1, 10_000)) {
                 let body: String = chunk.iter().map(|(c, o)| format!("/{}/{}\n", quote(c, false), quote(o, true))).collect();
                 let req = Req::new("POST", None, None)

@@ -71,7 +71,7 @@ impl SwiftDestination {
         // swiftclient's "%f" of the time: microseconds keep two uploads in one second apart.
         let mtime = format!("{}.{:06}", now.as_secs(), now.subsec_micros());
         let prefix = format!("{object}/slo/{mtime}/{}/", opts.segment_size);
-        let info = client.info();
+        let info = client.info()?;
         let longest = seg_container.len() + prefix.len() + 20;
         let per_manifest = slo::entries_per_manifest(info.max_manifest_segments, info.max_manifest_size, longest);
         Ok(SwiftDestination {
