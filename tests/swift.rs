@@ -609,3 +609,84 @@ fn v2_regions_and_interfaces() {
     assert!(e.message().contains("GRA, SBG"), "{}", e.message());
     assert!(!format!("{s:?}").contains("tok-two-regions"), "Debug shows the token");
 }
+
+// --- a connection cut mid-download ----------------------------------------------------------
+
+/// A TCP relay to the real Swift proxy that cuts the first connection carrying more than
+/// `cut_after` bytes towards the client: a network failure in the middle of a GET.
+fn cutting_relay(upstream: std::net::SocketAddr, cut_after: usize) -> std::net::SocketAddr {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cut_done = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(10)) else { continue };
+            for s in [&client, &server] {
+                s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            }
+            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(Shutdown::Write);
+            });
+            let cut_done = Arc::clone(&cut_done);
+            std::thread::spawn(move || {
+                let (mut s_read, mut c_write) = (server, client);
+                let mut buf = vec![0u8; 64 << 10];
+                let mut sent = 0;
+                loop {
+                    let n = match s_read.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                    if sent > cut_after && !cut_done.swap(true, Ordering::SeqCst) {
+                        let _ = c_write.shutdown(Shutdown::Both);
+                        let _ = s_read.shutdown(Shutdown::Both);
+                        break;
+                    }
+                }
+                let _ = c_write.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn swift_get_resumes_a_cut_connection() {
+    let c = unique("resume");
+    let input = data(6 * MIB + 3, 21);
+    put_ok(Auth::V1, &c, "slo", &input, &["-S", "1M"]);
+    put_ok(Auth::V1, &c, "plain", &input, &["-S", "16M"]);
+    let resp = ureq::get(&var("SLUICE_TEST_SWIFT_AUTH_V1"))
+        .timeout(Duration::from_secs(30))
+        .set("X-Auth-User", &var("SLUICE_TEST_SWIFT_USER"))
+        .set("X-Auth-Key", &var("SLUICE_TEST_SWIFT_KEY"))
+        .call()
+        .unwrap();
+    let token = resp.header("X-Auth-Token").unwrap().to_string();
+    let storage = resp.header("X-Storage-Url").unwrap().to_string();
+    let rest = storage.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    for obj in ["slo", "plain"] {
+        let relay = cutting_relay(host.parse().unwrap(), 2 * MIB);
+        let out = clean(env!("CARGO_BIN_EXE_swift-get"))
+            .env("OS_STORAGE_URL", format!("http://{relay}/{path}"))
+            .env("OS_AUTH_TOKEN", &token)
+            .args(["-v", &c, obj])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{obj}: {err}");
+        assert!(err.contains("resuming"), "{obj}: the connection was never cut: {err}");
+        assert!(out.stdout == input, "{obj}: resumed download differs");
+    }
+}

@@ -137,6 +137,14 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
         let mut reader = resp.into_reader();
         loop {
             let n = match reader.read(&mut buf) {
+                // A connection closed early looks like EOF to some readers: resume it too.
+                Ok(0) if pos < meta.size && attempt < retry.max_attempts => {
+                    if client.verbose() >= 1 {
+                        log::note(format!("{name}: the connection ended at byte {pos} of {}; resuming", meta.size));
+                    }
+                    std::thread::sleep(retry.delay(attempt));
+                    continue 'outer;
+                }
                 Ok(0) => break 'outer,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
