@@ -372,6 +372,11 @@ fn interoperates_with_python_swiftclient() {
     let _ = std::fs::remove_file(&dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(get_ok(Auth::V1, &c, "dlo") == input);
+    // Replacing that DLO removes its segments, as swiftclient would.
+    let dlo_segs = list(Auth::V1, &format!("{c}_segments"), "dlo/");
+    assert_eq!(dlo_segs.len(), 4, "{dlo_segs:?}");
+    put_ok(Auth::V1, &c, "dlo", b"small now", &[]);
+    assert!(list(Auth::V1, &format!("{c}_segments"), "dlo/").is_empty());
 }
 
 #[test]

@@ -418,6 +418,7 @@ fn choose(endpoints: Vec<Endpoint>, region: Option<&str>, interface: Interface) 
             Some(e) => Ok(e.url.clone()),
             None => {
                 let mut regions: Vec<&str> = endpoints.iter().map(|e| e.region.as_str()).collect();
+                regions.sort_unstable();
                 regions.dedup();
                 Err(Error::config(format!(
                     "region {r:?} has no object-store endpoint; the catalog has: {} (set OS_REGION_NAME or --region)",

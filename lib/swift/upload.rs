@@ -47,6 +47,8 @@ pub struct SwiftDestination {
     /// must remove a manifest that did get stored (recognised by this ETag, so an older object
     /// by the same name is never deleted).
     top_etag: Mutex<Option<String>>,
+    /// The overwritten DLO's `container/prefix`: its segments go after success too.
+    old_dlo: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -87,6 +89,7 @@ impl SwiftDestination {
             aborted: AtomicBool::new(false),
             old: Mutex::new(Vec::new()),
             top_etag: Mutex::new(None),
+            old_dlo: Mutex::new(None),
         })
     }
 
@@ -120,9 +123,7 @@ impl SwiftDestination {
                 let old = self.stored_manifest(&self.container, &self.object)?;
                 *lock(&self.old) = old;
             }
-            Ok(meta) if meta.dlo.is_some() && self.client.verbose() >= 1 => {
-                log::note(format!("{}/{} is a DLO; its segments are left in place", self.container, self.object));
-            }
+            Ok(meta) if meta.dlo.is_some() => *lock(&self.old_dlo) = meta.dlo,
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -168,6 +169,9 @@ impl SwiftDestination {
     /// After the new object verified: deletes the segments of the SLO it replaced (those the
     /// new one does not use). Failures are reported, not fatal: the upload succeeded.
     pub fn delete_old_segments(&self) {
+        if let Some(dlo) = lock(&self.old_dlo).take() {
+            self.delete_old_dlo_segments(&dlo);
+        }
         let old = std::mem::take(&mut *lock(&self.old));
         if old.is_empty() {
             return;
@@ -192,6 +196,28 @@ impl SwiftDestination {
             log::note(format!("could not delete {} old segment(s), e.g. {p}: {why}", failed.len()));
         } else if self.client.verbose() >= 1 {
             log::note(format!("deleted {} old segment(s) of the replaced object", old.len()));
+        }
+    }
+
+    /// A DLO's segments are whatever its prefix lists, as python-swiftclient deletes them.
+    fn delete_old_dlo_segments(&self, manifest: &str) {
+        let Some((c, prefix)) = manifest.split_once('/') else { return };
+        // Never our own new segments, should the prefixes overlap.
+        let mine: HashSet<String> = if c == self.seg_container { lock(&self.written).iter().cloned().collect() } else { HashSet::new() };
+        let mut paths = Vec::new();
+        let listed = super::list::for_each(&self.client, Some(c), Some(prefix), None, 10_000, |item| {
+            if !mine.contains(&item.name) {
+                paths.push((c.to_string(), item.name));
+            }
+            Ok(())
+        });
+        if let Err(e) = listed {
+            log::note(format!("could not list the old DLO segments under {manifest}: {}", e.message()));
+            return;
+        }
+        let failed = self.client.delete_paths(&paths, CLEANUP_DEADLINE);
+        if let Some((p, why)) = failed.first() {
+            log::note(format!("could not delete {} old DLO segment(s), e.g. {p}: {why}", failed.len()));
         }
     }
 
