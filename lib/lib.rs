@@ -15,6 +15,7 @@ pub mod records;
 pub mod s3;
 pub mod sigv4;
 pub mod signals;
+pub mod swift;
 pub mod time;
 pub mod transfer;
 pub mod xml;

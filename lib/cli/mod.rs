@@ -7,6 +7,10 @@ pub mod s3get;
 pub mod s3ls;
 pub mod s3put;
 pub mod s3rm;
+pub mod swift_common;
+pub mod swift_get;
+pub mod swift_ls;
+pub mod swift_slo_put;
 
 use crate::error::{Error, EXIT_CODES};
 

@@ -1,0 +1,44 @@
+//! swift-slo-put: stream stdin into Swift as a Static Large Object, verified. See --help.
+
+use clap::Parser;
+use sluice::cli::{exit_with, swift_slo_put::Args};
+use sluice::swift::SwiftDestination;
+use sluice::transfer::{self, Options, Stdin};
+use sluice::{signals, Result};
+use std::sync::Arc;
+
+fn main() {
+    let args = Args::parse();
+    signals::install(signals::ABORT_SIGNALS);
+    exit_with(run(&args));
+}
+
+fn run(args: &Args) -> Result<()> {
+    let client = args.swift.client()?;
+    let plan = args.plan(&client.info()?)?;
+    let dest = Arc::new(SwiftDestination::new(client, &args.container, &args.object, args.upload_options()?)?);
+    dest.prepare(args.create_container)?;
+    let opts = Options {
+        jobs: args.jobs as usize,
+        plan,
+        allow_empty: args.allow_empty,
+        progress: args.show_progress(),
+        verbose: args.swift.verbose,
+        tee: None,
+    };
+    let summary = transfer::upload(&mut Stdin::new(), dest.clone(), opts)?;
+    dest.delete_old_segments();
+    if args.json {
+        let out = serde_json::json!({
+            "container": args.container,
+            "object": args.object,
+            "size": summary.bytes,
+            "etag": summary.etag,
+            "segments": summary.parts,
+            "segment_container": dest.segment_container(),
+            "seconds": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        });
+        println!("{out}");
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! swift-get's flags.
+
+use super::swift_common::{SwiftArgs, AUTH_HELP};
+use clap::Parser;
+
+pub const ABOUT: &str = "Stream a Swift object (plain, SLO or DLO) to standard output, verified";
+
+pub const LONG_ABOUT: &str = "\
+Writes CONTAINER/OBJECT to standard output. A broken connection is resumed with a Range request \
+(the ETag must not change). Afterwards the length is checked, and the content: the MD5 of a plain \
+object, each segment's MD5 of a Static Large Object (following nested manifests) and the \
+manifest against the object's ETag. A mismatch exits with status 5 after the data was written: \
+do not trust the output then. A reader that closes early (| head) ends swift-get quietly.";
+
+pub const EXAMPLES: &str = "\
+Examples:
+  swift-get backups full.tar | tar -t
+  swift-get backups valkey/latest.rdb | rdbcheck > /dev/null";
+
+#[derive(Parser, Debug)]
+#[command(name = "swift-get", version, about = ABOUT, long_about = LONG_ABOUT,
+          after_help = after_help(), after_long_help = after_help())]
+pub struct Args {
+    pub container: String,
+    pub object: String,
+
+    #[command(flatten)]
+    pub swift: SwiftArgs,
+
+    /// Print a JSON summary (size, etag, verified) on stderr at the end
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+pub fn after_help() -> String {
+    format!("{AUTH_HELP}\n\n{}\n{EXAMPLES}", super::exit_status_help())
+}

@@ -1,0 +1,126 @@
+//! swift-slo-put's flags.
+
+use super::common::parse_size;
+use super::swift_common::{SwiftArgs, AUTH_HELP};
+use crate::swift::client::Info;
+use crate::swift::UploadOptions;
+use crate::transfer::PartPlan;
+use crate::{Error, Result};
+use clap::Parser;
+
+pub const ABOUT: &str = "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure";
+
+pub const LONG_ABOUT: &str = "\
+Reads standard input to EOF and stores it as CONTAINER/OBJECT in OpenStack Swift.
+
+Input smaller than one segment is stored as a plain object. Anything larger is cut into \
+segments of --segment-size, uploaded concurrently (-j) to CONTAINER_segments under \
+OBJECT/slo/MTIME/SEGMENT_SIZE/NNNNNNNN (python-swiftclient's names), then joined by a Static \
+Large Object manifest. Memory stays below (jobs + 2) x segment size whatever the input size. \
+When the segments outgrow one manifest (the cluster's max_manifest_segments, from /info), they \
+are grouped into sub-manifests and a manifest of those, so any length works.
+
+Each segment is sent with its MD5 as ETag and retried from memory on failure; an expired token \
+is renewed and the request retried. At the end the object is always verified: its length must \
+equal the bytes read and its ETag the MD5 of the segment ETags, computed locally.
+
+On failure, SIGINT, SIGTERM or SIGHUP no manifest is written and the uploaded segments are \
+deleted (bulk delete when the cluster has it). Replacing an existing SLO deletes its old \
+segments once the new object verified, unless --leave-segments.";
+
+pub const EXAMPLES: &str = "\
+Examples:
+  curl -s ftp://nas/backups/full.tar | swift-slo-put backups full.tar
+  valkey-cli --rdb - | rdbcheck | swift-slo-put -S 256M -j 8 backups valkey/latest.rdb";
+
+#[derive(Parser, Debug)]
+#[command(name = "swift-slo-put", version, about = ABOUT, long_about = LONG_ABOUT,
+          after_help = after_help(), after_long_help = after_help())]
+pub struct Args {
+    /// Container (must exist unless --create-container)
+    pub container: String,
+    /// Object name
+    pub object: String,
+
+    #[command(flatten)]
+    pub swift: SwiftArgs,
+
+    /// Segment size (at most the cluster's max_file_size, 5 GiB by default)
+    #[arg(short = 'S', long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, help_heading = "Upload")]
+    pub segment_size: u64,
+    /// Segments uploaded concurrently
+    #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Upload")]
+    pub jobs: u16,
+    /// Container for the segments (default: CONTAINER_segments, created with CONTAINER's storage policy)
+    #[arg(long, value_name = "NAME", help_heading = "Upload")]
+    pub segment_container: Option<String>,
+    /// Keep the segments of an SLO this upload replaces
+    #[arg(long, help_heading = "Upload")]
+    pub leave_segments: bool,
+    /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
+    #[arg(long, help_heading = "Upload")]
+    pub allow_empty: bool,
+    /// Create the container if it does not exist
+    #[arg(long, help_heading = "Upload")]
+    pub create_container: bool,
+
+    /// Content-Type of the object
+    #[arg(long, value_name = "TYPE", help_heading = "Object")]
+    pub content_type: Option<String>,
+    /// User metadata stored as X-Object-Meta-KEY (repeatable)
+    #[arg(long = "meta", value_name = "KEY=VALUE", help_heading = "Object")]
+    pub meta: Vec<String>,
+
+    /// Print a JSON result (container, object, size, etag, segments, seconds) on stdout
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+    /// Show bytes and rate on stderr (default: only when stderr is a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub progress: bool,
+}
+
+pub fn after_help() -> String {
+    format!("{AUTH_HELP}\n\n{}\n{EXAMPLES}", super::exit_status_help())
+}
+
+impl Args {
+    /// The segment plan: uniform segments (nesting lifts the count limit), checked against
+    /// the cluster's limits.
+    pub fn plan(&self, info: &Info) -> Result<PartPlan> {
+        let s = self.segment_size;
+        // Swift accepts 1-byte segments; below a few KiB the request overhead is absurd.
+        if s < 1024 || s < info.min_segment_size {
+            return Err(Error::usage(format!("--segment-size {s}: use at least 1K (64M or more is usual)")));
+        }
+        if s > info.max_file_size {
+            return Err(Error::usage(format!(
+                "--segment-size {s} exceeds the cluster's max_file_size ({}): use at most that",
+                info.max_file_size
+            )));
+        }
+        Ok(PartPlan::uniform(s, u32::MAX))
+    }
+
+    pub fn upload_options(&self) -> Result<UploadOptions> {
+        let mut headers = Vec::new();
+        for m in &self.meta {
+            let (k, v) = m
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                .ok_or_else(|| Error::usage(format!("--meta {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _")))?;
+            headers.push((format!("X-Object-Meta-{k}"), v.to_string()));
+        }
+        Ok(UploadOptions {
+            segment_container: self.segment_container.clone(),
+            segment_size: self.segment_size,
+            content_type: self.content_type.clone(),
+            headers,
+            leave_segments: self.leave_segments,
+        })
+    }
+
+    pub fn show_progress(&self) -> bool {
+        use std::io::IsTerminal;
+        self.progress || std::io::stderr().is_terminal()
+    }
+}

@@ -1,0 +1,187 @@
+//! swift-get: streams an object (plain, SLO or DLO) to a writer, resuming with a Range after a
+//! broken connection, and verifies what was written: the length always; the MD5 of a plain
+//! object; for an SLO, each segment's MD5 against its manifest entry and the manifest against
+//! the object's ETag.
+
+use super::client::{unquote, ObjectMeta, Req, SwiftClient};
+use super::slo::{self, Stored};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http;
+use crate::log;
+use md5::{Digest as _, Md5};
+use std::io::{Read, Write};
+
+#[derive(Clone, Debug)]
+pub struct GetSummary {
+    pub bytes: u64,
+    pub etag: String,
+    /// What was checked: "md5", "segments", "length".
+    pub verified: &'static str,
+}
+
+/// The leaf segments of an SLO, in order, following nested manifests. None when a manifest
+/// uses byte ranges (the segment MD5s then don't describe the bytes we get).
+fn leaves(client: &SwiftClient, manifest: &[Stored], depth: u32, out: &mut Vec<(String, u64)>) -> Result<bool> {
+    for s in manifest {
+        if s.range.is_some() {
+            return Ok(false);
+        }
+        if s.sub_slo {
+            if depth > 10 {
+                return Ok(false);
+            }
+            let Some((c, o)) = s.container_object() else { return Ok(false) };
+            let text = client.send_text(&Req::new("GET", Some(&c), Some(&o)).query("multipart-manifest", "get"))?;
+            if !leaves(client, &slo::parse_stored(&text)?, depth + 1, out)? {
+                return Ok(false);
+            }
+        } else {
+            out.push((s.hash.clone(), s.bytes));
+        }
+    }
+    Ok(true)
+}
+
+fn write_err(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // The reader closed early (`| head`): end quietly, like cat.
+        Error::new(ErrorKind::Signal(libc::SIGPIPE), "stdout closed")
+    } else {
+        Error::io("writing the output", e)
+    }
+}
+
+/// Checks segment boundaries as bytes pass.
+struct SegmentCheck {
+    leaves: Vec<(String, u64)>,
+    index: usize,
+    filled: u64,
+    md5: Md5,
+}
+
+impl SegmentCheck {
+    fn feed(&mut self, mut data: &[u8]) -> Result<()> {
+        while !data.is_empty() {
+            let Some((hash, size)) = self.leaves.get(self.index) else {
+                return Err(Error::verify("the object is longer than its manifest says"));
+            };
+            let take = ((size - self.filled) as usize).min(data.len());
+            self.md5.update(&data[..take]);
+            self.filled += take as u64;
+            data = &data[take..];
+            if self.filled == *size {
+                let got = hex::encode(std::mem::take(&mut self.md5).finalize());
+                if !got.eq_ignore_ascii_case(hash) {
+                    return Err(Error::verify(format!("segment {} has MD5 {got}, its manifest says {hash}", self.index)));
+                }
+                self.index += 1;
+                self.filled = 0;
+                // Zero-byte segments (only the last may be) have the empty MD5.
+                while self.leaves.get(self.index).is_some_and(|(_, s)| *s == 0) {
+                    self.index += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Streams `container/object` to `out`.
+pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Write) -> Result<GetSummary> {
+    let name = format!("swift://{container}/{}", super::client::printable(object));
+    let meta: ObjectMeta = client.head_object(container, object).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            Error::new(ErrorKind::NotFound, format!("{name}: no such object (or container)"))
+        } else {
+            e
+        }
+    })?;
+    let mut check = None;
+    let mut verified = "length";
+    if meta.slo {
+        let text = client.send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
+        let top = slo::parse_stored(&text)?;
+        let expected = slo::slo_etag(top.iter().map(|s| s.hash.as_str()));
+        if top.iter().all(|s| s.range.is_none()) && !expected.eq_ignore_ascii_case(&meta.etag) {
+            return Err(Error::verify(format!("{name}: the manifest's ETags give {expected}, the object says {}", meta.etag)));
+        }
+        let mut l = Vec::new();
+        if leaves(client, &top, 0, &mut l)? {
+            check = Some(SegmentCheck { leaves: l, index: 0, filled: 0, md5: Md5::new() });
+            verified = "segments";
+        }
+    }
+    let plain_md5 = !meta.slo && meta.dlo.is_none() && meta.etag.len() == 32;
+    if plain_md5 {
+        verified = "md5";
+    }
+    let mut md5 = Md5::new();
+    let mut pos: u64 = 0;
+    let mut attempt = 0u32;
+    let retry = crate::http::Retry::default();
+    let mut buf = vec![0u8; 1 << 20];
+    'outer: loop {
+        attempt += 1;
+        let mut req = Req::new("GET", Some(container), Some(object));
+        if pos > 0 {
+            req = req.header("Range", format!("bytes={pos}-"));
+        }
+        let resp = client.send(&req)?;
+        let etag = unquote(resp.header("Etag").unwrap_or(""));
+        if !etag.is_empty() && !meta.etag.is_empty() && !etag.eq_ignore_ascii_case(&meta.etag) {
+            return Err(Error::verify(format!("{name} changed while it was read (ETag {} became {etag})", meta.etag)));
+        }
+        if pos > 0 && resp.status() != 206 {
+            return Err(Error::server(format!("{name}: the server ignored the Range of a resumed read (HTTP {})", resp.status())));
+        }
+        let mut reader = resp.into_reader();
+        loop {
+            let n = match reader.read(&mut buf) {
+                // A connection closed early looks like EOF to some readers: resume it too.
+                Ok(0) if pos < meta.size && attempt < retry.max_attempts => {
+                    if client.verbose() >= 1 {
+                        log::note(format!("{name}: the connection ended at byte {pos} of {}; resuming", meta.size));
+                    }
+                    std::thread::sleep(retry.delay(attempt));
+                    continue 'outer;
+                }
+                Ok(0) => break 'outer,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if http::io_error_retryable(&e) && attempt < retry.max_attempts => {
+                    if client.verbose() >= 1 {
+                        log::note(format!("{name}: read failed at byte {pos} ({e}); resuming"));
+                    }
+                    std::thread::sleep(retry.delay(attempt));
+                    continue 'outer;
+                }
+                Err(e) => return Err(Error::server(format!("{name}: reading at byte {pos}: {e}"))),
+            };
+            let data = &buf[..n];
+            if let Some(c) = check.as_mut() {
+                c.feed(data).map_err(|e| e.context(&name))?;
+            }
+            if plain_md5 {
+                md5.update(data);
+            }
+            out.write_all(data).map_err(write_err)?;
+            pos += n as u64;
+        }
+    }
+    out.flush().map_err(write_err)?;
+    if pos != meta.size {
+        return Err(Error::verify(format!("{name}: got {pos} bytes, the object has {}", meta.size)));
+    }
+    if let Some(c) = &check {
+        if c.index < c.leaves.len() && c.leaves[c.index..].iter().any(|(_, s)| *s > 0) {
+            return Err(Error::verify(format!("{name}: the data ended inside segment {}", c.index)));
+        }
+    }
+    if plain_md5 {
+        let got = hex::encode(md5.finalize());
+        if !got.eq_ignore_ascii_case(&meta.etag) {
+            return Err(Error::verify(format!("{name}: the data's MD5 is {got}, the object's ETag {}", meta.etag)));
+        }
+    }
+    Ok(GetSummary { bytes: pos, etag: meta.etag, verified })
+}

@@ -1,0 +1,112 @@
+//! Listings of the account (containers) or of a container (objects), paginated with markers,
+//! with the age and name filters swift-ls offers.
+
+use super::client::SwiftClient;
+use crate::error::Result;
+use regex::Regex;
+use serde_json::Value;
+use std::time::SystemTime;
+
+/// One listed container or object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Item {
+    pub name: String,
+    pub bytes: u64,
+    /// Objects only: hash, content type and last modification as Swift reports them.
+    pub hash: Option<String>,
+    pub content_type: Option<String>,
+    pub last_modified: Option<String>,
+    /// Containers only.
+    pub count: Option<u64>,
+    /// A common prefix ("subdir") when listing with a delimiter.
+    pub subdir: bool,
+}
+
+impl Item {
+    pub fn from_json(v: &Value) -> Item {
+        if let Some(sub) = v["subdir"].as_str() {
+            return Item { name: sub.to_string(), subdir: true, ..Item::default() };
+        }
+        Item {
+            name: v["name"].as_str().unwrap_or("").to_string(),
+            bytes: v["bytes"].as_u64().unwrap_or(0),
+            hash: v["hash"].as_str().map(str::to_string),
+            content_type: v["content_type"].as_str().map(str::to_string),
+            last_modified: v["last_modified"].as_str().map(str::to_string),
+            count: v["count"].as_u64(),
+            subdir: false,
+        }
+    }
+
+    /// Swift's listing timestamps have no zone (`2024-05-01T10:00:00.123456`): they are UTC.
+    pub fn modified(&self) -> Option<SystemTime> {
+        let t = self.last_modified.as_deref()?;
+        let has_zone = t.ends_with('Z') || t.ends_with('z') || t[t.len().saturating_sub(6)..].contains(['+', '-']);
+        crate::time::parse_rfc3339(&if has_zone { t.to_string() } else { format!("{t}Z") })
+    }
+}
+
+/// Which items to keep.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Keep items last modified before this instant.
+    pub older_than: Option<SystemTime>,
+    /// Keep items last modified at or after this instant.
+    pub newer_than: Option<SystemTime>,
+    pub include: Option<Regex>,
+    pub exclude: Option<Regex>,
+}
+
+impl Filter {
+    pub fn keeps(&self, item: &Item) -> bool {
+        if self.include.as_ref().is_some_and(|r| !r.is_match(&item.name)) {
+            return false;
+        }
+        if self.exclude.as_ref().is_some_and(|r| r.is_match(&item.name)) {
+            return false;
+        }
+        if self.older_than.is_some() || self.newer_than.is_some() {
+            // Containers have no date in listings: a date filter only applies to objects.
+            let Some(t) = item.modified() else { return item.count.is_some() };
+            if self.older_than.is_some_and(|o| t >= o) || self.newer_than.is_some_and(|n| t < n) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Calls `f` for every item, page by page (markers), so any size lists in bounded memory.
+pub fn for_each(
+    client: &SwiftClient,
+    container: Option<&str>,
+    prefix: Option<&str>,
+    delimiter: Option<char>,
+    page_size: usize,
+    mut f: impl FnMut(Item) -> Result<()>,
+) -> Result<()> {
+    let mut marker = String::new();
+    loop {
+        let page = client.list_page(container, prefix, delimiter, &marker, page_size.clamp(1, 10_000))?;
+        let Some(last) = page.last() else { return Ok(()) };
+        let next = last["name"].as_str().or_else(|| last["subdir"].as_str()).unwrap_or("").to_string();
+        for v in &page {
+            f(Item::from_json(v))?;
+        }
+        if next.is_empty() || next == marker {
+            return Ok(());
+        }
+        marker = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swift_dates_are_utc() {
+        let i = Item { last_modified: Some("2024-05-01T10:00:00.123456".into()), ..Item::default() };
+        assert_eq!(i.modified(), crate::time::parse_rfc3339("2024-05-01T10:00:00.123456Z"));
+    }
+}
