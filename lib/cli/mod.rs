@@ -2,6 +2,7 @@
 //! structs, so `--help`, the man pages and the shell completions come from one source.
 
 pub mod common;
+pub mod doc;
 pub mod s3put;
 
 use crate::error::{Error, EXIT_CODES};
