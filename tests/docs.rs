@@ -509,3 +509,32 @@ mod tempdir {
         }
     }
 }
+
+/// Every page's binary is installed by the Makefile and built by Cargo.toml, so registering a
+/// page without the binary (or the reverse) is caught here, not by a user's `make install`.
+#[test]
+fn pages_binaries_and_makefile_agree() {
+    let makefile = std::fs::read_to_string(root().join("Makefile")).expect("Makefile");
+    let bins: Vec<&str> = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("BINS = "))
+        .expect("a `BINS = ...` line in the Makefile")
+        .split_whitespace()
+        .collect();
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let cargo_bins: Vec<&str> = cargo
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|s| s.lines().find_map(|l| l.trim().strip_prefix("name = ")))
+        .map(|n| n.trim_matches('"'))
+        .collect();
+    for b in &bins {
+        assert!(cargo_bins.contains(b), "Makefile BINS has {b}, which Cargo.toml does not build");
+    }
+    for b in &cargo_bins {
+        assert!(bins.contains(b), "Cargo.toml builds {b}, which the Makefile's BINS does not install");
+    }
+    for p in doc::pages() {
+        assert!(bins.contains(&p.name), "{} has a page but is not in the Makefile's BINS", p.name);
+    }
+}
