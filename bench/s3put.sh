@@ -6,7 +6,7 @@
 #   aws s3 cp -            cat DATA | aws s3 cp - s3://BUCKET/KEY
 #   rclone rcat            cat DATA | rclone rcat g:BUCKET/KEY
 #   s3cmd put -            cat DATA | s3cmd put - s3://BUCKET/KEY
-#   limit:curl -T          cat DATA | curl -T - (one SigV4-signed PUT): the server's ingest limit
+#   limit:curl -T          curl -T DATA (one SigV4-signed PUT of the file): the server's ingest limit
 # DATA is BENCH_BYTES of random bytes, generated once into BENCH_DATA. Credentials reach the
 # peers through the environment or 0600 config files, never argv.
 set -euo pipefail
@@ -35,8 +35,9 @@ CASE="put $(size_label "$BENCH_BYTES")"
 export AWS_ACCESS_KEY_ID="$SLUICE_TEST_S3_KEY_ID" AWS_SECRET_ACCESS_KEY="$SLUICE_TEST_S3_SECRET"
 export AWS_REGION="$SLUICE_TEST_S3_REGION" AWS_DEFAULT_REGION="$SLUICE_TEST_S3_REGION"
 export AWS_ENDPOINT_URL="$SLUICE_TEST_S3_ENDPOINT" AWS_EC2_METADATA_DISABLED=true
-# Peers must not pick up the user's own configuration.
+# Peers must not pick up the user's own configuration (a global AWS_CA_BUNDLE breaks rclone).
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
 export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_ENV_AUTH=false
 export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
 export RCLONE_CONFIG_G_ENDPOINT="$AWS_ENDPOINT_URL" RCLONE_CONFIG_G_REGION="$AWS_REGION"
@@ -92,7 +93,7 @@ else note "rclone not installed (apt-get install rclone): skipped"; fi
 if have s3cmd; then
   run "s3cmd put -" s3cmd.bin 'cat "$DATA" | $T s3cmd -c "$S3CMD_CFG" --no-progress put - "s3://$BUCKET/$KEY"'
 else note "s3cmd not installed (apt-get install s3cmd): skipped"; fi
-# One PUT, streamed with a known length: what the server ingests over one connection.
-export BENCH_BYTES
-run "limit:curl -T" curl.bin 'cat "$DATA" | $T curl -sS -f -K "$CURL_CFG" -H "Content-Length: $BENCH_BYTES" \
-  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T - "$ENDPOINT/$BUCKET/$KEY"'
+# One PUT of the file (curl's SigV4 cannot sign a piped, chunked body that Garage accepts, and
+# one PUT needs the length up front): what the server ingests over one connection.
+run "limit:curl -T" curl.bin '$T curl -sS -f -K "$CURL_CFG" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+  -T "$DATA" "$ENDPOINT/$BUCKET/$KEY"'
