@@ -5,6 +5,7 @@ pub mod common;
 pub mod rdbcheck;
 pub mod s3get;
 pub mod s3ls;
+pub mod doc;
 pub mod s3put;
 pub mod s3rm;
 pub mod swift_common;
