@@ -2,7 +2,7 @@
 
 # Every installed binary (the [[bin]] targets of Cargo.toml). Man pages and completions are
 # whatever `make docs` generated into man/ and completions/.
-BINS = s3put rdbcheck
+BINS = s3put s3ls s3get s3rm swift-slo-put swift-ls swift-get rdbcheck
 
 PREFIX ?= /usr/local
 DESTDIR ?=
