@@ -12,6 +12,7 @@ use std::process::exit;
 
 fn main() {
     let args = Args::parse();
+    sluice::pipeline::abort_downstream_on_signals();
     // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 1 MiB blocks.
     // SAFETY: fds 0 and 1 stay open for the life of the process; ManuallyDrop never closes them.
     let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
@@ -40,6 +41,9 @@ fn main() {
 /// The failure path, reached with standard output still open: everything that must happen
 /// before the reader of our output sees end-of-file belongs here.
 fn on_failure(args: &Args, report: &Report, err: Error) -> ! {
+    if err.kind() != ErrorKind::Signal(libc::SIGPIPE) {
+        sluice::pipeline::abort_downstream();
+    }
     finish(args, Some(report), Err(err))
 }
 

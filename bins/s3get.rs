@@ -1,8 +1,9 @@
 //! s3get: see `s3get --help`.
 
-use sluice::cli::{exit_with, parse_args, s3get::{run, Args}};
+use sluice::cli::{exit_writer, parse_args, s3get::{run, Args}};
 
 fn main() {
     let args: Args = parse_args();
-    exit_with(run(&args));
+    sluice::pipeline::abort_downstream_on_signals();
+    exit_writer(run(&args));
 }

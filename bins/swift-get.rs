@@ -1,13 +1,14 @@
 //! swift-get: stream a Swift object to stdout, verified. See --help.
 
 use clap::Parser;
-use sluice::cli::{exit_with, swift_get::Args};
+use sluice::cli::{exit_writer, swift_get::Args};
 use sluice::swift::get;
 use sluice::Result;
 
 fn main() {
     let args = Args::parse();
-    exit_with(run(&args));
+    sluice::pipeline::abort_downstream_on_signals();
+    exit_writer(run(&args));
 }
 
 fn run(args: &Args) -> Result<()> {

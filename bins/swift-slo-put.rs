@@ -2,18 +2,21 @@
 
 use clap::Parser;
 use sluice::cli::{exit_with, swift_slo_put::Args};
+use sluice::pipeline::{self, Uploader};
 use sluice::swift::SwiftDestination;
-use sluice::transfer::{self, Options, Stdin};
-use sluice::{signals, Result};
+use sluice::transfer::Options;
+use sluice::Result;
 use std::sync::Arc;
 
 fn main() {
     let args = Args::parse();
-    signals::install(signals::ABORT_SIGNALS);
     exit_with(run(&args));
 }
 
 fn run(args: &Args) -> Result<()> {
+    if args.no_abort_downstream {
+        pipeline::disable();
+    }
     let client = args.swift.client()?;
     let plan = args.plan(&client.info()?)?;
     let dest = Arc::new(SwiftDestination::new(client, &args.container, &args.object, args.upload_options()?)?);
@@ -26,7 +29,8 @@ fn run(args: &Args) -> Result<()> {
         verbose: args.swift.verbose,
         tee: None,
     };
-    let summary = transfer::upload(&mut Stdin::new(), dest.clone(), opts)?;
+    let up = Uploader { engine: opts, tee: args.tee.then_some(args.onfail), command: args.command.clone() };
+    let summary = pipeline::run_upload(dest.clone(), up)?;
     dest.delete_old_segments();
     if args.json {
         let out = serde_json::json!({
@@ -38,7 +42,8 @@ fn run(args: &Args) -> Result<()> {
             "segment_container": dest.segment_container(),
             "seconds": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         });
-        println!("{out}");
+        // With --tee, stdout carries the data: the result goes to stderr instead.
+        sluice::cli::print_result(&out.to_string(), args.tee)?;
     }
     Ok(())
 }

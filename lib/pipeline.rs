@@ -52,6 +52,48 @@ pub fn abort_downstream() -> Vec<i32> {
     signalled
 }
 
+/// For stages that write a stream to stdout (rdbcheck, s3get, swift-get): SIGINT, SIGTERM,
+/// SIGHUP and an upstream abort signal are taken by a dedicated thread (sigwait), which tells
+/// the reader of stdout that the stream is incomplete and exits with 128 + the signal. A plain
+/// death by signal would look like EOF to the next stage. Call before spawning any thread, so
+/// every thread inherits the blocked mask.
+pub fn abort_downstream_on_signals() {
+    let sigs = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, ABORT_SIGNAL];
+    // SAFETY: building a sigset and blocking it in this thread; the thread below waits on it.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: sigwait on a set blocked in every thread of the process.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            continue;
+        }
+        let told = !abort_downstream().is_empty();
+        let why = if sig == ABORT_SIGNAL {
+            "the upstream stage reported a failure".to_string()
+        } else {
+            format!("interrupted by {}", crate::signals::name(sig))
+        };
+        crate::log::note(format!(
+            "{why}{}",
+            if told { "; told the reader of standard output that the stream is incomplete" } else { "" }
+        ));
+        // SAFETY: ending the process at once; nothing is left to clean up in a pass-through stage.
+        unsafe { libc::_exit(128 + sig) };
+    });
+    if spawned.is_err() {
+        // Without the thread, unblock so the signals at least keep their default action.
+        unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    }
+}
+
 /// The inode of the pipe behind `fd`, or None when it is not a pipe.
 pub fn pipe_inode(fd: i32) -> Option<u64> {
     // SAFETY: fstat into a zeroed struct on a descriptor we own.

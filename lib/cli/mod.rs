@@ -67,6 +67,17 @@ pub fn exit_with(result: Result<(), Error>) -> ! {
     }
 }
 
+/// Like `exit_with`, for stages that write a stream to stdout: a failure first tells the
+/// process reading that pipe that the stream is bad (see `pipeline`), then exits.
+pub fn exit_writer(result: Result<(), Error>) -> ! {
+    if let Err(e) = &result {
+        if e.kind() != crate::ErrorKind::Signal(libc::SIGPIPE) {
+            crate::pipeline::abort_downstream();
+        }
+    }
+    exit_with(result)
+}
+
 /// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data.
 pub fn print_result(line: &str, to_stderr: bool) -> Result<(), Error> {
     use std::io::Write;
