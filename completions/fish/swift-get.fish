@@ -1,0 +1,10 @@
+complete -c swift-get -l region -d 'Region of the object-store endpoint in the catalog (default: OS_REGION_NAME, else the first)' -r
+complete -c swift-get -l interface -d 'Catalog interface: public, internal or admin (default: OS_INTERFACE, OS_ENDPOINT_TYPE, then public)' -r
+complete -c swift-get -l ca-bundle -d 'PEM file of extra CA certificates to trust (default: OS_CACERT)' -r -F
+complete -c swift-get -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c swift-get -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
+complete -c swift-get -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
+complete -c swift-get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
+complete -c swift-get -l json -d 'Print a JSON summary (size, etag, verified) on stderr at the end'
+complete -c swift-get -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swift-get -s V -l version -d 'Print version'

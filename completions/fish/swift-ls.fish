@@ -1,0 +1,18 @@
+complete -c swift-ls -l region -d 'Region of the object-store endpoint in the catalog (default: OS_REGION_NAME, else the first)' -r
+complete -c swift-ls -l interface -d 'Catalog interface: public, internal or admin (default: OS_INTERFACE, OS_ENDPOINT_TYPE, then public)' -r
+complete -c swift-ls -l ca-bundle -d 'PEM file of extra CA certificates to trust (default: OS_CACERT)' -r -F
+complete -c swift-ls -l connect-timeout -d 'Seconds to wait for a connection' -r
+complete -c swift-ls -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
+complete -c swift-ls -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
+complete -c swift-ls -s d -l delimiter -d 'Roll up names at this delimiter, like directories (e.g. /)' -r
+complete -c swift-ls -l older-than -d 'Only objects last modified longer ago than this (30d, 12h, 1w2d)' -r
+complete -c swift-ls -l newer-than -d 'Only objects last modified within this duration' -r
+complete -c swift-ls -l match -d 'Only names matching this regular expression' -r
+complete -c swift-ls -l exclude -d 'Skip names matching this regular expression' -r
+complete -c swift-ls -l page-size -d 'Names per listing request (Swift\'s maximum is 10000; smaller values test pagination)' -r
+complete -c swift-ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
+complete -c swift-ls -s l -l long -d 'Long format: size, last modified (UTC), ETag and name'
+complete -c swift-ls -l json -d 'One JSON object per line'
+complete -c swift-ls -s 0 -l null -d 'End names with NUL instead of newline (for xargs -0)'
+complete -c swift-ls -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swift-ls -s V -l version -d 'Print version'
