@@ -222,3 +222,126 @@ fn random_rdb(dir: &TempDir) -> std::path::PathBuf {
     std::fs::copy(redis.dir.join("dump.rdb"), &path).unwrap();
     path
 }
+
+// ---- Swift: the same cases through swift-slo-put, and mirroring Garage + Swift ----------------
+
+fn swift_var(name: &str) -> String {
+    common::test_var(name).unwrap_or_else(|| panic!("{name} is not set: Swift is not running: run `make test` (scripts/swift-server start)"))
+}
+
+/// `sh -c SCRIPT` with both the Garage credentials and Swift v1 credentials (ST_*).
+fn sh_swift(script: &str) -> Command {
+    let mut cmd = sh(script);
+    cmd.env("ST_AUTH", swift_var("SLUICE_TEST_SWIFT_AUTH_V1"))
+        .env("ST_USER", swift_var("SLUICE_TEST_SWIFT_USER"))
+        .env("ST_KEY", swift_var("SLUICE_TEST_SWIFT_KEY"));
+    cmd
+}
+
+/// Object names in a container per python-swiftclient (an independent oracle); empty when the
+/// container does not exist.
+fn swift_list(container: &str) -> Vec<String> {
+    let out = run_timeout(
+        common::hermetic_cmd("swift")
+            .env("ST_AUTH", swift_var("SLUICE_TEST_SWIFT_AUTH_V1"))
+            .env("ST_USER", swift_var("SLUICE_TEST_SWIFT_USER"))
+            .env("ST_KEY", swift_var("SLUICE_TEST_SWIFT_KEY"))
+            .args(["list", container]),
+        None,
+        Duration::from_secs(60),
+    );
+    if !out.status.success() {
+        let err = stderr(&out);
+        assert!(err.contains("404") || err.contains("not found"), "swift list {container}: {err}");
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+fn unique_container(prefix: &str) -> String {
+    common::unique_bucket_name(prefix)
+}
+
+#[test]
+fn garbage_and_killed_sources_leave_nothing_in_swift() {
+    let c = unique_container("pipe-swift");
+    let dir = TempDir::new("pipe-swift");
+    let d = dir.path().display();
+    let script = format!(
+        "{{ printf 'REDIS0011\\376\\000garbage' | rdbcheck; echo $? > {d}/rc1; }} | \
+         swift-slo-put --create-container {c} k; echo $? > {d}/rc2"
+    );
+    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(60));
+    let rc = statuses(dir.path(), 2);
+    assert!(rc[0] != 0 && rc[1] != 0, "statuses {rc:?}: {}", stderr(&out));
+    assert!(swift_list(&c).is_empty(), "a manifest or object was stored");
+    assert!(swift_list(&format!("{c}_segments")).is_empty(), "segments were left behind");
+
+    // A live redis-server, its redis-cli killed mid-transfer.
+    let redis = Redis::start(&[]);
+    redis.load_varied(150);
+    let script = format!(
+        "{{ redis-cli -p {p} --rdb - 2>/dev/null; echo $? > {d}/rc1; }} | {{ rdbcheck; echo $? > {d}/rc2; }} | \
+         swift-slo-put -S 4M --create-container {c} killed.rdb; echo $? > {d}/rc3",
+        p = redis.port
+    );
+    let mut child = sh_swift(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while swift_list(&format!("{c}_segments")).len() < 2 {
+        assert!(Instant::now() < deadline, "no segment was ever uploaded");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
+    assert!(killed.success(), "redis-cli was not running any more");
+    let status = wait(&mut child, Duration::from_secs(120));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "sh failed: {err}");
+    let rc = statuses(dir.path(), 3);
+    assert!(rc[1] != 0 && rc[2] != 0, "statuses {rc:?}: {err}");
+    assert!(!swift_list(&c).contains(&"killed.rdb".to_string()), "a truncated backup was stored: {err}");
+    assert!(swift_list(&format!("{c}_segments")).is_empty(), "segments were left behind: {err}");
+}
+
+#[test]
+fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
+    let env = s3_env();
+    let bucket = env.new_bucket("pipe-mirror");
+    let c = unique_container("pipe-mirror");
+    let dir = TempDir::new("pipe-mirror");
+    let good = random_rdb(&dir);
+    let d = dir.path().display();
+    let g = good.display();
+
+    // continue: Garage keeps the complete, verified object; the pipeline reports the failure.
+    let script = format!(
+        "rdbcheck < {g} | s3put --tee s3://{bucket}/k | ST_KEY=wrong swift-slo-put --create-container {c} k; echo $? > {d}/rc1"
+    );
+    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    assert_ne!(statuses(dir.path(), 1)[0], 0, "the pipeline hid the Swift failure: {}", stderr(&out));
+    assert_eq!(env.get_object(&bucket, "k"), std::fs::read(&good).unwrap(), "{}", stderr(&out));
+    assert!(swift_list(&c).is_empty());
+
+    // abort: neither store holds it.
+    let script = format!(
+        "rdbcheck < {g} | s3put --tee --onfail abort s3://{bucket}/k2 | ST_KEY=wrong swift-slo-put --create-container {c} k2; echo $? > {d}/rc1"
+    );
+    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    assert_ne!(statuses(dir.path(), 1)[0], 0, "{}", stderr(&out));
+    assert!(env.try_get_object(&bucket, "k2").is_none(), "Garage kept the object with --onfail abort: {}", stderr(&out));
+    assert!(env.list_uploads(&bucket).is_empty());
+    assert!(swift_list(&c).is_empty());
+
+    // And the healthy mirror stores the same bytes in both.
+    let script = format!("rdbcheck < {g} | s3put --tee s3://{bucket}/k3 | swift-slo-put -S 1M --create-container {c} k3");
+    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.get_object(&bucket, "k3"), std::fs::read(&good).unwrap());
+    let swift_copy = run_timeout(
+        sh_swift(&format!("swift-get {c} k3")).stdout(std::process::Stdio::piped()),
+        None,
+        Duration::from_secs(60),
+    );
+    assert!(swift_copy.status.success(), "{}", stderr(&swift_copy));
+    assert!(swift_copy.stdout == std::fs::read(&good).unwrap(), "the Swift copy differs");
+}
