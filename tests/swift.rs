@@ -648,15 +648,17 @@ fn cutting_relay(upstream: std::net::SocketAddr, cut_after: usize) -> std::net::
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
-                    if c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    sent += n;
-                    if sent > cut_after && !cut_done.swap(true, Ordering::SeqCst) {
+                    // Cut inside this chunk, so the client is in the middle of a body.
+                    if sent + n > cut_after && !cut_done.swap(true, Ordering::SeqCst) {
+                        let _ = c_write.write_all(&buf[..cut_after - sent]);
                         let _ = c_write.shutdown(Shutdown::Both);
                         let _ = s_read.shutdown(Shutdown::Both);
                         break;
                     }
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
                 }
                 let _ = c_write.shutdown(Shutdown::Write);
             });
@@ -682,7 +684,7 @@ fn swift_get_resumes_a_cut_connection() {
     let rest = storage.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     for obj in ["slo", "plain"] {
-        let relay = cutting_relay(host.parse().unwrap(), 2 * MIB);
+        let relay = cutting_relay(host.parse().unwrap(), 2 * MIB + 300 * 1024);
         let out = clean(env!("CARGO_BIN_EXE_swift-get"))
             .env("OS_STORAGE_URL", format!("http://{relay}/{path}"))
             .env("OS_AUTH_TOKEN", &token)
