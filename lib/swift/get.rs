@@ -30,7 +30,9 @@ fn leaves(client: &SwiftClient, manifest: &[Stored], depth: u32, out: &mut Vec<S
             if depth > 10 {
                 return Ok(false);
             }
-            let Some((c, o)) = s.container_object() else { return Ok(false) };
+            let Some((c, o)) = s.container_object() else {
+                return Ok(false);
+            };
             let text = client.send_text(&Req::new("GET", Some(&c), Some(&o)).query("multipart-manifest", "get"))?;
             if !leaves(client, &slo::parse_stored(&text)?, depth + 1, out)? {
                 return Ok(false);
@@ -72,7 +74,10 @@ impl SegmentCheck {
             if self.filled == *size {
                 let got = hex::encode(std::mem::take(&mut self.md5).finalize());
                 if !got.eq_ignore_ascii_case(hash) {
-                    return Err(Error::verify(format!("segment {} has MD5 {got}, its manifest says {hash}", self.index)));
+                    return Err(Error::verify(format!(
+                        "segment {} has MD5 {got}, its manifest says {hash}",
+                        self.index
+                    )));
                 }
                 self.index += 1;
                 self.filled = 0;
@@ -110,10 +115,15 @@ fn stream(
         let resp = client.send(&req)?;
         let etag = unquote(resp.header("Etag").unwrap_or(""));
         if !etag.is_empty() && !expected_etag.is_empty() && !etag.eq_ignore_ascii_case(expected_etag) {
-            return Err(Error::verify(format!("{name} changed while it was read (ETag {expected_etag} became {etag})")));
+            return Err(Error::verify(format!(
+                "{name} changed while it was read (ETag {expected_etag} became {etag})"
+            )));
         }
         if pos > 0 && resp.status() != 206 {
-            return Err(Error::server(format!("{name}: the server ignored the Range of a resumed read (HTTP {})", resp.status())));
+            return Err(Error::server(format!(
+                "{name}: the server ignored the Range of a resumed read (HTTP {})",
+                resp.status()
+            )));
         }
         let mut reader = resp.into_reader();
         loop {
@@ -162,11 +172,19 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
         let top = slo::parse_stored(&text)?;
         let expected = slo::slo_etag(top.iter().map(|s| s.hash.as_str()));
         if top.iter().all(|s| s.range.is_none()) && !expected.eq_ignore_ascii_case(&meta.etag) {
-            return Err(Error::verify(format!("{name}: the manifest's ETags give {expected}, the object says {}", meta.etag)));
+            return Err(Error::verify(format!(
+                "{name}: the manifest's ETags give {expected}, the object says {}",
+                meta.etag
+            )));
         }
         if leaves(client, &top, 0, &mut segments)? {
             let l = segments.iter().map(|s| (s.hash.clone(), s.bytes)).collect();
-            check = Some(SegmentCheck { leaves: l, index: 0, filled: 0, md5: Md5::new() });
+            check = Some(SegmentCheck {
+                leaves: l,
+                index: 0,
+                filled: 0,
+                md5: Md5::new(),
+            });
             verified = "segments";
         } else {
             segments.clear();
@@ -177,42 +195,53 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
         verified = "md5";
     }
     let mut md5 = Md5::new();
-    let mut sink = |data: &[u8]| -> Result<()> {
-        if let Some(c) = check.as_mut() {
-            c.feed(data).map_err(|e| e.context(&name))?;
-        }
-        if plain_md5 {
-            md5.update(data);
-        }
-        out.write_all(data).map_err(write_err)
-    };
-    let pos = if segments.is_empty() {
-        stream(client, container, object, meta.size, &meta.etag, &name, &mut sink)?
-    } else {
-        // Each segment is read directly: Swift's SLO GET slows to one segment per second
-        // after the first ten (rate_limit_after_segment), which would cap a 64 MiB-segment
-        // backup at 64 MiB/s.
-        let mut total = 0;
-        for seg in &segments {
-            let Some((c, o)) = seg.container_object() else {
-                return Err(Error::server(format!("{name}: bad segment path {:?} in the manifest", seg.name)));
-            };
-            if seg.bytes == 0 {
-                continue;
+    // The sink borrows the checks and the output until every byte went through it.
+    let pos = {
+        let mut sink = |data: &[u8]| -> Result<()> {
+            if let Some(c) = check.as_mut() {
+                c.feed(data).map_err(|e| e.context(&name))?;
             }
-            let label = format!("{name} segment /{c}/{}", super::client::printable(&o));
-            let n = stream(client, &c, &o, seg.bytes, &seg.hash, &label, &mut sink)?;
-            if n != seg.bytes {
-                return Err(Error::verify(format!("{label}: got {n} bytes, the manifest says {}", seg.bytes)));
+            if plain_md5 {
+                md5.update(data);
             }
-            total += n;
+            out.write_all(data).map_err(write_err)
+        };
+        if segments.is_empty() {
+            stream(client, container, object, meta.size, &meta.etag, &name, &mut sink)?
+        } else {
+            // Each segment is read directly: Swift's SLO GET slows to one segment per second
+            // after the first ten (rate_limit_after_segment), which would cap a 64 MiB-segment
+            // backup at 64 MiB/s.
+            let mut total = 0;
+            for seg in &segments {
+                let Some((c, o)) = seg.container_object() else {
+                    return Err(Error::server(format!(
+                        "{name}: bad segment path {:?} in the manifest",
+                        seg.name
+                    )));
+                };
+                if seg.bytes == 0 {
+                    continue;
+                }
+                let label = format!("{name} segment /{c}/{}", super::client::printable(&o));
+                let n = stream(client, &c, &o, seg.bytes, &seg.hash, &label, &mut sink)?;
+                if n != seg.bytes {
+                    return Err(Error::verify(format!(
+                        "{label}: got {n} bytes, the manifest says {}",
+                        seg.bytes
+                    )));
+                }
+                total += n;
+            }
+            total
         }
-        total
     };
-    drop(sink);
     out.flush().map_err(write_err)?;
     if pos != meta.size {
-        return Err(Error::verify(format!("{name}: got {pos} bytes, the object has {}", meta.size)));
+        return Err(Error::verify(format!(
+            "{name}: got {pos} bytes, the object has {}",
+            meta.size
+        )));
     }
     if let Some(c) = &check {
         if c.index < c.leaves.len() && c.leaves[c.index..].iter().any(|(_, s)| *s > 0) {
@@ -222,8 +251,15 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
     if plain_md5 {
         let got = hex::encode(md5.finalize());
         if !got.eq_ignore_ascii_case(&meta.etag) {
-            return Err(Error::verify(format!("{name}: the data's MD5 is {got}, the object's ETag {}", meta.etag)));
+            return Err(Error::verify(format!(
+                "{name}: the data's MD5 is {got}, the object's ETag {}",
+                meta.etag
+            )));
         }
     }
-    Ok(GetSummary { bytes: pos, etag: meta.etag, verified })
+    Ok(GetSummary {
+        bytes: pos,
+        etag: meta.etag,
+        verified,
+    })
 }
