@@ -492,16 +492,20 @@ fn keystone_application_credentials_work() {
     assert_eq!(get_ok(Auth::V3, &c, "o"), b"hello");
 }
 
-#[test]
-fn pre_authenticated_storage_url_and_token() {
+/// A v1 token and storage URL for the main proxy, straight from tempauth.
+fn v1_token() -> (String, String) {
     let resp = ureq::get(&var("SLUICE_TEST_SWIFT_AUTH_V1"))
         .timeout(Duration::from_secs(30))
         .set("X-Auth-User", &var("SLUICE_TEST_SWIFT_USER"))
         .set("X-Auth-Key", &var("SLUICE_TEST_SWIFT_KEY"))
         .call()
         .unwrap();
-    let token = resp.header("X-Auth-Token").unwrap().to_string();
-    let storage = resp.header("X-Storage-Url").unwrap().to_string();
+    (resp.header("X-Auth-Token").unwrap().to_string(), resp.header("X-Storage-Url").unwrap().to_string())
+}
+
+#[test]
+fn pre_authenticated_storage_url_and_token() {
+    let (token, storage) = v1_token();
     let c = unique("preauth");
     put_ok(Auth::V1, &c, "p", b"pre", &[]);
     let out = clean(env!("CARGO_BIN_EXE_swift-get"))
@@ -673,14 +677,7 @@ fn swift_get_resumes_a_cut_connection() {
     let input = data(6 * MIB + 3, 21);
     put_ok(Auth::V1, &c, "slo", &input, &["-S", "1M"]);
     put_ok(Auth::V1, &c, "plain", &input, &["-S", "16M"]);
-    let resp = ureq::get(&var("SLUICE_TEST_SWIFT_AUTH_V1"))
-        .timeout(Duration::from_secs(30))
-        .set("X-Auth-User", &var("SLUICE_TEST_SWIFT_USER"))
-        .set("X-Auth-Key", &var("SLUICE_TEST_SWIFT_KEY"))
-        .call()
-        .unwrap();
-    let token = resp.header("X-Auth-Token").unwrap().to_string();
-    let storage = resp.header("X-Storage-Url").unwrap().to_string();
+    let (token, storage) = v1_token();
     let rest = storage.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     for obj in ["slo", "plain"] {

@@ -44,7 +44,8 @@ fn leaves(client: &SwiftClient, manifest: &[Stored], depth: u32, out: &mut Vec<S
     Ok(true)
 }
 
-fn write_err(e: std::io::Error) -> Error {
+/// Maps an error writing to stdout; a reader that went away is a quiet SIGPIPE exit.
+pub fn write_err(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         // The reader closed early (`| head`): end quietly, like cat.
         Error::new(ErrorKind::Signal(libc::SIGPIPE), "stdout closed")
