@@ -36,6 +36,8 @@ measure() { # NAME CMD...
 
 echo "bench: $SIZE_MIB MiB from stdin, segments of $SEG, one local Swift proxy (2 workers)"
 measure "swift-slo-put -j 4" "$BIN" -S "$SEG" -j 4 "$CONT" sluice.bin
-measure "swift upload --use-slo" swift upload --use-slo -S "$SEG_BYTES" --object-name swiftclient.bin "$CONT" -
+measure "swift upload --use-slo -S" swift upload --use-slo -S "$SEG_BYTES" --object-name swiftclient.bin "$CONT" -
+# Without -S swiftclient sends stdin as one chunked PUT (no SLO, limited to max_file_size).
+measure "swift upload --use-slo" swift upload --use-slo --object-name swiftclient-plain.bin "$CONT" -
 swift delete "$CONT" >/dev/null
 swift delete "${CONT}_segments" >/dev/null 2>&1 || true

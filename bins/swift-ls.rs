@@ -2,8 +2,9 @@
 
 use clap::Parser;
 use sluice::cli::{exit_with, swift_ls::Args};
+use sluice::swift::get::write_err;
 use sluice::swift::{list, split_path};
-use sluice::{Error, ErrorKind, Result};
+use sluice::Result;
 use std::io::Write;
 
 fn main() {
@@ -44,12 +45,4 @@ fn run(args: &Args) -> Result<()> {
     });
     written?;
     out.flush().map_err(write_err)
-}
-
-fn write_err(e: std::io::Error) -> Error {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Error::new(ErrorKind::Signal(libc::SIGPIPE), "stdout closed")
-    } else {
-        Error::io("writing the listing", e)
-    }
 }

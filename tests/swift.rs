@@ -183,7 +183,7 @@ fn round_trip(auth: Auth, sizes: &[usize], seg: usize) {
         let head = stat(auth, &c, &obj).expect("stat");
         if n > seg {
             assert_eq!(res["segments"], n.div_ceil(seg) as u64);
-            assert!(head.get("manifest").is_some() || head.contains_key("x-static-large-object"), "{head:?}");
+            assert!(head.contains_key("manifest") || head.contains_key("x-static-large-object"), "{head:?}");
         } else {
             assert_eq!(head.get("etag").map(String::as_str), Some(md5_hex(&input).as_str()));
         }
@@ -492,16 +492,20 @@ fn keystone_application_credentials_work() {
     assert_eq!(get_ok(Auth::V3, &c, "o"), b"hello");
 }
 
-#[test]
-fn pre_authenticated_storage_url_and_token() {
+/// A v1 token and storage URL for the main proxy, straight from tempauth.
+fn v1_token() -> (String, String) {
     let resp = ureq::get(&var("SLUICE_TEST_SWIFT_AUTH_V1"))
         .timeout(Duration::from_secs(30))
         .set("X-Auth-User", &var("SLUICE_TEST_SWIFT_USER"))
         .set("X-Auth-Key", &var("SLUICE_TEST_SWIFT_KEY"))
         .call()
         .unwrap();
-    let token = resp.header("X-Auth-Token").unwrap().to_string();
-    let storage = resp.header("X-Storage-Url").unwrap().to_string();
+    (resp.header("X-Auth-Token").unwrap().to_string(), resp.header("X-Storage-Url").unwrap().to_string())
+}
+
+#[test]
+fn pre_authenticated_storage_url_and_token() {
+    let (token, storage) = v1_token();
     let c = unique("preauth");
     put_ok(Auth::V1, &c, "p", b"pre", &[]);
     let out = clean(env!("CARGO_BIN_EXE_swift-get"))
@@ -648,15 +652,17 @@ fn cutting_relay(upstream: std::net::SocketAddr, cut_after: usize) -> std::net::
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
-                    if c_write.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    sent += n;
-                    if sent > cut_after && !cut_done.swap(true, Ordering::SeqCst) {
+                    // Cut inside this chunk, so the client is in the middle of a body.
+                    if sent + n > cut_after && !cut_done.swap(true, Ordering::SeqCst) {
+                        let _ = c_write.write_all(&buf[..cut_after - sent]);
                         let _ = c_write.shutdown(Shutdown::Both);
                         let _ = s_read.shutdown(Shutdown::Both);
                         break;
                     }
+                    if c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
                 }
                 let _ = c_write.shutdown(Shutdown::Write);
             });
@@ -671,18 +677,11 @@ fn swift_get_resumes_a_cut_connection() {
     let input = data(6 * MIB + 3, 21);
     put_ok(Auth::V1, &c, "slo", &input, &["-S", "1M"]);
     put_ok(Auth::V1, &c, "plain", &input, &["-S", "16M"]);
-    let resp = ureq::get(&var("SLUICE_TEST_SWIFT_AUTH_V1"))
-        .timeout(Duration::from_secs(30))
-        .set("X-Auth-User", &var("SLUICE_TEST_SWIFT_USER"))
-        .set("X-Auth-Key", &var("SLUICE_TEST_SWIFT_KEY"))
-        .call()
-        .unwrap();
-    let token = resp.header("X-Auth-Token").unwrap().to_string();
-    let storage = resp.header("X-Storage-Url").unwrap().to_string();
+    let (token, storage) = v1_token();
     let rest = storage.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     for obj in ["slo", "plain"] {
-        let relay = cutting_relay(host.parse().unwrap(), 2 * MIB);
+        let relay = cutting_relay(host.parse().unwrap(), 2 * MIB + 300 * 1024);
         let out = clean(env!("CARGO_BIN_EXE_swift-get"))
             .env("OS_STORAGE_URL", format!("http://{relay}/{path}"))
             .env("OS_AUTH_TOKEN", &token)

@@ -106,7 +106,7 @@ pub fn parse_heartbeat(body: &str) -> std::result::Result<Option<String>, String
     if status.starts_with('2') {
         return Ok(v["Etag"].as_str().map(|e| e.trim_matches('"').to_string()));
     }
-    let mut msg = format!("{status}");
+    let mut msg = status.to_string();
     if let Some(b) = v["Response Body"].as_str().filter(|b| !b.trim().is_empty()) {
         msg.push_str(&format!(": {}", b.split_whitespace().collect::<Vec<_>>().join(" ")));
     }
