@@ -102,7 +102,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub databases: u64,
 
-    /// Refuse a disabled checksum (stored as 0)
+    /// Refuse a disabled checksum (stored as 0) and RDB versions before 5, which have none
     #[arg(long)]
     pub require_checksum: bool,
 

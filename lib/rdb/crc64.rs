@@ -70,7 +70,11 @@ pub fn update_bitwise(mut crc: u64, data: &[u8]) -> u64 {
     for &b in data {
         crc ^= b as u64;
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -181,7 +185,8 @@ impl Default for Crc64 {
 impl Crc64 {
     pub fn new() -> Self {
         #[cfg(target_arch = "x86_64")]
-        let clmul = std::is_x86_feature_detected!("pclmulqdq") && std::is_x86_feature_detected!("sse4.1");
+        let clmul =
+            std::is_x86_feature_detected!("pclmulqdq") && std::is_x86_feature_detected!("sse4.1");
         #[cfg(not(target_arch = "x86_64"))]
         let clmul = false;
         Crc64 { crc: 0, clmul }
@@ -189,7 +194,10 @@ impl Crc64 {
 
     /// A CRC that always uses the table method (for benchmarks and tests).
     pub fn new_table_only() -> Self {
-        Crc64 { crc: 0, clmul: false }
+        Crc64 {
+            crc: 0,
+            clmul: false,
+        }
     }
 
     pub fn value(&self) -> u64 {

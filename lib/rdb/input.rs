@@ -81,7 +81,11 @@ impl Pipe {
                 }
             }
         });
-        Pipe { tx, rx, allocated: 0 }
+        Pipe {
+            tx,
+            rx,
+            allocated: 0,
+        }
     }
 
     fn send(&mut self, msg: Msg) -> Result<(), Fail> {
@@ -230,7 +234,8 @@ impl<'a, 'b> Input<'a, 'b> {
                         self.crc.update(&self.buf[self.flushed..self.pos]);
                     }
                     if let Some(w) = self.direct.as_mut() {
-                        w.write_all(&self.buf[self.flushed..self.pos]).map_err(Fail::write)?;
+                        w.write_all(&self.buf[self.flushed..self.pos])
+                            .map_err(Fail::write)?;
                     }
                 }
                 Some(pipe) => {
@@ -393,7 +398,12 @@ impl<'a, 'b> Input<'a, 'b> {
     }
 
     /// Consumes `n` bytes, handing them to `sink` in pieces, without holding them.
-    pub fn stream<S: Sink + ?Sized>(&mut self, mut n: u64, sink: &mut S, what: &str) -> Result<(), Fail> {
+    pub fn stream<S: Sink + ?Sized>(
+        &mut self,
+        mut n: u64,
+        sink: &mut S,
+        what: &str,
+    ) -> Result<(), Fail> {
         loop {
             let take = (self.available() as u64).min(n) as usize;
             if take > 0 {

@@ -98,7 +98,11 @@ impl Fail {
     }
     fn write(e: std::io::Error) -> Self {
         let epipe = e.kind() == std::io::ErrorKind::BrokenPipe;
-        let kind = if epipe { FailKind::BrokenPipe } else { FailKind::Write };
+        let kind = if epipe {
+            FailKind::BrokenPipe
+        } else {
+            FailKind::Write
+        };
         Fail {
             off: 0,
             msg: format!("writing output: {e}"),
@@ -146,7 +150,10 @@ impl Validator {
         self.report = report;
         res.map_err(|f| {
             if f.is_data() {
-                Error::new(ErrorKind::Data, format!("offset {}: {}{}", f.off, f.msg, ctx))
+                Error::new(
+                    ErrorKind::Data,
+                    format!("offset {}: {}{}", f.off, f.msg, ctx),
+                )
             } else if f.kind == FailKind::BrokenPipe {
                 Error::new(ErrorKind::Signal(libc::SIGPIPE), f.msg)
             } else {
@@ -165,7 +172,11 @@ impl Validator {
 }
 
 /// Validates `src`, passing its bytes through to `out`; returns the report of a valid stream.
-pub fn validate(src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>, opts: &Options) -> Result<Report> {
+pub fn validate(
+    src: &mut dyn Read,
+    out: Option<&mut (dyn Write + Send)>,
+    opts: &Options,
+) -> Result<Report> {
     let mut v = Validator::new(opts.clone());
     v.run(src, out)?;
     Ok(v.into_report())
