@@ -109,6 +109,10 @@ pub struct Args {
     /// Detect duplicate keys within a database (memory grows with the key count; see below)
     #[arg(long)]
     pub check_duplicates: bool,
+
+    /// Do everything on one thread (by default a second thread checksums and writes)
+    #[arg(long, hide = true)]
+    pub single_thread: bool,
 }
 
 impl Args {
@@ -119,6 +123,7 @@ impl Args {
             check_duplicates: self.check_duplicates,
             key_names: self.verbose,
             top: self.top,
+            writer_thread: !self.single_thread,
             ..Options::default()
         }
     }

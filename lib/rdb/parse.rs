@@ -1207,10 +1207,11 @@ impl<'a, 'b> Parser<'a, 'b> {
                     self.string(&mut Discard, "a hash value")?;
                     let at = self.inp.offset();
                     let exp = self.i64_le("a hash field expiry")?;
-                    if exp < -1 || exp as u64 > EXPIRE_TIME_MAX && exp != -1 {
+                    // Valkey stores absolute unix-time milliseconds, -1 for none
+                    if exp < -1 {
                         return self.fail(
                             at,
-                            format!("hash field expiry {exp} is neither -1 (none) nor a time below 2^48 ms"),
+                            format!("hash field expiry {exp} is neither -1 (none) nor a time"),
                         );
                     }
                 }
