@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Size of one read (and of one write, in steady state).
-pub const BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 256 << 10;
 /// The parser never asks for more than this many contiguous bytes at once.
 pub const MAX_NEED: usize = 64;
 /// Blocks in flight between the parser and the writer thread (bounds memory and output lag).
