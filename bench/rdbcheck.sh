@@ -5,12 +5,13 @@
 # recipes in bench/recipes/, caches them under target/bench-data/, and prints one row per tool:
 #   small  - millions of small string keys (DEBUG POPULATE) plus small hashes
 #   values - 64 KiB values (half random, half LZF-friendly) plus lists/hashes/zsets
-# Pass-through throughput is measured through a pipe: `tool < dump | cat > /dev/null`;
+# Pass-through throughput is measured through a pipe: `tool < dump | cat > /dev/null` (rdbcheck
+# also with --single-thread, without its writer thread);
 # redis-check-rdb takes a file and writes nothing, so it runs on the file directly.
 #
 # usage: bench/rdbcheck.sh [small|values]...     (default: both)
 # env:   RDBCHECK=path (default target/release/rdbcheck, built if missing)
-#        SMALL_KEYS_MILLIONS (default 14)  VALUES_MIB (default 2000)  RUNS (default 3, best is kept)
+#        SMALL_KEYS_MILLIONS (default 28)  VALUES_MIB (default 2000)  RUNS (default 3, best is kept)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -35,7 +36,7 @@ make_dump() { # name -> path (cached)
   if [ ! -s "$out" ]; then
     echo "bench: generating $out (once; cached)" >&2
     case $name in
-      small)  bash bench/recipes/make_big_dump.sh "$SERVER" "$CLI" "$out.tmp" $(( ${SMALL_KEYS_MILLIONS:-14} * 100 )) "$(port)" small >&2 ;;
+      small)  bash bench/recipes/make_big_dump.sh "$SERVER" "$CLI" "$out.tmp" $(( ${SMALL_KEYS_MILLIONS:-28} * 100 )) "$(port)" small >&2 ;;
       values) bash bench/recipes/make_big_dump.sh "$SERVER" "$CLI" "$out.tmp" "${VALUES_MIB:-2000}" "$(port)" values >&2 ;;
     esac
     mv "$out.tmp" "$out"
@@ -65,6 +66,7 @@ run_one() {
 
 # each runner gets the RSS output file as its last argument
 r_rdbcheck() { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$RDBCHECK" < "$d" | cat > /dev/null; }
+r_rdbcheck1() { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$RDBCHECK" --single-thread < "$d" | cat > /dev/null; }
 r_cat()      { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" cat < "$d" | cat > /dev/null; }
 r_check()    { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$CHECK" "$d" > /dev/null; }
 
@@ -78,6 +80,7 @@ for w in "${which[@]}"; do
   d=$(make_dump "$w")
   cat "$d" > /dev/null   # warm the page cache
   run_one rdbcheck "$d" r_rdbcheck "$d"
+  run_one "rdbcheck -1thread" "$d" r_rdbcheck1 "$d"
   run_one redis-check-rdb "$d" r_check "$d"
   run_one cat "$d" r_cat "$d"
 done

@@ -25,10 +25,18 @@ fn main() {
                 file = f;
                 &mut file
             }
-            Err(e) => finish(&args, None, Err(Error::io(format!("opening {}", path.display()), e))),
+            Err(e) => finish(
+                &args,
+                None,
+                Err(Error::io(format!("opening {}", path.display()), e)),
+            ),
         },
     };
-    let out: Option<&mut (dyn Write + Send)> = if args.check_only { None } else { Some(&mut *stdout) };
+    let out: Option<&mut (dyn Write + Send)> = if args.check_only {
+        None
+    } else {
+        Some(&mut *stdout)
+    };
     let mut v = Validator::new(args.options());
     let res = v.run(src, out);
     let report = v.into_report();
@@ -91,7 +99,11 @@ fn finish(args: &Args, report: Option<&Report>, res: Result<(), Error>) -> ! {
             std::fs::write(path, text)
         };
         if let Err(e) = written {
-            let _ = writeln!(stderr, "rdbcheck: writing the JSON report to {}: {e}", path.display());
+            let _ = writeln!(
+                stderr,
+                "rdbcheck: writing the JSON report to {}: {e}",
+                path.display()
+            );
             if code == 0 {
                 code = ErrorKind::Io.exit_code();
             }

@@ -66,13 +66,19 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/flip-checksum.rdb", "CRC-64 mismatch"),
     ("bad/flip-middle.rdb", "CRC-64 mismatch"),
     ("bad/gzip-of-rdb.rdb", "gzip"),
-    ("bad/hand-bad-length-byte.rdb", "invalid length encoding byte 0x82"),
+    (
+        "bad/hand-bad-length-byte.rdb",
+        "invalid length encoding byte 0x82",
+    ),
     ("bad/hand-dbid-99.rdb", "SELECTDB 99"),
     ("bad/hand-function-pre-ga.rdb", "FUNCTION_PRE_GA"),
     ("bad/hand-hash-lp-odd.rdb", "field/value pairs"),
     ("bad/hand-intset-bad-encoding.rdb", "intset encoding 3"),
     ("bad/hand-intset-unsorted.rdb", "not strictly ascending"),
-    ("bad/hand-lp-bad-count.rdb", "counts 3 elements, but it holds 2"),
+    (
+        "bad/hand-lp-bad-count.rdb",
+        "counts 3 elements, but it holds 2",
+    ),
     (
         "bad/hand-lp-bad-totbytes.rdb",
         "header says 14 bytes, but the blob has 13",
@@ -90,17 +96,32 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/raw-sync-bulk.rdb", "RESP bulk header"),
     ("bad/resp-error-err.rdb", "-ERR unknown command"),
     ("bad/text-file.rdb", "bad magic"),
-    ("bad/trailing-garbage.rdb", "23 byte(s) after the end of the RDB"),
-    ("bad/trunc-at-116068.rdb", "offset 116068: unexpected end of input"),
-    ("bad/trunc-at-232128.rdb", "offset 232128: unexpected end of input"),
-    ("bad/trunc-at-232135.rdb", "offset 232135: unexpected end of input"),
+    (
+        "bad/trailing-garbage.rdb",
+        "23 byte(s) after the end of the RDB",
+    ),
+    (
+        "bad/trunc-at-116068.rdb",
+        "offset 116068: unexpected end of input",
+    ),
+    (
+        "bad/trunc-at-232128.rdb",
+        "offset 232128: unexpected end of input",
+    ),
+    (
+        "bad/trunc-at-232135.rdb",
+        "offset 232135: unexpected end of input",
+    ),
     ("bad/trunc-at-40.rdb", "offset 40: unexpected end of input"),
     ("bad/trunc-at-5.rdb", "9-byte RDB magic"),
     ("bad/trunc-at-9.rdb", "EOF opcode 0xFF is missing"),
     ("bad/version-0000.rdb", "version 0"),
     ("bad/version-0099.rdb", "version 99"),
     ("bad/vkcs-envelope-lz4.rdb", "VKCS"),
-    ("synthetic/synthetic-redis-magic-v80-invalid.rdb", "version 80"),
+    (
+        "synthetic/synthetic-redis-magic-v80-invalid.rdb",
+        "version 80",
+    ),
     (
         "synthetic/synthetic-valkey-magic-v11-invalid.rdb",
         "VALKEY magic with version 11",
@@ -133,7 +154,11 @@ fn manifest() -> Vec<Case> {
 #[test]
 fn corpus_gets_the_manifest_verdicts() {
     let cases = manifest();
-    assert!(cases.len() >= 140, "MANIFEST.tsv lists {} files", cases.len());
+    assert!(
+        cases.len() >= 140,
+        "MANIFEST.tsv lists {} files",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let path = data_dir().join(&c.file);
@@ -182,7 +207,10 @@ fn corpus_gets_the_manifest_verdicts() {
                 } else if !input.starts_with(&out.stdout) {
                     Some("output is not a prefix of the input".into())
                 } else if want.is_some_and(|w| !err.contains(w)) {
-                    Some(format!("error does not name the defect ({:?}): {err}", want.unwrap()))
+                    Some(format!(
+                        "error does not name the defect ({:?}): {err}",
+                        want.unwrap()
+                    ))
                 } else {
                     None
                 }
@@ -279,7 +307,12 @@ fn truncation_is_always_detected() {
             ..Options::default()
         };
         let report = validate(&data, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut cuts: Vec<usize> = report.record_offsets.unwrap().iter().map(|&o| o as usize).collect();
+        let mut cuts: Vec<usize> = report
+            .record_offsets
+            .unwrap()
+            .iter()
+            .map(|&o| o as usize)
+            .collect();
         assert!(cuts.len() >= 3, "{name}: record offsets");
         // each record boundary, one byte into each record, the last bytes, and a sample
         let n = cuts.len();
@@ -302,7 +335,10 @@ fn truncation_is_always_detected() {
                 }
                 match validate(&d[..cut], &Options::default()) {
                     Err(e) if e.kind() == ErrorKind::Data => {}
-                    other => bad.push(format!("{name2} cut at {cut}: {:?}", other.map(|_| "accepted"))),
+                    other => bad.push(format!(
+                        "{name2} cut at {cut}: {:?}",
+                        other.map(|_| "accepted")
+                    )),
                 }
             }
             bad
@@ -316,7 +352,11 @@ fn bit_flips_are_detected_and_never_panic() {
     for name in MUTATED {
         let data = std::fs::read(data_dir().join(name)).unwrap();
         let has_crc = data[5..9].iter().all(u8::is_ascii_digit)
-            && std::str::from_utf8(&data[5..9]).unwrap().parse::<u32>().unwrap() >= 5
+            && std::str::from_utf8(&data[5..9])
+                .unwrap()
+                .parse::<u32>()
+                .unwrap()
+                >= 5
             || data.starts_with(b"VALKEY");
         let name2 = name.to_string();
         let bad = within(120, format!("{name}: bit flips"), move || {
@@ -388,7 +428,10 @@ fn duplicate_keys_only_with_check_duplicates() {
     let out = run(&["-n", "--check-duplicates"], &file);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("duplicate key in db 0") && err.contains("key #3"), "{err}");
+    assert!(
+        err.contains("duplicate key in db 0") && err.contains("key #3"),
+        "{err}"
+    );
     assert!(!err.contains("\"a\""), "key names only with -v: {err}");
     let out = run(&["-n", "--check-duplicates", "-v"], &file);
     assert!(stderr(&out).contains("key \"a\""), "{}", stderr(&out));
@@ -401,7 +444,11 @@ fn duplicate_keys_only_with_check_duplicates() {
 #[test]
 fn dangling_key_attributes_fail() {
     // EXPIRETIME_MS, IDLE, FREQ right before EOF
-    for attr in [vec![0xFC, 1, 2, 3, 4, 5, 6, 7, 8], vec![0xF8, 5], vec![0xF9, 3]] {
+    for attr in [
+        vec![0xFC, 1, 2, 3, 4, 5, 6, 7, 8],
+        vec![0xF8, 5],
+        vec![0xF9, 3],
+    ] {
         let body = [vec![0xFE, 0], kv(b"k", b"v"), attr].concat();
         let out = run(&["-n"], &rdb("REDIS0011", &body));
         assert_eq!(out.status.code(), Some(1));
@@ -413,12 +460,23 @@ fn dangling_key_attributes_fail() {
     }
     // before SELECTDB too
     let body = [vec![0xFE, 0, 0xF9, 3, 0xFE, 1], kv(b"k", b"v")].concat();
-    assert_eq!(run(&["-n"], &rdb("REDIS0011", &body)).status.code(), Some(1));
+    assert_eq!(
+        run(&["-n"], &rdb("REDIS0011", &body)).status.code(),
+        Some(1)
+    );
     // and the same attributes before a key are fine
-    let body = [vec![0xFE, 0, 0xFC, 1, 2, 3, 4, 5, 6, 7, 0, 0xF9, 3], kv(b"k", b"v")].concat();
+    let body = [
+        vec![0xFE, 0, 0xFC, 1, 2, 3, 4, 5, 6, 7, 0, 0xF9, 3],
+        kv(b"k", b"v"),
+    ]
+    .concat();
     let out = run(&["-n", "-v"], &rdb("REDIS0011", &body));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("db 0: 1 keys, 1 with expiry"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("db 0: 1 keys, 1 with expiry"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -428,9 +486,24 @@ fn checksum_and_database_flags() {
     let out = run(&["-n", "--require-checksum"], &nochk);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--require-checksum"));
+    let v4 = std::fs::read(data_dir().join("bad/hand-v4-no-checksum-trailer.rdb")).unwrap();
+    assert_eq!(run(&["-n"], &v4).status.code(), Some(0));
+    let out = run(&["-n", "--require-checksum"], &v4);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no checksum trailer"),
+        "{}",
+        stderr(&out)
+    );
     let db99 = std::fs::read(data_dir().join("bad/hand-dbid-99.rdb")).unwrap();
-    assert_eq!(run(&["-n", "--databases", "100"], &db99).status.code(), Some(0));
-    assert_eq!(run(&["-n", "--databases", "99"], &db99).status.code(), Some(1));
+    assert_eq!(
+        run(&["-n", "--databases", "100"], &db99).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["-n", "--databases", "99"], &db99).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -441,7 +514,9 @@ fn unknown_and_undocumented_bytes_name_versions() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("byte 27") && err.contains("Redis RDB 14") && err.contains("no documented layout"),
+        err.contains("byte 27")
+            && err.contains("Redis RDB 14")
+            && err.contains("no documented layout"),
         "{err}"
     );
     // Valkey type 22 (HASH_2) is not valid under the REDIS magic before version 12, and means
@@ -458,10 +533,17 @@ fn unknown_and_undocumented_bytes_name_versions() {
     let out = run(&["-n", "-v"], &rdb("VALKEY080", &hash2));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("hash2=1"));
-    assert_eq!(run(&["-n"], &rdb("REDIS0012", &hash2)).status.code(), Some(1));
+    assert_eq!(
+        run(&["-n"], &rdb("REDIS0012", &hash2)).status.code(),
+        Some(1)
+    );
     // a future version
     let out = run(&["-n"], &rdb("REDIS0015", &[]));
-    assert!(stderr(&out).contains("unsupported RDB version 15"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unsupported RDB version 15"),
+        "{}",
+        stderr(&out)
+    );
     // Valkey 9.2-dev UPDATE opcode
     let out = run(&["-n"], &rdb("VALKEY081", &[0xF2, 0]));
     assert!(
@@ -490,7 +572,11 @@ fn module_values_need_known_opcodes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bad = [vec![0xFE, 0, 7], s(b"m"), vec![10, 9, 1, 0]].concat();
     let out = run(&["-n"], &rdb("REDIS0011", &bad));
-    assert!(stderr(&out).contains("unknown module opcode 9"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown module opcode 9"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -510,7 +596,12 @@ fn eof_marker_is_passed_through_and_others_refused() {
     ] {
         let mut m = base.clone();
         m.extend_from_slice(tail);
-        assert_eq!(run(&["-n"], &m).status.code(), Some(1), "tail of {} bytes", tail.len());
+        assert_eq!(
+            run(&["-n"], &m).status.code(),
+            Some(1),
+            "tail of {} bytes",
+            tail.len()
+        );
     }
 }
 
@@ -543,7 +634,11 @@ fn usage_and_io_errors() {
     assert!(stderr(&out).contains("/nonexistent/dump.rdb"));
     let help = Command::new(bin()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("$EOF:") && help.contains("PASSES THEM THROUGH") && help.contains("--check-duplicates"));
+    assert!(
+        help.contains("$EOF:")
+            && help.contains("PASSES THEM THROUGH")
+            && help.contains("--check-duplicates")
+    );
 }
 
 #[test]
@@ -552,7 +647,10 @@ fn json_report_on_success_and_failure() {
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("r.json");
     let input = std::fs::read(data_dir().join("redis-7.4.1-full-cli-diskless.rdb")).unwrap();
-    let out = run(&["-n", "--top", "3", "--json", json.to_str().unwrap()], &input);
+    let out = run(
+        &["-n", "--top", "3", "--json", json.to_str().unwrap()],
+        &input,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["valid"], true);
@@ -575,7 +673,10 @@ fn json_report_on_success_and_failure() {
     let start = err.find('{').unwrap();
     let v: serde_json::Value = serde_json::from_str(&err[start..]).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["error"].as_str().unwrap().contains("listpack header counts 3"));
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("listpack header counts 3"));
     assert!(err.contains("key \"set\""), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -31,8 +31,15 @@ struct Server {
 impl Server {
     fn start(name: &str, extra: &[&str]) -> Server {
         require_tools();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("rdbcheck-live-{name}-{}-{port}", std::process::id()));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!(
+            "rdbcheck-live-{name}-{}-{port}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut args: Vec<String> = [
             "--port",
@@ -221,10 +228,20 @@ fn load_dataset(s: &Server) {
     list.extend((0..20_000).map(|i| format!("element number {i} of a long list").into_bytes()));
     cmds.push(list);
     let mut lp = vec![b"HSET".to_vec(), b"big:hash-listpack".to_vec()];
-    lp.extend((0..100).flat_map(|i| [format!("f{i}").into_bytes(), format!("{}", i * 1000).into_bytes()]));
+    lp.extend((0..100).flat_map(|i| {
+        [
+            format!("f{i}").into_bytes(),
+            format!("{}", i * 1000).into_bytes(),
+        ]
+    }));
     cmds.push(lp);
     let mut zs = vec![b"ZADD".to_vec(), b"big:zset-ints".to_vec()];
-    zs.extend((0..3000).flat_map(|i| [format!("{}", i as f64 / 7.0).into_bytes(), format!("{i}").into_bytes()]));
+    zs.extend((0..3000).flat_map(|i| {
+        [
+            format!("{}", i as f64 / 7.0).into_bytes(),
+            format!("{i}").into_bytes(),
+        ]
+    }));
     cmds.push(zs);
     for i in 0..50 {
         cmds.push(cmd(&[
@@ -289,7 +306,11 @@ fn check(label: &str, input: &[u8]) -> serde_json::Value {
         "{label}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(o.stderr.is_empty(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{label}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(o.stdout == input, "{label}: output differs from input");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     std::fs::remove_file(&json).ok();
@@ -315,15 +336,31 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
             .as_object()
             .unwrap()
             .values()
-            .flat_map(|d| d["by_type"].as_object().unwrap().keys().cloned().collect::<Vec<_>>())
+            .flat_map(|d| {
+                d["by_type"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
             .collect()
     };
 
     let v = check(&format!("{name}-save"), &s.save());
     assert_counts(name, &v, &ks);
-    assert_eq!(v["checksum"]["status"], if checksum { "ok" } else { "disabled" });
-    assert_eq!(v["format"]["version"], 10, "Debian's redis-server 7.0 writes RDB 10");
-    assert!(v["functions"].as_u64().unwrap() >= 1, "the function library");
+    assert_eq!(
+        v["checksum"]["status"],
+        if checksum { "ok" } else { "disabled" }
+    );
+    assert_eq!(
+        v["format"]["version"], 10,
+        "Debian's redis-server 7.0 writes RDB 10"
+    );
+    assert!(
+        v["functions"].as_u64().unwrap() >= 1,
+        "the function library"
+    );
     let types = kinds(&v);
     for t in [
         "string",
@@ -404,7 +441,11 @@ fn live_compression_and_checksum_on() {
 
 #[test]
 fn live_compression_and_checksum_off() {
-    exercise("off", &["--rdbcompression", "no", "--rdbchecksum", "no"], false);
+    exercise(
+        "off",
+        &["--rdbcompression", "no", "--rdbchecksum", "no"],
+        false,
+    );
 }
 
 #[test]
@@ -412,7 +453,13 @@ fn live_truncated_snapshot_from_the_server_fails() {
     let s = Server::start("trunc", &[]);
     load_dataset(&s);
     let full = s.save();
-    for cut in [9, full.len() / 3, full.len() / 2, full.len() - 9, full.len() - 1] {
+    for cut in [
+        9,
+        full.len() / 3,
+        full.len() / 2,
+        full.len() - 9,
+        full.len() - 1,
+    ] {
         let mut c = Command::new(env!("CARGO_BIN_EXE_rdbcheck"))
             .arg("-n")
             .stdin(Stdio::piped())

@@ -12,7 +12,7 @@ byte, to standard output, so it can sit in a backup pipeline:
     s3get s3://backups/valkey/latest.rdb | rdbcheck > /var/lib/valkey/dump.rdb
     rdbcheck -n dump.rdb && echo ok
 
-The output never runs more than one 1 MiB block ahead of validation, and rdbcheck exits 0 only \
+The output never runs more than a few 256 KiB blocks behind validation, and rdbcheck exits 0 only \
 if the whole stream is a valid RDB: the magic and version (REDIS0001-REDIS0014, VALKEY080/081; \
 type and opcode bytes are interpreted by magic and version, since Redis and Valkey give the \
 same bytes different meanings), every record, string encoding and LZF stream, the embedded \
@@ -43,7 +43,7 @@ CHECKSUMS
 string data cannot be detected by anyone. RDB versions below 5 have no checksum at all.
 
 MEMORY
-    Without --check-duplicates, memory is bounded: one 1 MiB read block, plus the largest \
+    Without --check-duplicates, memory is bounded: a few 256 KiB blocks, plus the largest \
 single embedded blob (listpack, ziplist, intset, zipmap, stream node), plus, while one value is \
 checked, 16 bytes per member of a hash-table-encoded set, hash or sorted set (the servers also \
 reject duplicate members) and per stream PEL entry. Large plain strings are streamed, never held.
@@ -102,13 +102,17 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub databases: u64,
 
-    /// Refuse a disabled checksum (stored as 0)
+    /// Refuse a disabled checksum (stored as 0) and RDB versions before 5, which have none
     #[arg(long)]
     pub require_checksum: bool,
 
     /// Detect duplicate keys within a database (memory grows with the key count; see below)
     #[arg(long)]
     pub check_duplicates: bool,
+
+    /// Do everything on one thread (by default a second thread checksums and writes)
+    #[arg(long, hide = true)]
+    pub single_thread: bool,
 }
 
 impl Args {
@@ -119,6 +123,7 @@ impl Args {
             check_duplicates: self.check_duplicates,
             key_names: self.verbose,
             top: self.top,
+            writer_thread: !self.single_thread,
             ..Options::default()
         }
     }

@@ -16,7 +16,10 @@ pub struct BlobErr {
 
 impl BlobErr {
     pub fn new(at: usize, msg: impl Into<String>) -> Self {
-        BlobErr { at, msg: msg.into() }
+        BlobErr {
+            at,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -94,7 +97,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
@@ -162,7 +169,10 @@ fn lp_backlen_ok(b: &[u8], l: usize) -> bool {
 
 /// Walks a listpack (`lpValidateIntegrity` with deep checks), calling `f(offset, entry)` for
 /// each element. Returns the number of elements.
-pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
+pub fn listpack<'a>(
+    lp: &'a [u8],
+    mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
+) -> BResult<u32> {
     let size = lp.len();
     if size < LP_HDR + 1 {
         return Err(BlobErr::new(
@@ -178,7 +188,10 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
         ));
     }
     if lp[size - 1] != LP_EOF {
-        return Err(BlobErr::new(size - 1, "listpack does not end with the 0xFF terminator"));
+        return Err(BlobErr::new(
+            size - 1,
+            "listpack does not end with the 0xFF terminator",
+        ));
     }
     let numele = le_u16(lp, 4);
     let last = size - 1; // index of the terminator
@@ -209,7 +222,12 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
                 0xF2 => 4,
                 0xF3 => 5,
                 0xF4 => 9,
-                0xFF => return Err(BlobErr::new(p, "listpack terminator 0xFF before the end of the blob")),
+                0xFF => {
+                    return Err(BlobErr::new(
+                        p,
+                        "listpack terminator 0xFF before the end of the blob",
+                    ))
+                }
                 _ => {
                     return Err(BlobErr::new(
                         p,
@@ -223,13 +241,25 @@ pub fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult
             let d = &lp[p + 1..p + w];
             match b {
                 0xF0 => (5, le_u32(d, 0) as usize, None),
-                0xF1 => (3, 0, Some(Entry::Int(i16::from_le_bytes([d[0], d[1]]) as i64))),
+                0xF1 => (
+                    3,
+                    0,
+                    Some(Entry::Int(i16::from_le_bytes([d[0], d[1]]) as i64)),
+                ),
                 0xF2 => {
                     let v = (d[0] as i32 | (d[1] as i32) << 8 | (d[2] as i32) << 16) << 8 >> 8;
                     (4, 0, Some(Entry::Int(v as i64)))
                 }
-                0xF3 => (5, 0, Some(Entry::Int(i32::from_le_bytes(d.try_into().unwrap()) as i64))),
-                _ => (9, 0, Some(Entry::Int(i64::from_le_bytes(d.try_into().unwrap())))),
+                0xF3 => (
+                    5,
+                    0,
+                    Some(Entry::Int(i32::from_le_bytes(d.try_into().unwrap()) as i64)),
+                ),
+                _ => (
+                    9,
+                    0,
+                    Some(Entry::Int(i64::from_le_bytes(d.try_into().unwrap()))),
+                ),
             }
         };
         let elen = hdr + data_len;
@@ -265,7 +295,10 @@ const ZL_END: u8 = 0xFF;
 
 /// Walks a ziplist (`ziplistValidateIntegrity` with deep checks), calling `f(offset, entry)`
 /// for each element. Returns the number of elements.
-pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
+pub fn ziplist<'a>(
+    zl: &'a [u8],
+    mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
+) -> BResult<u32> {
     let size = zl.len();
     if size < ZL_HDR + 1 {
         return Err(BlobErr::new(
@@ -281,7 +314,10 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
         ));
     }
     if zl[size - 1] != ZL_END {
-        return Err(BlobErr::new(size - 1, "ziplist does not end with the 0xFF terminator"));
+        return Err(BlobErr::new(
+            size - 1,
+            "ziplist does not end with the 0xFF terminator",
+        ));
     }
     let tail = le_u32(zl, 4) as usize;
     if tail > size - 1 {
@@ -330,7 +366,11 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
                     if q + 5 > last {
                         return Err(BlobErr::new(q, "ziplist entry header runs past the end"));
                     }
-                    (5, u32::from_be_bytes(zl[q + 1..q + 5].try_into().unwrap()) as usize, 0)
+                    (
+                        5,
+                        u32::from_be_bytes(zl[q + 1..q + 5].try_into().unwrap()) as usize,
+                        0,
+                    )
                 }
             }
         } else {
@@ -374,7 +414,10 @@ pub fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<
         count += 1;
     }
     if p != last {
-        return Err(BlobErr::new(p, "ziplist terminator 0xFF before the end of the blob"));
+        return Err(BlobErr::new(
+            p,
+            "ziplist terminator 0xFF before the end of the blob",
+        ));
     }
     if let Some(prev) = prev {
         if prev != tail {
@@ -400,12 +443,18 @@ pub fn intset(b: &[u8]) -> BResult<u32> {
     if b.len() < 8 {
         return Err(BlobErr::new(
             0,
-            format!("intset of {} bytes is shorter than its 8-byte header", b.len()),
+            format!(
+                "intset of {} bytes is shorter than its 8-byte header",
+                b.len()
+            ),
         ));
     }
     let enc = le_u32(b, 0) as usize;
     if !matches!(enc, 2 | 4 | 8) {
-        return Err(BlobErr::new(0, format!("intset encoding {enc} is not 2, 4 or 8")));
+        return Err(BlobErr::new(
+            0,
+            format!("intset encoding {enc} is not 2, 4 or 8"),
+        ));
     }
     let count = le_u32(b, 4);
     if 8 + count as u64 * enc as u64 != b.len() as u64 {
@@ -446,13 +495,19 @@ pub fn intset(b: &[u8]) -> BResult<u32> {
 // -------------------------------------------------------------------------------------- zipmap
 
 /// Walks a zipmap (Redis ≤ 2.4 small hashes), calling `f(offset, field, value)` per pair.
-pub fn zipmap<'a>(zm: &'a [u8], mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> BResult<()>) -> BResult<u32> {
+pub fn zipmap<'a>(
+    zm: &'a [u8],
+    mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> BResult<()>,
+) -> BResult<u32> {
     let size = zm.len();
     if size < 2 {
         return Err(BlobErr::new(0, "zipmap is shorter than 2 bytes"));
     }
     if zm[size - 1] != 0xFF {
-        return Err(BlobErr::new(size - 1, "zipmap does not end with the 0xFF terminator"));
+        return Err(BlobErr::new(
+            size - 1,
+            "zipmap does not end with the 0xFF terminator",
+        ));
     }
     let last = size - 1;
     let len_at = |p: usize| -> BResult<(usize, usize)> {
@@ -491,7 +546,10 @@ pub fn zipmap<'a>(zm: &'a [u8], mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> 
         count += 1;
     }
     if p != last {
-        return Err(BlobErr::new(p, "zipmap terminator 0xFF before the end of the blob"));
+        return Err(BlobErr::new(
+            p,
+            "zipmap terminator 0xFF before the end of the blob",
+        ));
     }
     if count == 0 {
         return Err(BlobErr::new(0, "zipmap is empty"));
@@ -529,7 +587,10 @@ mod tests {
 
     #[test]
     fn listpack_basic() {
-        let lp = make_lp(&[lp_entry_str(b"ab"), vec![5, 1], vec![0xF1, 0xFE, 0xFF, 3]], 3);
+        let lp = make_lp(
+            &[lp_entry_str(b"ab"), vec![5, 1], vec![0xF1, 0xFE, 0xFF, 3]],
+            3,
+        );
         let mut got = Vec::new();
         let n = listpack(&lp, |_, e| {
             got.push(format!("{e}"));
@@ -566,7 +627,16 @@ mod tests {
             assert_eq!(&b[..n], v.to_string().as_bytes());
             assert_eq!(parse_i64(&b[..n]), Some(v));
         }
-        for s in ["", "-", "007", "+1", "-0", " 1", "1a", "99999999999999999999"] {
+        for s in [
+            "",
+            "-",
+            "007",
+            "+1",
+            "-0",
+            " 1",
+            "1a",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_i64(s.as_bytes()), None, "{s}");
         }
     }

@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Size of one read (and of one write, in steady state).
-pub const BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 256 << 10;
 /// The parser never asks for more than this many contiguous bytes at once.
 pub const MAX_NEED: usize = 64;
 /// Blocks in flight between the parser and the writer thread (bounds memory and output lag).
@@ -81,7 +81,11 @@ impl Pipe {
                 }
             }
         });
-        Pipe { tx, rx, allocated: 0 }
+        Pipe {
+            tx,
+            rx,
+            allocated: 0,
+        }
     }
 
     fn send(&mut self, msg: Msg) -> Result<(), Fail> {
@@ -230,7 +234,8 @@ impl<'a, 'b> Input<'a, 'b> {
                         self.crc.update(&self.buf[self.flushed..self.pos]);
                     }
                     if let Some(w) = self.direct.as_mut() {
-                        w.write_all(&self.buf[self.flushed..self.pos]).map_err(Fail::write)?;
+                        w.write_all(&self.buf[self.flushed..self.pos])
+                            .map_err(Fail::write)?;
                     }
                 }
                 Some(pipe) => {
@@ -393,7 +398,12 @@ impl<'a, 'b> Input<'a, 'b> {
     }
 
     /// Consumes `n` bytes, handing them to `sink` in pieces, without holding them.
-    pub fn stream<S: Sink + ?Sized>(&mut self, mut n: u64, sink: &mut S, what: &str) -> Result<(), Fail> {
+    pub fn stream<S: Sink + ?Sized>(
+        &mut self,
+        mut n: u64,
+        sink: &mut S,
+        what: &str,
+    ) -> Result<(), Fail> {
         loop {
             let take = (self.available() as u64).min(n) as usize;
             if take > 0 {

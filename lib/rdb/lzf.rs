@@ -57,7 +57,11 @@ pub struct LzfError {
 impl Lzf {
     #[cfg(test)]
     pub fn new(ulen: u64, keep_all: bool) -> Self {
-        let mode = if keep_all { Mode::KeepAll } else { Mode::Stream };
+        let mode = if keep_all {
+            Mode::KeepAll
+        } else {
+            Mode::Stream
+        };
         Self::with_buffer(ulen, mode, Vec::new())
     }
 
@@ -90,7 +94,10 @@ impl Lzf {
     fn overflow(&self, at: usize) -> LzfError {
         self.err(
             at,
-            format!("LZF data decompresses to more than the declared {} bytes", self.ulen),
+            format!(
+                "LZF data decompresses to more than the declared {} bytes",
+                self.ulen
+            ),
         )
     }
 
@@ -199,7 +206,11 @@ impl Lzf {
                     }
                     self.literal(&inp[i..i + k], sink);
                     i += k;
-                    self.state = if n == k { State::Ctrl } else { State::Literal(n - k) };
+                    self.state = if n == k {
+                        State::Ctrl
+                    } else {
+                        State::Literal(n - k)
+                    };
                 }
                 State::Len(c) => {
                     let l = 7 + inp[i] as usize;
@@ -234,7 +245,10 @@ impl Lzf {
                 State::Literal(n) => format!("a literal run is cut short ({n} byte(s) missing)"),
                 _ => "a back-reference is cut short".to_string(),
             };
-            return Err(self.err(0, format!("LZF data ends in the middle of an instruction: {what}")));
+            return Err(self.err(
+                0,
+                format!("LZF data ends in the middle of an instruction: {what}"),
+            ));
         }
         if self.produced != self.ulen {
             return Err(self.err(
@@ -301,7 +315,12 @@ mod tests {
         out
     }
 
-    fn decode_in_pieces(c: &[u8], ulen: u64, piece: usize, keep_all: bool) -> Result<Vec<u8>, LzfError> {
+    fn decode_in_pieces(
+        c: &[u8],
+        ulen: u64,
+        piece: usize,
+        keep_all: bool,
+    ) -> Result<Vec<u8>, LzfError> {
         // the counting mode accepts and refuses exactly what decoding does
         let mut n = Lzf::with_buffer(ulen, Mode::Count, Vec::new());
         let counted = c
@@ -312,7 +331,11 @@ mod tests {
         let mut got = Vec::new();
         let res = c.chunks(piece.max(1)).try_for_each(|p| d.feed(p, &mut got));
         let tail = res.and_then(|_| d.finish(&mut got));
-        assert_eq!(counted.is_ok(), tail.is_ok(), "count-only and decoding modes disagree");
+        assert_eq!(
+            counted.is_ok(),
+            tail.is_ok(),
+            "count-only and decoding modes disagree"
+        );
         let tail = tail?;
         if keep_all {
             Ok(tail)
@@ -332,7 +355,10 @@ mod tests {
         assert!(c.len() < data.len() / 2);
         for &piece in &[1usize, 7, 4096, 1 << 20] {
             for &keep in &[false, true] {
-                assert_eq!(decode_in_pieces(&c, data.len() as u64, piece, keep).unwrap(), data);
+                assert_eq!(
+                    decode_in_pieces(&c, data.len() as u64, piece, keep).unwrap(),
+                    data
+                );
             }
         }
     }

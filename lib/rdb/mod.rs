@@ -41,6 +41,9 @@ pub struct Options {
     pub top: usize,
     /// How many warnings the report keeps verbatim (the rest are only counted).
     pub max_warnings: usize,
+    /// Checksum and write the output on a second thread while parsing goes on (the default);
+    /// false does everything on the calling thread.
+    pub writer_thread: bool,
     /// Record the start offset of every record in the report (for tests; memory grows).
     #[doc(hidden)]
     pub record_offsets: bool,
@@ -55,6 +58,7 @@ impl Default for Options {
             key_names: false,
             top: 10,
             max_warnings: 100,
+            writer_thread: true,
             record_offsets: false,
         }
     }
@@ -98,7 +102,11 @@ impl Fail {
     }
     fn write(e: std::io::Error) -> Self {
         let epipe = e.kind() == std::io::ErrorKind::BrokenPipe;
-        let kind = if epipe { FailKind::BrokenPipe } else { FailKind::Write };
+        let kind = if epipe {
+            FailKind::BrokenPipe
+        } else {
+            FailKind::Write
+        };
         Fail {
             off: 0,
             msg: format!("writing output: {e}"),
@@ -132,8 +140,8 @@ impl Validator {
     /// parser reads on; it has finished (and written everything handed to it) when this returns.
     pub fn run(&mut self, src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>) -> Result<()> {
         let opts = self.opts.clone();
+        let threaded = self.opts.writer_thread;
         let (res, ctx, report) = std::thread::scope(|scope| {
-            let threaded = std::env::var_os("RDBCHECK_SINGLE").is_none();
             let (pipe, direct) = match out {
                 Some(w) if threaded => (Some(input::Pipe::spawn(scope, w)), None),
                 other => (None, other),
@@ -146,7 +154,10 @@ impl Validator {
         self.report = report;
         res.map_err(|f| {
             if f.is_data() {
-                Error::new(ErrorKind::Data, format!("offset {}: {}{}", f.off, f.msg, ctx))
+                Error::new(
+                    ErrorKind::Data,
+                    format!("offset {}: {}{}", f.off, f.msg, ctx),
+                )
             } else if f.kind == FailKind::BrokenPipe {
                 Error::new(ErrorKind::Signal(libc::SIGPIPE), f.msg)
             } else {
@@ -165,7 +176,11 @@ impl Validator {
 }
 
 /// Validates `src`, passing its bytes through to `out`; returns the report of a valid stream.
-pub fn validate(src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>, opts: &Options) -> Result<Report> {
+pub fn validate(
+    src: &mut dyn Read,
+    out: Option<&mut (dyn Write + Send)>,
+    opts: &Options,
+) -> Result<Report> {
     let mut v = Validator::new(opts.clone());
     v.run(src, out)?;
     Ok(v.into_report())

@@ -310,7 +310,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 } else {
                     String::new()
                 };
-                format!(" (db {}, key #{} of the db, type {ty}{name})", self.db, self.key_index)
+                format!(
+                    " (db {}, key #{} of the db, type {ty}{name})",
+                    self.db, self.key_index
+                )
             }
         }
     }
@@ -352,7 +355,9 @@ impl<'a, 'b> Parser<'a, 'b> {
             0x81 => Ok(u64::from_be_bytes(self.inp.array::<8>(what)?)),
             _ => self.fail(
                 at,
-                format!("invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)"),
+                format!(
+                    "invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)"
+                ),
             ),
         }
     }
@@ -378,40 +383,68 @@ impl<'a, 'b> Parser<'a, 'b> {
         Ok((n, Enc::Raw))
     }
 
-    fn special_string<S: Sink + ?Sized>(&mut self, enc: u8, at: u64, sink: &mut S, what: &str) -> R<(u64, Enc)> {
+    /// The body of an LZF string (after its 0xC3 byte): decodes `clen` compressed bytes as they
+    /// pass, in `mode`. Returns the decoded length, the offset of the compressed data and the
+    /// buffer (the whole output in `KeepAll` mode, else empty for reuse).
+    fn lzf<S: Sink + ?Sized>(
+        &mut self,
+        start: u64,
+        what: &str,
+        mode: Mode,
+        buf: Vec<u8>,
+        max: u64,
+        sink: &mut S,
+    ) -> R<(u64, u64, Vec<u8>)> {
+        let clen = self.len("the compressed length of an LZF string")?;
+        let ulen = self.len("the uncompressed length of an LZF string")?;
+        let data = self.inp.offset();
+        if ulen == 0 || ulen > max {
+            return self.fail(
+                start,
+                format!("LZF string for {what} declares an uncompressed length of {ulen}"),
+            );
+        }
+        let mut d = Lzf::with_buffer(ulen, mode, buf);
+        let mut lzf_err = None;
+        let streamed = self.inp.stream_with(clen, what, |piece| {
+            d.feed(piece, sink).map_err(|e| {
+                lzf_err = Some(e);
+                Fail::at(0, String::new())
+            })
+        });
+        if let Err(f) = streamed {
+            return Err(match lzf_err {
+                Some(e) => Fail::at(data + e.at, format!("{} (in {what})", e.msg)),
+                None => f,
+            });
+        }
+        let out = d
+            .finish(sink)
+            .map_err(|e| Fail::at(start, format!("{} (in {what})", e.msg)))?;
+        Ok((ulen, data, out))
+    }
+
+    fn special_string<S: Sink + ?Sized>(
+        &mut self,
+        enc: u8,
+        at: u64,
+        sink: &mut S,
+        what: &str,
+    ) -> R<(u64, Enc)> {
         let mut buf = [0u8; 24];
         let v = match enc {
             0 => self.inp.u8(what)? as i8 as i64,
             1 => i16::from_le_bytes(self.inp.array::<2>(what)?) as i64,
             2 => i32::from_le_bytes(self.inp.array::<4>(what)?) as i64,
             3 => {
-                let clen = self.len("the compressed length of an LZF string")?;
-                let ulen = self.len("the uncompressed length of an LZF string")?;
-                let data = self.inp.offset();
-                if ulen == 0 {
-                    return self.fail(
-                        at,
-                        format!("LZF string for {what} declares an uncompressed length of 0"),
-                    );
-                }
-                let mode = if sink.wants_bytes() { Mode::Stream } else { Mode::Count };
-                let mut d = Lzf::with_buffer(ulen, mode, std::mem::take(&mut self.lzf_buf));
-                let mut lzf_err = None;
-                self.inp
-                    .stream_with(clen, what, |piece| {
-                        if let Err(e) = d.feed(piece, sink) {
-                            lzf_err = Some(e);
-                            return Err(Fail::at(0, String::new()));
-                        }
-                        Ok(())
-                    })
-                    .or_else(|f| match lzf_err.take() {
-                        Some(e) => Err(Fail::at(data + e.at, format!("{} (in {what})", e.msg))),
-                        None => Err(f),
-                    })?;
-                self.lzf_buf = d
-                    .finish(sink)
-                    .map_err(|e| Fail::at(at, format!("{} (in {what})", e.msg)))?;
+                let mode = if sink.wants_bytes() {
+                    Mode::Stream
+                } else {
+                    Mode::Count
+                };
+                let buf = std::mem::take(&mut self.lzf_buf);
+                let (ulen, _, buf) = self.lzf(at, what, mode, buf, u64::MAX, sink)?;
+                self.lzf_buf = buf;
                 return Ok((ulen, Enc::Lzf));
             }
             _ => {
@@ -431,7 +464,11 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     /// Reads an RDB string holding an embedded blob and runs `check` on its bytes, which are
     /// either still in the input window or in a buffer (LZF, or spanning window moves).
-    fn with_blob<T>(&mut self, what: &str, check: impl FnOnce(&[u8], &mut Dedup) -> Result<T, BlobErr>) -> R<T> {
+    fn with_blob<T>(
+        &mut self,
+        what: &str,
+        check: impl FnOnce(&[u8], &mut Dedup) -> Result<T, BlobErr>,
+    ) -> R<T> {
         let (blob, loc) = self.blob(what)?;
         let bytes = match &blob {
             Blob::Window(a, b) => self.inp.window(*a, *b),
@@ -460,29 +497,8 @@ impl<'a, 'b> Parser<'a, 'b> {
             _ => {
                 let enc = b & 0x3f;
                 if enc == 3 {
-                    let clen = self.len("the compressed length of an LZF string")?;
-                    let ulen = self.len("the uncompressed length of an LZF string")?;
-                    let data = self.inp.offset();
-                    if ulen == 0 || ulen > MAX_BLOB {
-                        return self.fail(start, format!("LZF {what} declares an uncompressed length of {ulen}"));
-                    }
-                    let mut d = Lzf::with_buffer(ulen, Mode::KeepAll, buf);
-                    let mut lzf_err = None;
-                    self.inp
-                        .stream_with(clen, what, |piece| {
-                            if let Err(e) = d.feed(piece, &mut Discard) {
-                                lzf_err = Some(e);
-                                return Err(Fail::at(0, String::new()));
-                            }
-                            Ok(())
-                        })
-                        .or_else(|f| match lzf_err.take() {
-                            Some(e) => Err(Fail::at(data + e.at, format!("{} (in {what})", e.msg))),
-                            None => Err(f),
-                        })?;
-                    let out = d
-                        .finish(&mut Discard)
-                        .map_err(|e| Fail::at(start, format!("{} (in {what})", e.msg)))?;
+                    let (_, data, out) =
+                        self.lzf(start, what, Mode::KeepAll, buf, MAX_BLOB, &mut Discard)?;
                     return Ok((
                         Blob::Owned(out),
                         BlobAt {
@@ -567,7 +583,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             let rec = match classify(self.magic, self.ver, b) {
                 Ok(r) => r,
                 Err(msg) => {
-                    return self.fail(at, format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()));
+                    return self.fail(
+                        at,
+                        format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()),
+                    );
                 }
             };
             match rec {
@@ -604,7 +623,11 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     fn header(&mut self) -> R<()> {
         self.record = Record::Header;
-        let have = if self.inp.fill(9)? { 9 } else { self.inp.available() };
+        let have = if self.inp.fill(9)? {
+            9
+        } else {
+            self.inp.available()
+        };
         let head = self.inp.peek()[..have].to_vec();
         if have == 0 {
             return self.fail(0, "empty input: expected an RDB file, got no bytes at all");
@@ -622,19 +645,26 @@ impl<'a, 'b> Parser<'a, 'b> {
             }
             return self.fail(
                 0,
-                format!("input is a server reply, not an RDB: {}", printable(&line, 200)),
+                format!(
+                    "input is a server reply, not an RDB: {}",
+                    printable(&line, 200)
+                ),
             );
         }
         if head[0] == b'$' {
             return self.fail(0, "input starts with a RESP bulk header ('$…'), not an RDB magic: the replication framing was not stripped");
         }
         if head.starts_with(&[0x1f, 0x8b]) {
-            return self.fail(0, "input is gzip-compressed, not a plain RDB (decompress it first)");
+            return self.fail(
+                0,
+                "input is gzip-compressed, not a plain RDB (decompress it first)",
+            );
         }
         if head.starts_with(b"VKCS") {
             return self.fail(0, "input is a Valkey compressed-stream envelope (VKCS, rdbcompression lz4), which rdbcheck does not support");
         }
-        let need_more = |p: &Self| -> R<()> { Err(p.inp.truncated(9 - have as u64, "the 9-byte RDB magic")) };
+        let need_more =
+            |p: &Self| -> R<()> { Err(p.inp.truncated(9 - have as u64, "the 9-byte RDB magic")) };
         if head.starts_with(b"REDIS") || (have < 5 && b"REDIS".starts_with(&head)) {
             if have < 9 {
                 return need_more(self);
@@ -717,7 +747,10 @@ impl<'a, 'b> Parser<'a, 'b> {
         self.record = Record::Trailer;
         if self.ver >= 5 {
             let at = self.inp.offset();
-            let stored = u64::from_le_bytes(self.inp.array::<8>("the CRC-64 checksum after the EOF opcode")?);
+            let stored = u64::from_le_bytes(
+                self.inp
+                    .array::<8>("the CRC-64 checksum after the EOF opcode")?,
+            );
             if stored == 0 {
                 if self.opts.require_checksum {
                     return self.fail(
@@ -729,12 +762,20 @@ impl<'a, 'b> Parser<'a, 'b> {
             } else if stored != crc {
                 return self.fail(
                     at,
-                    format!("CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"),
+                    format!(
+                        "CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"
+                    ),
                 );
             } else {
                 self.report.checksum = Checksum::Verified(crc);
             }
         } else {
+            if self.opts.require_checksum {
+                return self.fail(
+                    self.inp.offset(),
+                    format!("RDB version {} has no checksum trailer (only version 5 and later do) and --require-checksum is set", self.ver),
+                );
+            }
             self.report.checksum = Checksum::Absent;
         }
         let end = self.inp.offset();
@@ -782,7 +823,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 if let Some(prev) = self.pending.expire {
                     return self.fail(
                         at,
-                        format!("a second expiry ({}) for the same key, after {prev}", op.name()),
+                        format!(
+                            "a second expiry ({}) for the same key, after {prev}",
+                            op.name()
+                        ),
                     );
                 }
                 if op == Op::ExpireTime {
@@ -871,14 +915,19 @@ impl<'a, 'b> Parser<'a, 'b> {
                         );
                     }
                 }
-                self.report.aux.push((printable(&k.buf, 100), printable(&v.buf, 200)));
+                self.report
+                    .aux
+                    .push((printable(&k.buf, 100), printable(&v.buf, 200)));
             }
             Op::ModuleAux => {
                 let id = self.len("the MODULE_AUX module id")?;
                 let wat = self.inp.offset();
                 let when_op = self.len("the MODULE_AUX when-opcode")?;
                 if when_op != 2 {
-                    return self.fail(wat, format!("MODULE_AUX when-opcode is {when_op}, expected 2 (UINT)"));
+                    return self.fail(
+                        wat,
+                        format!("MODULE_AUX when-opcode is {when_op}, expected 2 (UINT)"),
+                    );
                 }
                 let wat = self.inp.offset();
                 let when = self.len("the MODULE_AUX when value")?;
@@ -936,7 +985,9 @@ impl<'a, 'b> Parser<'a, 'b> {
                     if a > b || b >= 16384 {
                         return self.fail(
                             rat,
-                            format!("SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"),
+                            format!(
+                                "SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"
+                            ),
                         );
                     }
                 }
@@ -986,7 +1037,11 @@ impl<'a, 'b> Parser<'a, 'b> {
         let mut name = std::mem::take(&mut self.key_name);
         let mut ks = KeySink {
             fp,
-            name: if self.opts.key_names { Some(&mut name) } else { None },
+            name: if self.opts.key_names {
+                Some(&mut name)
+            } else {
+                None
+            },
         };
         let kat = self.inp.offset();
         self.string(&mut ks, "the key name")?;
@@ -998,7 +1053,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             if !seen.insert(fp) {
                 return self.fail(
                     kat,
-                    format!("duplicate key in db {} (a server panics loading it)", self.db),
+                    format!(
+                        "duplicate key in db {} (a server panics loading it)",
+                        self.db
+                    ),
                 );
             }
         }
@@ -1112,7 +1170,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                     let at = self.inp.offset();
                     min = self.i64_le("the hash minimum field expiry")? as u64;
                     if min > EXPIRE_TIME_MAX + 1 {
-                        return self.fail(at, format!("hash minimum field expiry {min} is beyond 2^48 ms"));
+                        return self.fail(
+                            at,
+                            format!("hash minimum field expiry {min} is beyond 2^48 ms"),
+                        );
                     }
                 }
                 let n = self.len("the hash size")?;
@@ -1128,7 +1189,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                     if expire_at > EXPIRE_TIME_MAX
                         || (ty == Ty::HashMetadata && ttl != 0 && ttl.checked_add(min).is_none())
                     {
-                        return self.fail(at, format!("hash field expiry {expire_at} is beyond 2^48-1 ms"));
+                        return self.fail(
+                            at,
+                            format!("hash field expiry {expire_at} is beyond 2^48-1 ms"),
+                        );
                     }
                     self.member("a hash field", "hash")?;
                     self.string(&mut Discard, "a hash value")?;
@@ -1143,10 +1207,11 @@ impl<'a, 'b> Parser<'a, 'b> {
                     self.string(&mut Discard, "a hash value")?;
                     let at = self.inp.offset();
                     let exp = self.i64_le("a hash field expiry")?;
-                    if exp < -1 || exp as u64 > EXPIRE_TIME_MAX && exp != -1 {
+                    // Valkey stores absolute unix-time milliseconds, -1 for none
+                    if exp < -1 {
                         return self.fail(
                             at,
-                            format!("hash field expiry {exp} is neither -1 (none) nor a time below 2^48 ms"),
+                            format!("hash field expiry {exp} is neither -1 (none) nor a time"),
                         );
                     }
                 }
@@ -1168,7 +1233,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                 let at = self.inp.offset();
                 let min = self.i64_le("the hash minimum field expiry")? as u64;
                 if min > EXPIRE_TIME_MAX + 1 {
-                    return self.fail(at, format!("hash minimum field expiry {min} is beyond 2^48 ms"));
+                    return self.fail(
+                        at,
+                        format!("hash minimum field expiry {min} is beyond 2^48 ms"),
+                    );
                 }
                 self.encoded(ty)
             }
@@ -1214,7 +1282,10 @@ impl<'a, 'b> Parser<'a, 'b> {
                     .and_then(|s| s.trim().parse::<f64>().ok())
                 {
                     Some(v) => Ok(v),
-                    None => self.fail(at, format!("score \"{}\" is not a number", printable(&k.buf, 40))),
+                    None => self.fail(
+                        at,
+                        format!("score \"{}\" is not a number", printable(&k.buf, 40)),
+                    ),
                 }
             }
         }
@@ -1233,7 +1304,9 @@ impl<'a, 'b> Parser<'a, 'b> {
                     c => {
                         return self.fail(
                             at,
-                            format!("quicklist node container {c} is neither 1 (plain) nor 2 (packed)"),
+                            format!(
+                                "quicklist node container {c} is neither 1 (plain) nor 2 (packed)"
+                            ),
                         )
                     }
                 }
@@ -1256,7 +1329,10 @@ impl<'a, 'b> Parser<'a, 'b> {
             let v1 = ty == Ty::ListQuicklist;
             let r = self.with_blob(what, |b, _| {
                 if b.is_empty() {
-                    Err(BlobErr::new(0, "quicklist node is empty (zero-length string)"))
+                    Err(BlobErr::new(
+                        0,
+                        "quicklist node is empty (zero-length string)",
+                    ))
                 } else if v1 {
                     blob::ziplist(b, |_, _| Ok(()))
                 } else {
@@ -1369,7 +1445,11 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
         Ty::HashZipmap => blob::zipmap(b, |at, f, _| unique(at, Entry::Str(f))),
         Ty::SetIntset => blob::intset(b),
         Ty::ListZiplist => blob::ziplist(b, |_, _| Ok(())),
-        Ty::ZsetZiplist | Ty::HashZiplist | Ty::HashListpack | Ty::ZsetListpack | Ty::SetListpack => {
+        Ty::ZsetZiplist
+        | Ty::HashZiplist
+        | Ty::HashListpack
+        | Ty::ZsetListpack
+        | Ty::SetListpack => {
             let tuple = if ty == Ty::SetListpack { 1 } else { 2 };
             let zset = matches!(ty, Ty::ZsetZiplist | Ty::ZsetListpack);
             let mut i = 0u64;
@@ -1451,7 +1531,10 @@ impl Parser<'_, '_> {
             };
             let (len, _) = self.string(&mut k, "a stream node master id")?;
             if len != 16 {
-                return self.fail(at, format!("stream node key has {len} bytes; a stream id has 16"));
+                return self.fail(
+                    at,
+                    format!("stream node key has {len} bytes; a stream id has 16"),
+                );
             }
             if !node_keys.insert(u128::from_be_bytes(k.buf[..16].try_into().unwrap())) {
                 return self.fail(at, "stream node key appears twice");
@@ -1474,7 +1557,10 @@ impl Parser<'_, '_> {
             }
         }
         if length > 0 && nodes == 0 {
-            return self.fail(lat, format!("stream length is {length} but it has no nodes"));
+            return self.fail(
+                lat,
+                format!("stream length is {length} but it has no nodes"),
+            );
         }
         let groups = self.len("the consumer group count")?;
         let mut group_names = FpSet::default();
@@ -1522,8 +1608,12 @@ impl Parser<'_, '_> {
                     let id = u128::from_be_bytes(self.inp.array::<16>("a consumer PEL entry id")?);
                     match pel.get_mut(&id) {
                         None => return self.fail(at, "consumer PEL entry is not in the group PEL"),
-                        Some(owner) if *owner == c => return self.fail(at, "duplicate entry in a consumer PEL"),
-                        Some(owner) if *owner != 0 => return self.fail(at, "PEL entry is claimed by two consumers"),
+                        Some(owner) if *owner == c => {
+                            return self.fail(at, "duplicate entry in a consumer PEL")
+                        }
+                        Some(owner) if *owner != 0 => {
+                            return self.fail(at, "PEL entry is claimed by two consumers")
+                        }
                         Some(owner) => *owner = c,
                     }
                 }
@@ -1556,10 +1646,16 @@ impl Parser<'_, '_> {
 fn check_score(at: usize, e: Entry) -> Result<(), BlobErr> {
     match e {
         Entry::Int(_) => Ok(()),
-        Entry::Str(s) => match std::str::from_utf8(s).ok().and_then(|t| t.parse::<f64>().ok()) {
+        Entry::Str(s) => match std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+        {
             Some(v) if !v.is_nan() => Ok(()),
             Some(_) => Err(BlobErr::new(at, "sorted set score is NaN")),
-            None => Err(BlobErr::new(at, format!("sorted set score {e} is not a number"))),
+            None => Err(BlobErr::new(
+                at,
+                format!("sorted set score {e} is not a number"),
+            )),
         },
     }
 }
@@ -1584,18 +1680,25 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
             ));
         };
         *i += 1;
-        e.as_int()
-            .ok_or_else(|| BlobErr::new(at, format!("stream listpack {what} {e} is not an integer")))
+        e.as_int().ok_or_else(|| {
+            BlobErr::new(at, format!("stream listpack {what} {e} is not an integer"))
+        })
     };
     let count = int(&mut i, "entry count")?;
     let deleted = int(&mut i, "deleted count")?;
     let master_fields = int(&mut i, "master field count")?;
     if count < 0 || deleted < 0 || master_fields < 0 {
-        return Err(BlobErr::new(ents[0].0, "stream listpack has a negative count"));
+        return Err(BlobErr::new(
+            ents[0].0,
+            "stream listpack has a negative count",
+        ));
     }
     let skip = |i: &mut usize, n: i64, what: &str| -> Result<(), BlobErr> {
         if n as u64 > (ents.len() - *i) as u64 {
-            return Err(BlobErr::new(end, format!("stream listpack ends inside the {what}")));
+            return Err(BlobErr::new(
+                end,
+                format!("stream listpack ends inside the {what}"),
+            ));
         }
         *i += n as usize;
         Ok(())
@@ -1603,7 +1706,10 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
     skip(&mut i, master_fields, "master field names")?;
     let zat = ents.get(i).map_or(end, |e| e.0);
     if int(&mut i, "master entry terminator")? != 0 {
-        return Err(BlobErr::new(zat, "stream master entry is not terminated by 0"));
+        return Err(BlobErr::new(
+            zat,
+            "stream master entry is not terminated by 0",
+        ));
     }
     let total = count
         .checked_add(deleted)
@@ -1617,7 +1723,10 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
         if flags & 2 == 0 {
             fields = int(&mut i, "entry field count")?;
             if fields < 0 {
-                return Err(BlobErr::new(ents[i - 1].0, "stream entry has a negative field count"));
+                return Err(BlobErr::new(
+                    ents[i - 1].0,
+                    "stream entry has a negative field count",
+                ));
             }
             skip(&mut i, fields, "entry field names")?;
             extra += fields + 1;
@@ -1628,14 +1737,20 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
         if lp_count != fields + extra {
             return Err(BlobErr::new(
                 cat,
-                format!("stream entry lp-count is {lp_count}, expected {}", fields + extra),
+                format!(
+                    "stream entry lp-count is {lp_count}, expected {}",
+                    fields + extra
+                ),
             ));
         }
     }
     if i != ents.len() {
         return Err(BlobErr::new(
             ents[i].0,
-            format!("{} unexpected element(s) after the last stream entry", ents.len() - i),
+            format!(
+                "{} unexpected element(s) after the last stream entry",
+                ents.len() - i
+            ),
         ));
     }
     Ok(())

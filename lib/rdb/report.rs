@@ -84,7 +84,11 @@ impl Report {
         );
         if self.magic == "VALKEY" {
             s.clear();
-            let _ = writeln!(s, "format: VALKEY{:03} (RDB version {})", self.version, self.version);
+            let _ = writeln!(
+                s,
+                "format: VALKEY{:03} (RDB version {})",
+                self.version, self.version
+            );
         }
         for (k, v) in &self.aux {
             let _ = writeln!(s, "aux: {k} = {v}");
@@ -118,7 +122,11 @@ impl Report {
             let _ = writeln!(s, "function libraries: {}", self.functions);
         }
         if self.module_aux > 0 || !self.modules.is_empty() {
-            let mods: Vec<String> = self.modules.iter().map(|(m, n)| format!("{m}={n}")).collect();
+            let mods: Vec<String> = self
+                .modules
+                .iter()
+                .map(|(m, n)| format!("{m}={n}"))
+                .collect();
             let _ = writeln!(
                 s,
                 "modules: {} aux records; values: {}",
@@ -198,7 +206,8 @@ impl Report {
             .top
             .iter()
             .map(|t| {
-                let mut o = json!({"db": t.db, "index": t.index, "type": t.type_name, "bytes": t.bytes});
+                let mut o =
+                    json!({"db": t.db, "index": t.index, "type": t.type_name, "bytes": t.bytes});
                 if let Some(n) = &t.name {
                     o["key"] = Value::String(n.clone());
                 }
