@@ -12,6 +12,9 @@ use std::process::exit;
 
 fn main() {
     let args = Args::parse();
+    if args.no_abort_downstream {
+        sluice::pipeline::disable();
+    }
     sluice::pipeline::abort_downstream_on_signals();
     // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 1 MiB blocks.
     // SAFETY: fds 0 and 1 stay open for the life of the process; ManuallyDrop never closes them.

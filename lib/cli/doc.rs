@@ -90,6 +90,14 @@ Page {
     env: &[Scope::Swift, Scope::Pipeline],
     sections: "",
     see_also: &["swift(1)"],
+},
+Page {
+    name: "rdbcheck",
+    command: <super::rdbcheck::Args as clap::CommandFactory>::command,
+    examples: super::rdbcheck::EXAMPLES,
+    env: &[Scope::Pipeline],
+    sections: super::rdbcheck::AFTER_LONG_HELP,
+    see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
 }];
 
 /// The registry of section-1 pages.

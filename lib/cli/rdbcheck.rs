@@ -23,7 +23,7 @@ own check tools it refuses truncation anywhere, trailing bytes, empty input, an 
 instead of a snapshot, SELECTDB beyond --databases, key attributes (expire, LRU/LFU) not \
 followed by a key, and truncated module values, without ever hanging.";
 
-const AFTER_LONG_HELP: &str = "\
+pub const AFTER_LONG_HELP: &str = "\
 THE $EOF: MARKER
     With diskless replication (repl-diskless-sync yes, the default since Redis 7.0), \
 `redis-cli --rdb -` and `valkey-cli --rdb -` append the 40-character end-of-transfer mark \
@@ -63,7 +63,15 @@ EXIT STATUS
     1    the stream is not a valid RDB (or is empty, or is an error reply)
     2    usage error
     6    I/O error reading the input or writing the output
-    141  the reader of standard output went away (as for `cat`); nothing is printed";
+    141  the reader of standard output went away (as for `cat`); nothing is printed
+    128+N  interrupted by signal N (the reader of standard output is told first)";
+
+pub const EXAMPLES: &str = "\
+Examples:
+  valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb
+  s3get s3://backups/valkey/latest.rdb | rdbcheck > /var/lib/valkey/dump.rdb
+  rdbcheck -n dump.rdb && echo ok
+  rdbcheck -n -v --json - --top 10 dump.rdb    # summary and the largest keys, for monitoring";
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -71,6 +79,7 @@ EXIT STATUS
     version,
     about = "Validate a Redis/Valkey RDB snapshot while passing it through",
     long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
     after_long_help = AFTER_LONG_HELP
 )]
 pub struct Args {
@@ -113,6 +122,10 @@ pub struct Args {
     /// Do everything on one thread (by default a second thread checksums and writes)
     #[arg(long, hide = true)]
     pub single_thread: bool,
+
+    /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
+    #[arg(long)]
+    pub no_abort_downstream: bool,
 }
 
 impl Args {
