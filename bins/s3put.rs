@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use sluice::cli::{exit_with, s3put::Args};
-use sluice::pipeline::{self, Uploader};
+use sluice::pipeline;
 use sluice::s3::{upload::S3Destination, S3Url};
 use sluice::transfer::Options;
 use sluice::Result;
@@ -14,9 +14,6 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    if args.no_abort_downstream {
-        pipeline::disable();
-    }
     let url = S3Url::parse_object(&args.url)?;
     let client = args.s3.client()?;
     let plan = args.part_plan(client.endpoint().provider())?;
@@ -32,8 +29,7 @@ fn run(args: &Args) -> Result<()> {
         verbose: args.s3.verbose,
         tee: None,
     };
-    let up = Uploader { engine, tee: args.tee.then_some(args.onfail), command: args.command.clone() };
-    let summary = pipeline::run_upload(dest, up)?;
+    let summary = pipeline::run_upload(dest, args.pipeline.uploader(engine))?;
     if args.json {
         let out = serde_json::json!({
             "url": url.to_url_string(),
@@ -43,7 +39,7 @@ fn run(args: &Args) -> Result<()> {
             "seconds": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         });
         // With --tee, stdout carries the data: the result goes to stderr instead.
-        sluice::cli::print_result(&out.to_string(), args.tee)?;
+        sluice::cli::print_result(&out.to_string(), args.pipeline.tee)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use sluice::cli::{exit_with, swift_slo_put::Args};
-use sluice::pipeline::{self, Uploader};
+use sluice::pipeline;
 use sluice::swift::SwiftDestination;
 use sluice::transfer::Options;
 use sluice::Result;
@@ -14,9 +14,6 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    if args.no_abort_downstream {
-        pipeline::disable();
-    }
     let client = args.swift.client()?;
     let plan = args.plan(&client.info()?)?;
     let dest = Arc::new(SwiftDestination::new(client, &args.container, &args.object, args.upload_options()?)?);
@@ -29,8 +26,7 @@ fn run(args: &Args) -> Result<()> {
         verbose: args.swift.verbose,
         tee: None,
     };
-    let up = Uploader { engine: opts, tee: args.tee.then_some(args.onfail), command: args.command.clone() };
-    let summary = pipeline::run_upload(dest.clone(), up)?;
+    let summary = pipeline::run_upload(dest.clone(), args.pipeline.uploader(opts))?;
     dest.delete_old_segments();
     if args.json {
         let out = serde_json::json!({
@@ -43,7 +39,7 @@ fn run(args: &Args) -> Result<()> {
             "seconds": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         });
         // With --tee, stdout carries the data: the result goes to stderr instead.
-        sluice::cli::print_result(&out.to_string(), args.tee)?;
+        sluice::cli::print_result(&out.to_string(), args.pipeline.tee)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use crate::config::{self, AddressingStyle, Overrides};
 use crate::http::{HttpOptions, Retry};
+use crate::pipeline::{OnFail, Uploader};
 use crate::s3::S3Client;
 use crate::Result;
 use clap::Args;
@@ -75,6 +76,34 @@ impl S3Args {
             ));
         }
         S3Client::new(&cfg, self.http_options(), self.verbose)
+    }
+}
+
+/// The uploaders' pipeline flags (s3put, swift-slo-put): mirroring, command mode, and the
+/// abort-propagation opt-out.
+#[derive(Args, Clone, Debug)]
+pub struct PipelineArgs {
+    /// Also copy the input to stdout while uploading, to mirror one stream to several stores
+    #[arg(long, help_heading = "Pipeline")]
+    pub tee: bool,
+    /// With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = OnFail::Continue, requires = "tee", help_heading = "Pipeline")]
+    pub onfail: OnFail,
+    /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
+    #[arg(long, help_heading = "Pipeline")]
+    pub no_abort_downstream: bool,
+    /// Command mode: run CMD, upload its stdout, and complete only if it exits 0
+    #[arg(last = true, value_name = "CMD", help_heading = "Pipeline")]
+    pub command: Vec<String>,
+}
+
+impl PipelineArgs {
+    /// Applies the opt-out and wraps the engine options into the uploader's plan.
+    pub fn uploader<'a>(&self, engine: crate::transfer::Options<'a>) -> Uploader<'a> {
+        if self.no_abort_downstream {
+            crate::pipeline::disable();
+        }
+        Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() }
     }
 }
 

@@ -1,8 +1,7 @@
 //! s3put's flags.
 
-use super::common::{parse_size, S3Args};
+use super::common::{parse_size, PipelineArgs, S3Args};
 use crate::config::Provider;
-use crate::pipeline::OnFail;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
 use crate::transfer::{PartPlan, MIB};
 use crate::{Error, Result};
@@ -95,18 +94,8 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub progress: bool,
 
-    /// Also copy the input to stdout while uploading, to mirror one stream to several stores
-    #[arg(long, help_heading = "Pipeline")]
-    pub tee: bool,
-    /// With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = OnFail::Continue, requires = "tee", help_heading = "Pipeline")]
-    pub onfail: OnFail,
-    /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
-    #[arg(long, help_heading = "Pipeline")]
-    pub no_abort_downstream: bool,
-    /// Command mode: run CMD, upload its stdout, and complete only if it exits 0
-    #[arg(last = true, value_name = "CMD", help_heading = "Pipeline")]
-    pub command: Vec<String>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
 }
 
 pub fn after_help() -> String {

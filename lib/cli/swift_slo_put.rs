@@ -78,18 +78,8 @@ pub struct Args {
     #[arg(long, help_heading = "Output")]
     pub progress: bool,
 
-    /// Also copy the input to stdout while uploading, to mirror one stream to several stores
-    #[arg(long, help_heading = "Pipeline")]
-    pub tee: bool,
-    /// With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure
-    #[arg(long, value_name = "MODE", value_enum, default_value_t = crate::pipeline::OnFail::Continue, requires = "tee", help_heading = "Pipeline")]
-    pub onfail: crate::pipeline::OnFail,
-    /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
-    #[arg(long, help_heading = "Pipeline")]
-    pub no_abort_downstream: bool,
-    /// Command mode: run CMD, upload its stdout, and complete only if it exits 0
-    #[arg(last = true, value_name = "CMD", help_heading = "Pipeline")]
-    pub command: Vec<String>,
+    #[command(flatten)]
+    pub pipeline: super::common::PipelineArgs,
 }
 
 pub fn after_help() -> String {
