@@ -12,7 +12,7 @@ use std::process::exit;
 
 fn main() {
     let args = Args::parse();
-    // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 1 MiB blocks.
+    // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 256 KiB blocks.
     // SAFETY: fds 0 and 1 stay open for the life of the process; ManuallyDrop never closes them.
     let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
     let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });

@@ -2,7 +2,8 @@
 //! slices, and writes every consumed byte to the sink (and into the CRC) when the window moves.
 //!
 //! Bytes are written only after the parser has consumed them, so the output never runs ahead
-//! of validation by more than one block, and never lags it by more than one block either.
+//! of validation, and never lags it by more than a few blocks (the one being parsed and those
+//! queued for the writer thread).
 
 use super::crc64::Crc64;
 use super::Fail;
