@@ -110,7 +110,7 @@ pub struct Args {
     #[arg(long)]
     pub check_duplicates: bool,
 
-    /// Do everything on one thread (by default a second thread checksums and writes)
+    /// Do everything on one thread (by default a second thread writes the output)
     #[arg(long, hide = true)]
     pub single_thread: bool,
 }
