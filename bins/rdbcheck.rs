@@ -16,7 +16,7 @@ fn main() {
         sluice::pipeline::disable();
     }
     sluice::pipeline::abort_downstream_on_signals();
-    // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 1 MiB blocks.
+    // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 256 KiB blocks.
     // SAFETY: fds 0 and 1 stay open for the life of the process; ManuallyDrop never closes them.
     let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
     let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });

@@ -45,7 +45,7 @@ string data cannot be detected by anyone. RDB versions below 5 have no checksum 
 MEMORY
     Without --check-duplicates, memory is bounded: a few 256 KiB blocks, plus the largest \
 single embedded blob (listpack, ziplist, intset, zipmap, stream node), plus, while one value is \
-checked, 16 bytes per member of a hash-table-encoded set, hash or sorted set (the servers also \
+checked, about 20 to 40 bytes per member of a hash-table-encoded set, hash or sorted set (the servers also \
 reject duplicate members) and per stream PEL entry. Large plain strings are streamed, never held.
 
     --check-duplicates keeps a 128-bit fingerprint of every key (database and name) in a hash \
@@ -119,7 +119,7 @@ pub struct Args {
     #[arg(long)]
     pub check_duplicates: bool,
 
-    /// Do everything on one thread (by default a second thread checksums and writes)
+    /// Do everything on one thread (by default a second thread writes the output)
     #[arg(long, hide = true)]
     pub single_thread: bool,
 

@@ -2,7 +2,8 @@
 //! slices, and writes every consumed byte to the sink (and into the CRC) when the window moves.
 //!
 //! Bytes are written only after the parser has consumed them, so the output never runs ahead
-//! of validation by more than one block, and never lags it by more than one block either.
+//! of validation, and never lags it by more than a few blocks (the one being parsed and those
+//! queued for the writer thread).
 
 use super::crc64::Crc64;
 use super::Fail;
@@ -17,22 +18,20 @@ pub const MAX_NEED: usize = 64;
 const POOL: usize = 4;
 
 enum Msg {
-    /// Checksum (while the CRC is on) and write `buf[from..to]`, then give the buffer back.
+    /// Write `buf[from..to]`, then give the buffer back.
     Data(Box<[u8]>, usize, usize),
-    /// Reply with the CRC so far and stop checksumming (the trailer is not covered).
-    TakeCrc,
     /// Flush the writer and reply `Done`.
     Finish,
 }
 
 enum Reply {
     Buf(Box<[u8]>),
-    Crc(u64),
     Done,
     Failed(io::Error),
 }
 
-/// The writer thread's end: checksums and writes validated blocks while the parser goes on.
+/// The writer thread's end: writes validated blocks while the parser goes on. (The CRC stays
+/// on the parsing thread, where the block is still in cache.)
 pub struct Pipe {
     tx: SyncSender<Msg>,
     rx: Receiver<Reply>,
@@ -49,16 +48,11 @@ impl Pipe {
         let (tx, wrx) = sync_channel::<Msg>(POOL + 2);
         let (wtx, rx) = sync_channel::<Reply>(POOL + 2);
         scope.spawn(move || {
-            let mut crc = Crc64::new();
-            let mut crc_on = true;
             let mut failed = false;
             while let Ok(msg) = wrx.recv() {
                 let reply = match msg {
                     Msg::Data(buf, from, to) => {
                         let chunk = &buf[from..to];
-                        if crc_on {
-                            crc.update(chunk);
-                        }
                         if !failed {
                             if let Err(e) = out.write_all(chunk) {
                                 failed = true;
@@ -66,10 +60,6 @@ impl Pipe {
                             }
                         }
                         Reply::Buf(buf)
-                    }
-                    Msg::TakeCrc => {
-                        crc_on = false;
-                        Reply::Crc(crc.value())
                     }
                     Msg::Finish => match out.flush() {
                         Err(e) if !failed => Reply::Failed(e),
@@ -151,7 +141,6 @@ pub struct Input<'a, 'b> {
     flushed: usize,
     /// Absolute stream offset of `buf[0]`.
     base: u64,
-    /// The CRC when there is no writer thread (check-only).
     crc: Crc64,
     crc_on: bool,
     src_eof: bool,
@@ -228,11 +217,11 @@ impl<'a, 'b> Input<'a, 'b> {
     /// current block when there is a writer thread.
     pub fn flush(&mut self) -> Result<(), Fail> {
         if self.flushed < self.pos {
+            if self.crc_on {
+                self.crc.update(&self.buf[self.flushed..self.pos]);
+            }
             match self.out.as_mut() {
                 None => {
-                    if self.crc_on {
-                        self.crc.update(&self.buf[self.flushed..self.pos]);
-                    }
                     if let Some(w) = self.direct.as_mut() {
                         w.write_all(&self.buf[self.flushed..self.pos])
                             .map_err(Fail::write)?;
@@ -263,18 +252,8 @@ impl<'a, 'b> Input<'a, 'b> {
     /// CRC of every byte consumed so far; stops the CRC (the checksum trailer is not covered).
     pub fn take_crc(&mut self) -> Result<u64, Fail> {
         self.flush()?;
-        let crc = match self.out.as_mut() {
-            None => self.crc.value(),
-            Some(pipe) => {
-                pipe.send(Msg::TakeCrc)?;
-                match pipe.reply(&mut self.spare)? {
-                    Reply::Crc(c) => c,
-                    _ => unreachable!("the writer answers TakeCrc with Crc"),
-                }
-            }
-        };
         self.crc_on = false;
-        Ok(crc)
+        Ok(self.crc.value())
     }
 
     /// Moves the window and reads more. Returns false at end of input with nothing new.
@@ -296,6 +275,9 @@ impl<'a, 'b> Input<'a, 'b> {
                 next[..tail].copy_from_slice(&self.buf[self.pos..self.end]);
                 let old = std::mem::replace(&mut self.buf, next);
                 if self.flushed < self.pos {
+                    if self.crc_on {
+                        self.crc.update(&old[self.flushed..self.pos]);
+                    }
                     pipe.send(Msg::Data(old, self.flushed, self.pos))?;
                 } else {
                     self.spare.push(old);

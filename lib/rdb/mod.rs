@@ -41,7 +41,7 @@ pub struct Options {
     pub top: usize,
     /// How many warnings the report keeps verbatim (the rest are only counted).
     pub max_warnings: usize,
-    /// Checksum and write the output on a second thread while parsing goes on (the default);
+    /// Write the output on a second thread while parsing goes on (the default);
     /// false does everything on the calling thread.
     pub writer_thread: bool,
     /// Record the start offset of every record in the report (for tests; memory grows).
@@ -133,10 +133,11 @@ impl Validator {
         }
     }
 
-    /// Validates `src`, writing every byte read to `out` (if any) once it has been checked,
-    /// up to and including the byte where validation fails.
+    /// Validates `src`, writing every byte read to `out` (if any) once it has been checked. On
+    /// success `out` has received the whole input; on failure a prefix of it that never reaches
+    /// past the byte where the failure was found.
     ///
-    /// With an output, a second thread checksums and writes the validated blocks while the
+    /// With an output, a second thread writes the validated blocks while the
     /// parser reads on; it has finished (and written everything handed to it) when this returns.
     pub fn run(&mut self, src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>) -> Result<()> {
         let opts = self.opts.clone();

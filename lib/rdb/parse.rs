@@ -663,70 +663,12 @@ impl<'a, 'b> Parser<'a, 'b> {
         if head.starts_with(b"VKCS") {
             return self.fail(0, "input is a Valkey compressed-stream envelope (VKCS, rdbcompression lz4), which rdbcheck does not support");
         }
-        let need_more =
-            |p: &Self| -> R<()> { Err(p.inp.truncated(9 - have as u64, "the 9-byte RDB magic")) };
-        if head.starts_with(b"REDIS") || (have < 5 && b"REDIS".starts_with(&head)) {
-            if have < 9 {
-                return need_more(self);
-            }
-            let digits = &head[5..9];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return self.fail(
-                    5,
-                    format!("bad RDB magic \"{shown}\": the version is not 4 decimal digits"),
-                );
-            }
-            let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
-            self.magic = Magic::Redis;
-            self.ver = ver;
-            if ver == 0 {
-                return self.fail(5, "RDB version 0 does not exist (REDIS0001 is the first)");
-            }
-            if ver >= format::VALKEY_MIN {
-                return self.fail(
-                    5,
-                    format!(
-                        "REDIS magic with version {ver}: versions 80 and above are written only with the VALKEY magic"
-                    ),
-                );
-            }
-            if ver > format::REDIS_MAX {
-                return self.fail(
-                    5,
-                    format!(
-                        "unsupported RDB version {ver}: rdbcheck knows REDIS0001-REDIS{:04} and VALKEY{}-VALKEY{}",
-                        format::REDIS_MAX,
-                        format::VALKEY_MIN,
-                        format::VALKEY_MAX
-                    ),
-                );
-            }
+        let (magic, plen) = if head.starts_with(b"REDIS")
+            || (have < 5 && b"REDIS".starts_with(&head))
+        {
+            (Magic::Redis, 5)
         } else if head.starts_with(b"VALKEY") || (have < 6 && b"VALKEY".starts_with(&head)) {
-            if have < 9 {
-                return need_more(self);
-            }
-            let digits = &head[6..9];
-            if !digits.iter().all(u8::is_ascii_digit) {
-                return self.fail(
-                    6,
-                    format!("bad RDB magic \"{shown}\": the version is not 3 decimal digits"),
-                );
-            }
-            let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
-            self.magic = Magic::Valkey;
-            self.ver = ver;
-            if ver < format::VALKEY_MIN {
-                return self.fail(
-                    6,
-                    format!("VALKEY magic with version {ver}: the VALKEY magic is used only for versions 80 and above"),
-                );
-            }
-            if ver > format::VALKEY_MAX {
-                return self.fail(
-                    6,
-                    format!("unsupported RDB version VALKEY{ver:03}: rdbcheck knows REDIS0001-REDIS{:04} and VALKEY{}-VALKEY{}", format::REDIS_MAX, format::VALKEY_MIN, format::VALKEY_MAX),
-                );
-            }
+            (Magic::Valkey, 6)
         } else {
             return self.fail(
                 0,
@@ -735,6 +677,45 @@ impl<'a, 'b> Parser<'a, 'b> {
                     format::REDIS_MAX
                 ),
             );
+        };
+        if have < 9 {
+            return Err(self.inp.truncated(9 - have as u64, "the 9-byte RDB magic"));
+        }
+        let digits = &head[plen..9];
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return self.fail(
+                plen as u64,
+                format!(
+                    "bad RDB magic \"{shown}\": the version is not {} decimal digits",
+                    9 - plen
+                ),
+            );
+        }
+        let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
+        self.magic = magic;
+        self.ver = ver;
+        let known = format!(
+            "rdbcheck knows REDIS0001-REDIS{:04} and VALKEY{}-VALKEY{}",
+            format::REDIS_MAX,
+            format::VALKEY_MIN,
+            format::VALKEY_MAX
+        );
+        let refused = match magic {
+            Magic::Redis if ver == 0 => Some("RDB version 0 does not exist (REDIS0001 is the first)".to_string()),
+            Magic::Redis if ver >= format::VALKEY_MIN => Some(format!(
+                "REDIS magic with version {ver}: versions 80 and above are written only with the VALKEY magic"
+            )),
+            Magic::Redis if ver > format::REDIS_MAX => Some(format!("unsupported RDB version {ver}: {known}")),
+            Magic::Valkey if ver < format::VALKEY_MIN => Some(format!(
+                "VALKEY magic with version {ver}: the VALKEY magic is used only for versions 80 and above"
+            )),
+            Magic::Valkey if ver > format::VALKEY_MAX => {
+                Some(format!("unsupported RDB version VALKEY{ver:03}: {known}"))
+            }
+            _ => None,
+        };
+        if let Some(msg) = refused {
+            return self.fail(plen as u64, msg);
         }
         self.inp.take(9);
         self.report.magic = self.magic.as_str().to_string();
