@@ -20,7 +20,7 @@ BASHCOMP = $(wildcard completions/bash/*)
 ZSHCOMP = $(wildcard completions/zsh/_*)
 FISHCOMP = $(wildcard completions/fish/*.fish)
 
-.PHONY: all release test demo docs bench install uninstall check-install
+.PHONY: all release test demo docs bench install uninstall check-install fuzz
 
 all: release
 
@@ -66,3 +66,9 @@ uninstall:
 # checks nothing is left. Needs a release build, so it is not part of `make test`.
 check-install:
 	sh scripts/check-install
+
+# A short fuzzing run of the RDB validator (needs a nightly toolchain and cargo-fuzz).
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	mkdir -p fuzz/corpus
+	cd fuzz && ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz run rdb_validate corpus seeds -- -max_total_time=$${FUZZ_SECONDS:-60} -detect_leaks=0

@@ -6,7 +6,7 @@ complete -c rdbcheck -s v -l verbose -d 'Print a summary to standard error, and 
 complete -c rdbcheck -s q -l quiet -d 'Do not print warnings (empty collections) on standard error'
 complete -c rdbcheck -l require-checksum -d 'Refuse a disabled checksum (stored as 0) and RDB versions before 5, which have none'
 complete -c rdbcheck -l check-duplicates -d 'Detect duplicate keys within a database (memory grows with the key count; see below)'
-complete -c rdbcheck -l single-thread -d 'Do everything on one thread (by default a second thread checksums and writes)'
+complete -c rdbcheck -l single-thread -d 'Do everything on one thread (by default a second thread writes the output)'
 complete -c rdbcheck -l no-abort-downstream -d 'Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)'
 complete -c rdbcheck -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rdbcheck -s V -l version -d 'Print version'
