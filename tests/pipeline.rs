@@ -83,9 +83,10 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
 
     // Kill redis-cli mid-transfer: rdbcheck sees truncation and aborts s3put before EOF.
     let script = format!(
-        "{{ redis-cli -p {p} --rdb - 2>/dev/null; echo $? > {d}/rc1; }} | {{ rdbcheck; echo $? > {d}/rc2; }} | \
+        "{{ redis-cli -p {p} --rdb - 2>/dev/null; echo $? > {d}/rc1; }} | {slow} | {{ rdbcheck; echo $? > {d}/rc2; }} | \
          s3put -v s3://{bucket}/killed.rdb; echo $? > {d}/rc3",
-        p = redis.port
+        p = redis.port,
+        slow = slowcat(&dir)
     );
     let mut child = sh(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -147,6 +148,26 @@ fn command_mode_stores_only_when_the_command_succeeds() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.head_object(&bucket, "ok").unwrap().size, 20 << 20);
+}
+
+/// A relay that forwards stdin to stdout at about 8 MiB/s, so a source can be killed while the
+/// transfer is certainly still running, however fast the machine is.
+const SLOWCAT: &str = r#"
+import os, sys, time
+rate = 8 << 20
+start = time.monotonic(); sent = 0
+while True:
+    b = os.read(0, 1 << 16)
+    if not b: break
+    os.write(1, b); sent += len(b)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0: time.sleep(ahead)
+"#;
+
+fn slowcat(dir: &TempDir) -> String {
+    let path = dir.join("slowcat.py");
+    std::fs::write(&path, SLOWCAT).unwrap();
+    format!("python3 {}", path.display())
 }
 
 /// A reader that catches SIGUSR2 (as sluice uploaders do), reads everything, and reports.
@@ -281,9 +302,10 @@ fn garbage_and_killed_sources_leave_nothing_in_swift() {
     let redis = Redis::start(&[]);
     redis.load_varied(150);
     let script = format!(
-        "{{ redis-cli -p {p} --rdb - 2>/dev/null; echo $? > {d}/rc1; }} | {{ rdbcheck; echo $? > {d}/rc2; }} | \
+        "{{ redis-cli -p {p} --rdb - 2>/dev/null; echo $? > {d}/rc1; }} | {slow} | {{ rdbcheck; echo $? > {d}/rc2; }} | \
          swift-slo-put -S 4M --create-container {c} killed.rdb; echo $? > {d}/rc3",
-        p = redis.port
+        p = redis.port,
+        slow = slowcat(&dir)
     );
     let mut child = sh_swift(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);

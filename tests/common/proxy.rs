@@ -589,8 +589,11 @@ fn forward(
         cw.write_all(&interim.raw)?;
         cw.flush()?;
     }
-    copy_body(cr, &mut Sink::new(&mut uw), req_framing)?;
-    uw.flush()?;
+    // A server may answer before reading the whole body (an early 403) and close: keep reading
+    // the client's body so its connection stays in step, and relay the early answer.
+    let mut lenient = Lenient(&mut uw);
+    copy_body(cr, &mut Sink::new(&mut lenient), req_framing)?;
+    let _ = uw.flush();
 
     // Skip any further interim responses the server sends.
     let resp = loop {
@@ -640,5 +643,20 @@ fn response_framing(method: &str, resp: &Head) -> io::Result<Framing> {
         Ok(Framing::Length(0))
     } else {
         resp.framing()
+    }
+}
+
+/// A writer that swallows write errors (the peer stopped reading) and reports success, so a
+/// request body can still be drained from the client.
+struct Lenient<'a>(&'a mut TcpStream);
+
+impl Write for Lenient<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
     }
 }
