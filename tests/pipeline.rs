@@ -367,3 +367,25 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     assert!(swift_copy.status.success(), "{}", stderr(&swift_copy));
     assert!(swift_copy.stdout == std::fs::read(&good).unwrap(), "the Swift copy differs");
 }
+
+#[test]
+fn swift_command_mode_stores_only_when_the_command_succeeds() {
+    let c = unique_container("pipe-swift-cmd");
+    for (name, cmd) in [("false", "false"), ("exit3", "head -c 3000000 /dev/urandom; exit 3")] {
+        let out = run_timeout(
+            &mut sh_swift(&format!("swift-slo-put -S 1M --create-container {c} {name} -- sh -c '{cmd}'")),
+            None,
+            Duration::from_secs(120),
+        );
+        assert!(!out.status.success(), "{name}: {}", stderr(&out));
+    }
+    assert!(swift_list(&c).is_empty(), "a failed command's output was stored");
+    assert!(swift_list(&format!("{c}_segments")).is_empty(), "segments were left behind");
+    let out = run_timeout(
+        &mut sh_swift(&format!("swift-slo-put -S 1M {c} ok -- sh -c 'head -c 3000000 /dev/zero'")),
+        None,
+        Duration::from_secs(120),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(swift_list(&c), ["ok"]);
+}
