@@ -19,3 +19,9 @@ pub fn note(msg: impl std::fmt::Display) {
     let line = msg.to_string().replace(['\n', '\r'], " ");
     eprintln!("{}: {line}", prog());
 }
+
+/// Keys and names may hold newlines and control characters; messages are one line, so those
+/// are shown escaped (`\n`, `\u{1}`).
+pub fn printable(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+}

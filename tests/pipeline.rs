@@ -96,7 +96,7 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
     }
     let killed = Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
     assert!(killed.success(), "redis-cli was not running any more");
-    let status = wait(&mut child, Duration::from_secs(120));
+    let status = common::wait_deadline(&mut child, Duration::from_secs(120));
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "sh itself failed: {err}");
@@ -107,19 +107,6 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
     assert!(env.list_uploads(&bucket).is_empty(), "an in-progress upload was left: {err}");
 }
 
-fn wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("pipeline still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn command_mode_stores_only_when_the_command_succeeds() {
@@ -315,7 +302,7 @@ fn garbage_and_killed_sources_leave_nothing_in_swift() {
     }
     let killed = Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
     assert!(killed.success(), "redis-cli was not running any more");
-    let status = wait(&mut child, Duration::from_secs(120));
+    let status = common::wait_deadline(&mut child, Duration::from_secs(120));
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "sh failed: {err}");

@@ -119,19 +119,6 @@ fn spawn_streaming(cmd: &mut Command) -> std::process::Child {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn s3put")
 }
 
-fn wait_with_deadline(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("s3put did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn signal_mid_upload(sig: i32, expected_code: i32) {
     let env = s3_env();
@@ -147,7 +134,7 @@ fn signal_mid_upload(sig: i32, expected_code: i32) {
         std::thread::sleep(Duration::from_millis(50));
     }
     unsafe { libc::kill(child.id() as i32, sig) };
-    let status = wait_with_deadline(&mut child, Duration::from_secs(60));
+    let status = common::wait_deadline(&mut child, Duration::from_secs(60));
     drop(stdin);
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();

@@ -362,10 +362,7 @@ pub fn classify(what: &str, status: u16, body: Option<xml::S3ErrorBody>, request
     (Error::new(kind, format!("{what}: {detail}{hint}")).with_code(code_opt, Some(status)), retryable)
 }
 
-/// Keys may hold newlines and control characters; messages are one line.
-pub fn printable(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
-}
+pub use crate::log::printable;
 
 #[cfg(test)]
 mod tests {

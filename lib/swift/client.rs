@@ -452,10 +452,7 @@ pub fn quote(s: &str, keep_slash: bool) -> String {
     out
 }
 
-/// Names may hold control characters; messages are one line.
-pub fn printable(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
-}
+pub use crate::log::printable;
 
 /// Turns an error response into an `Error` of the right kind, and says whether to retry.
 fn classify(what: &str, status: u16, resp: ureq::Response, auth: &AuthConfig) -> (Error, bool) {
