@@ -6,14 +6,16 @@
 #     stream size; 1 GiB unless BENCH_SIZE overrides it), BENCH_MIB, BENCH_RUNS (runs per
 #     measurement), BENCH_KEYS (keys of the big listing, 10000) and BENCH_DATA (a cache
 #     directory for generated inputs, kept between runs).
-#   - The script prints, on stdout, only rows of five tab-separated fields:
-#         tool <TAB> case <TAB> bytes <TAB> wall_s <TAB> peak_rss_kb
+#   - The script prints, on stdout, only rows of seven tab-separated fields:
+#         tool <TAB> case <TAB> bytes <TAB> wall_s <TAB> peak_rss_kb <TAB> cpu_s <TAB> server_cpu_s
 #     tool: a sluice binary (s3put, rdbcheck...), a peer ("aws s3 cp -", "rclone rcat"), or a
 #     reference limit prefixed with "limit:" ("limit:cat"), which is shown but never counted as
 #     the best peer. case: what was measured, identical for every tool compared on it
 #     ("put 1 GiB"). bytes: the payload moved (0 for listings: no MB/s then). wall_s: seconds.
-#     peak_rss_kb: the measured tool's peak resident set (GNU time's %M). One row per run;
-#     bench/run keeps the median wall time and the largest RSS of each tool and case.
+#     peak_rss_kb: the measured tool's peak resident set (GNU time's %M). cpu_s: the measured
+#     tool's user + system CPU seconds. server_cpu_s: CPU seconds the local servers
+#     (BENCH_SERVER_PIDS) spent during the run, or "-". One row per run; bench/run keeps the
+#     median of each number and the largest RSS of each tool and case.
 #   - Anything else (progress, skipped peers) goes to stderr. A missing peer is skipped with a
 #     note, never an error. Exit non-zero only when the script itself cannot run.
 #   - bench/run computes MB/s and each row's ratio to the best peer of its case
@@ -25,26 +27,41 @@ BENCH_TIME="${BENCH_TIME:-/usr/bin/time}"
 have() { command -v "$1" >/dev/null 2>&1; }
 note() { echo "bench: $*" >&2; }
 
+# CPU seconds (user + system, all threads) the processes in BENCH_SERVER_PIDS have used so far.
+server_cpu() {
+  local pid t=0 tck
+  tck=$(getconf CLK_TCK)
+  for pid in ${BENCH_SERVER_PIDS:-}; do
+    # fields 14 and 15 of /proc/PID/stat, counted after the command name (which may hold spaces)
+    t=$((t + $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  awk -v t="$t" -v h="$tck" 'BEGIN{printf "%.2f", t / h}'
+}
+
 # bench_row TOOL CASE BYTES SHELL-CODE
 #   Runs SHELL-CODE with bash BENCH_RUNS times and prints one contract row per run. Inside the
-#   code, "$T" prefixes the process whose peak RSS is measured (GNU time), e.g.
+#   code, "$T" prefixes the process whose peak RSS and CPU time are measured (GNU time), e.g.
 #       bench_row s3put "put 1 GiB" "$BYTES" 'cat "$DATA" | $T "$SLUICE_BIN/s3put" s3://b/k'
 #   Variables the code uses must be exported. Returns non-zero (after a note) if a run fails.
 bench_row() {
-  local tool=$1 case=$2 bytes=$3 code=$4 i rss t0 t1 rc
+  local tool=$1 case=$2 bytes=$3 code=$4 i rss t0 t1 rc s0 s1 server
   rss=$(mktemp)
   for i in $(seq "$BENCH_RUNS"); do
     : >"$rss"
+    s0=$(server_cpu)
     t0=$(date +%s.%N)
-    T="$BENCH_TIME -f %M -o $rss" bash -o pipefail -c "$code" >/dev/null 2>"$rss.err" && rc=0 || rc=$?
+    T="$BENCH_TIME -f %M:%U:%S -o $rss" bash -o pipefail -c "$code" >/dev/null 2>"$rss.err" && rc=0 || rc=$?
     t1=$(date +%s.%N)
+    s1=$(server_cpu)
     if [ "$rc" -ne 0 ]; then
       note "$tool ($case) failed with status $rc: $(tail -c 400 "$rss.err" | tr '\n' ' ')"
       rm -f "$rss" "$rss.err"
       return 1
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$case" "$bytes" \
-      "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" "$(tail -n1 "$rss" | tr -dc 0-9)"
+    server=-
+    [ -n "${BENCH_SERVER_PIDS:-}" ] && server=$(awk -v a="$s0" -v b="$s1" 'BEGIN{printf "%.2f", b - a}')
+    tail -n1 "$rss" | awk -F: -v tool="$tool" -v case="$case" -v bytes="$bytes" -v t0="$t0" -v t1="$t1" -v srv="$server" \
+      '{ printf "%s\t%s\t%s\t%.3f\t%d\t%.2f\t%s\n", tool, case, bytes, t1 - t0, $1, $2 + $3, srv }'
   done
   rm -f "$rss" "$rss.err"
 }

@@ -6,28 +6,26 @@
 #   small  - millions of small string keys (DEBUG POPULATE) plus small hashes
 #   values - 64 KiB values (half random, half LZF-friendly) plus lists/hashes/zsets
 # Pass-through throughput is measured through a pipe: `tool < dump | cat > /dev/null` (rdbcheck
-# also with --single-thread, without its writer thread);
-# redis-check-rdb takes a file and writes nothing, so it runs on the file directly.
+# also with --single-thread, without its writer thread); redis-check-rdb takes a file and writes
+# nothing, so it runs on the file directly. Rows follow the contract in bench/lib.sh.
 #
 # usage: bench/rdbcheck.sh [small|values]...     (default: both)
-# env:   RDBCHECK=path (default target/release/rdbcheck, built if missing)
-#        SMALL_KEYS_MILLIONS (default 28)  VALUES_MIB (default 2000)  RUNS (default 3, best is kept)
+# env:   RDBCHECK=path (default $SLUICE_BIN/rdbcheck or target/release/rdbcheck, built if missing)
+#        SMALL_KEYS_MILLIONS (default 28)  VALUES_MIB (default 2000)  BENCH_RUNS (default 3)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 cd "$top"
 data="$top/target/bench-data"
 mkdir -p "$data"
 SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 CLI=${REDIS_CLI:-/usr/bin/redis-cli}
 CHECK=${REDIS_CHECK_RDB:-/usr/bin/redis-check-rdb}
-RUNS=${RUNS:-3}
 for t in "$SERVER" "$CLI" "$CHECK" /usr/bin/time python3 awk; do
   command -v "$t" >/dev/null || { echo "bench: $t is missing (run scripts/install-test-deps)" >&2; exit 2; }
 done
-RDBCHECK=${RDBCHECK:-$top/target/release/rdbcheck}
-if [ ! -x "$RDBCHECK" ] || [ -z "${RDBCHECK_NO_BUILD:-}" ]; then
-  cargo build --release --bin rdbcheck >&2
-fi
+RDBCHECK=${RDBCHECK:-${SLUICE_BIN:-$top/target/release}/rdbcheck}
+[ -x "$RDBCHECK" ] || cargo build --release --bin rdbcheck >&2
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -44,43 +42,22 @@ make_dump() { # name -> path (cached)
   echo "$out"
 }
 
-# run_one label dump cmd... : best wall time of $RUNS runs, peak RSS of the measured process
-run_one() {
-  local tool=$1 dump=$2; shift 2
-  local size best="" rss=0
-  size=$(stat -c %s "$dump")
-  for _ in $(seq "$RUNS"); do
-    local tf; tf=$(mktemp)
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" "$tf"
-    t1=$(date +%s.%N)
-    local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
-    local r; r=$(cat "$tf"); rm -f "$tf"
-    if [ -z "$best" ] || awk -v w="$wall" -v b="$best" 'BEGIN{exit !(w < b)}'; then best=$wall; fi
-    [ "$r" -gt "$rss" ] && rss=$r
-  done
-  printf '%-16s %-7s %10.1f %8.2f %10s\n' "$tool" "$(basename "$dump" .rdb)" \
-    "$(awk -v s="$size" -v b="$best" 'BEGIN{print s / 1048576 / b}')" "$best" "$((rss / 1024)) MiB"
-}
-
-# each runner gets the RSS output file as its last argument
-r_rdbcheck() { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$RDBCHECK" < "$d" | cat > /dev/null; }
-r_rdbcheck1() { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$RDBCHECK" --single-thread < "$d" | cat > /dev/null; }
-r_cat()      { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" cat < "$d" | cat > /dev/null; }
-r_check()    { local d=$1 tf=$2; /usr/bin/time -f %M -o "$tf" "$CHECK" "$d" > /dev/null; }
+size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%.2f GiB", b/1073741824; else printf "%.0f MiB", b/1048576 }'; }
 
 if [ "${1:-}" = --generate ]; then
   shift; ws=("$@"); [ ${#ws[@]} -gt 0 ] || ws=(small values)
   for w in "${ws[@]}"; do make_dump "$w"; done; exit 0
 fi
 which=("$@"); [ ${#which[@]} -gt 0 ] || which=(small values)
-printf '%-16s %-7s %10s %8s %10s\n' tool dump "MB/s" "wall s" "peak RSS"
+export RDBCHECK CHECK D
 for w in "${which[@]}"; do
-  d=$(make_dump "$w")
-  cat "$d" > /dev/null   # warm the page cache
-  run_one rdbcheck "$d" r_rdbcheck "$d"
-  run_one "rdbcheck -1thread" "$d" r_rdbcheck1 "$d"
-  run_one redis-check-rdb "$d" r_check "$d"
-  run_one cat "$d" r_cat "$d"
+  D=$(make_dump "$w")
+  cat "$D" > /dev/null   # warm the page cache
+  size=$(stat -c %s "$D")
+  case $w in small) what="small keys";; values) what="large values";; *) what=$w;; esac
+  c="check $what ($(size_label "$size"))"
+  bench_row rdbcheck "$c" "$size" '$T "$RDBCHECK" < "$D" | cat > /dev/null'
+  bench_row "rdbcheck --single-thread" "$c" "$size" '$T "$RDBCHECK" --single-thread < "$D" | cat > /dev/null'
+  bench_row redis-check-rdb "$c" "$size" '$T "$CHECK" "$D" > /dev/null'
+  bench_row limit:cat "$c" "$size" '$T cat < "$D" | cat > /dev/null'
 done

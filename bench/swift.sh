@@ -1,43 +1,48 @@
 #!/usr/bin/env bash
-# Throughput and peak memory of swift-slo-put vs `swift upload --use-slo` reading the same
-# stream from stdin into the same local Swift (scripts/swift-server). Never run by the tests.
-#
-#   cargo build --release --bin swift-slo-put && bench/swift.sh [SIZE_MIB=1024] [SEGMENT=64M]
+# Benchmark: swift-slo-put against `swift upload --use-slo` (python-swiftclient) reading the
+# same stream from stdin into the same local Swift (never run by tests). Run through bench/run
+# (servers, release build and the contract variables: see bench/lib.sh). Rows, case "slo put SIZE":
+#   swift-slo-put                      cat DATA | swift-slo-put C sluice.bin     (defaults: -S 64M -j 4)
+#   swift upload --use-slo -S 64M      cat DATA | swift upload --use-slo -S 64MiB C - (SLO segments)
+#   swift upload --use-slo             cat DATA | swift upload --use-slo C -      (its default:
+#                                      one chunked PUT, no segments)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-SIZE_MIB=${1:-1024}
-SEG=${2:-64M}
-SEG_BYTES=$(( ${SEG%M} * 1048576 ))
-scripts/swift-server start
-eval "$(scripts/swift-server env)"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+REPO=$(cd "$here/.." && pwd)
+
+: "${SLUICE_TEST_SWIFT_AUTH_V1:?run through bench/run (or source the servers env)}"
+SLUICE_BIN="${SLUICE_BIN:-$REPO/target/release}"
+BENCH_BYTES="${BENCH_BYTES:-1073741824}"
+BENCH_DATA="${BENCH_DATA:-$REPO/target/bench-data}"
+[ -x "$SLUICE_BIN/swift-slo-put" ] || { note "$SLUICE_BIN/swift-slo-put missing: cargo build --release"; exit 2; }
 export ST_AUTH=$SLUICE_TEST_SWIFT_AUTH_V1 ST_USER=$SLUICE_TEST_SWIFT_USER ST_KEY=$SLUICE_TEST_SWIFT_KEY
-unset OS_AUTH_URL OS_STORAGE_URL OS_AUTH_TOKEN || true
-BIN=target/release/swift-slo-put
-[ -x "$BIN" ] || { echo "bench: build first: cargo build --release --bin swift-slo-put" >&2; exit 1; }
-CONT=bench-$$
-DATA=$(mktemp /tmp/sluice-bench.XXXXXX)
-trap 'rm -f "$DATA" /tmp/sluice-bench-time.$$' EXIT
-# The same bytes for both, generated once (incompressible); read from the page cache.
-head -c $((SIZE_MIB * 1048576)) /dev/urandom >"$DATA"
-swift post "$CONT"
+unset OS_AUTH_URL OS_STORAGE_URL OS_AUTH_TOKEN OS_CACERT || true
 
-measure() { # NAME CMD...
-  local name=$1; shift
-  local t0 t1
-  t0=$(date +%s.%N)
-  /usr/bin/time -f %M -o /tmp/sluice-bench-time.$$ "$@" <"$DATA" >/dev/null
-  t1=$(date +%s.%N)
-  local rss secs
-  rss=$(tail -1 /tmp/sluice-bench-time.$$)
-  secs=$(echo "$t1 - $t0" | bc -l)
-  printf '%-28s %8.1f MB/s  %7.2f s  peak RSS %7.1f MiB\n' "$name" \
-    "$(echo "$SIZE_MIB * 1.048576 / $secs" | bc -l)" "$secs" "$(echo "$rss / 1024" | bc -l)"
+mkdir -p "$BENCH_DATA"
+export DATA="$BENCH_DATA/stream-$BENCH_BYTES.bin"
+if [ ! -s "$DATA" ] || [ "$(stat -c %s "$DATA")" != "$BENCH_BYTES" ]; then
+  head -c "$BENCH_BYTES" /dev/urandom >"$DATA.tmp" && mv "$DATA.tmp" "$DATA"
+fi
+cat "$DATA" >/dev/null
+
+size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%g GiB", b/1073741824; else printf "%g MiB", b/1048576 }'; }
+c="slo put $(size_label "$BENCH_BYTES")"
+export CONT="bench-$(date +%s)" SLUICE_BIN
+cleanup() {
+  note "cleaning up"
+  "$SLUICE_BIN/swift-ls" "$CONT" 2>/dev/null | while IFS= read -r o; do swift delete "$CONT" "$o" >/dev/null 2>&1 || true; done
+  swift delete "$CONT" >/dev/null 2>&1 || true
+  swift delete "${CONT}_segments" >/dev/null 2>&1 || true
 }
+trap cleanup EXIT
 
-echo "bench: $SIZE_MIB MiB from stdin, segments of $SEG, one local Swift proxy (2 workers)"
-measure "swift-slo-put -j 4" "$BIN" -S "$SEG" -j 4 "$CONT" sluice.bin
-measure "swift upload --use-slo -S" swift upload --use-slo -S "$SEG_BYTES" --object-name swiftclient.bin "$CONT" -
-# Without -S swiftclient sends stdin as one chunked PUT (no SLO, limited to max_file_size).
-measure "swift upload --use-slo" swift upload --use-slo --object-name swiftclient-plain.bin "$CONT" -
-swift delete "$CONT" >/dev/null
-swift delete "${CONT}_segments" >/dev/null 2>&1 || true
+bench_row swift-slo-put "$c" "$BENCH_BYTES" 'cat "$DATA" | $T "$SLUICE_BIN/swift-slo-put" --create-container "$CONT" sluice.bin'
+if have swift; then
+  bench_row "swift upload --use-slo -S 64M" "$c" "$BENCH_BYTES" \
+    'cat "$DATA" | $T swift upload -q --use-slo -S 67108864 --object-name swiftclient.bin "$CONT" -'
+  bench_row "swift upload --use-slo" "$c" "$BENCH_BYTES" \
+    'cat "$DATA" | $T swift upload -q --use-slo --object-name swiftclient-plain.bin "$CONT" -'
+else
+  note "swift not installed (apt-get install python3-swiftclient): skipped"
+fi

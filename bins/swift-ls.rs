@@ -4,8 +4,9 @@ use clap::Parser;
 use sluice::cli::{exit_with, swift_ls::Args};
 use sluice::swift::get::write_err;
 use sluice::swift::{list, split_path};
-use sluice::Result;
+use sluice::{Error, Result};
 use std::io::Write;
+use std::time::SystemTime;
 
 fn main() {
     let args = Args::parse();
@@ -13,8 +14,7 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let client = args.swift.client()?;
-    let filter = args.filter()?;
+    let filter = args.filter.build(SystemTime::now())?;
     let (container, prefix) = match args.path.as_deref() {
         Some(p) => {
             let (c, pre) = split_path(p);
@@ -22,10 +22,23 @@ fn run(args: &Args) -> Result<()> {
         }
         None => (None, None),
     };
+    if container.is_none() && filter.needs_attributes() {
+        return Err(Error::usage(
+            "listing containers takes only --match and --exclude; give CONTAINER[/PREFIX] to filter objects by time or size",
+        ));
+    }
+    let client = args.swift.client()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let end = if args.null { b'\0' } else { b'\n' };
     let written = list::for_each(&client, container, prefix, args.delimiter, args.page_size, |item| {
-        if !filter.keeps(&item) {
+        let keep = if item.subdir {
+            filter.prefix_matches(&item.name)
+        } else if container.is_none() {
+            filter.key_matches(&item.name)
+        } else {
+            filter.matches(&item.name, item.bytes, item.modified())
+        };
+        if !keep {
             return Ok(());
         }
         let line = if args.json {

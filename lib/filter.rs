@@ -1,4 +1,4 @@
-//! Listing filters shared by the listing binaries (s3ls, later swift-ls): `--match`,
+//! Listing filters shared by the listing binaries (s3ls, swift-ls): `--match`, `--exclude`,
 //! `--older-than`, `--newer-than`, `--min-size`, `--max-size`.
 //!
 //! A [`Filter`] is built once from the flags (`FilterArgs::build`) against a fixed "now", then
@@ -19,6 +19,9 @@ pub struct FilterArgs {
     /// Only keys matching this regular expression (Rust regex syntax, unanchored: use ^ and $; matched against the whole key, prefix included)
     #[arg(long = "match", value_name = "REGEX", help_heading = "Filters")]
     pub pattern: Option<String>,
+    /// Leave out keys matching this regular expression (applied after --match)
+    #[arg(long, value_name = "REGEX", help_heading = "Filters")]
+    pub exclude: Option<String>,
     /// Only objects last modified before this: a duration ago (30d, 12h, 90m, 45s, 2w, 1d12h) or an RFC 3339 time (2026-11-01T00:00:00Z)
     #[arg(long, value_name = "AGE|TIME", help_heading = "Filters")]
     pub older_than: Option<String>,
@@ -37,14 +40,17 @@ impl FilterArgs {
     /// Validates the flags (bad regex, duration, time or size is a usage error) and fixes the
     /// time cut-offs against `now`.
     pub fn build(&self, now: SystemTime) -> Result<Filter> {
-        let pattern = match &self.pattern {
-            Some(p) => Some(Regex::new(p).map_err(|e| {
-                // regex's message spans several lines (it draws a caret); keep the last one.
-                let why = e.to_string();
-                let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
-                Error::usage(format!("--match {p:?}: not a valid regular expression: {why}"))
-            })?),
-            None => None,
+        let regex = |flag: &str, v: &Option<String>| -> Result<Option<Regex>> {
+            v.as_deref()
+                .map(|p| {
+                    Regex::new(p).map_err(|e| {
+                        // regex's message spans several lines (it draws a caret); keep the last one.
+                        let why = e.to_string();
+                        let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
+                        Error::usage(format!("--{flag} {p:?}: not a valid regular expression: {why}"))
+                    })
+                })
+                .transpose()
         };
         let size = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
             v.as_deref()
@@ -52,7 +58,8 @@ impl FilterArgs {
                 .transpose()
         };
         let f = Filter {
-            pattern,
+            pattern: regex("match", &self.pattern)?,
+            exclude: regex("exclude", &self.exclude)?,
             older_than: self.older_than.as_deref().map(|s| cutoff("older-than", s, now)).transpose()?,
             newer_than: self.newer_than.as_deref().map(|s| cutoff("newer-than", s, now)).transpose()?,
             min_size: size("min-size", &self.min_size)?,
@@ -85,6 +92,7 @@ pub fn cutoff(flag: &str, s: &str, now: SystemTime) -> Result<SystemTime> {
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub pattern: Option<Regex>,
+    pub exclude: Option<Regex>,
     /// Keep entries modified strictly before this.
     pub older_than: Option<SystemTime>,
     /// Keep entries modified at or after this.
@@ -108,9 +116,9 @@ impl Filter {
         self.key_matches(key)
     }
 
-    /// Whether a name passes `--match` alone.
+    /// Whether a name passes `--match` and `--exclude` alone.
     pub fn key_matches(&self, key: &str) -> bool {
-        self.pattern.as_ref().map_or(true, |r| r.is_match(key))
+        self.pattern.as_ref().map_or(true, |r| r.is_match(key)) && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
     }
 
     /// Whether any filter needs a size or a time: entries that have neither (common prefixes,
@@ -129,6 +137,9 @@ impl Filter {
         let mut parts = Vec::new();
         if let Some(r) = &self.pattern {
             parts.push(format!("key matches {:?}", r.as_str()));
+        }
+        if let Some(r) = &self.exclude {
+            parts.push(format!("key does not match {:?}", r.as_str()));
         }
         if let Some(t) = self.older_than {
             parts.push(format!("modified before {}", rfc3339(t)));
@@ -183,6 +194,17 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(!e.message().contains('\n'), "{}", e.message());
         assert!(e.message().contains("--match"), "{}", e.message());
+        let e = FilterArgs { exclude: Some("[".into()), ..args() }.build(now()).unwrap_err();
+        assert!(e.message().starts_with("--exclude"), "{}", e.message());
+    }
+
+    #[test]
+    fn exclude_applies_after_match() {
+        let f = FilterArgs { pattern: Some("^[ab]/".into()), exclude: Some("2$".into()), ..args() }.build(now()).unwrap();
+        assert!(f.matches("a/1", 0, None));
+        assert!(!f.matches("a/2", 0, None));
+        assert!(!f.matches("c/1", 0, None));
+        assert!(f.prefix_matches("b/"));
     }
 
     #[test]

@@ -142,7 +142,7 @@ pub fn transport_error(what: &str, t: &ureq::Transport) -> (Error, bool) {
         K::InvalidUrl | K::UnknownScheme => (Error::config(format!("{what}: invalid URL: {detail}")), false),
         _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => (
             Error::config(format!(
-                "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle or AWS_CA_BUNDLE",
+                "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle (or AWS_CA_BUNDLE for S3, OS_CACERT for Swift)",
                 source.trim().trim_start_matches("invalid peer certificate: ")
             )),
             false,

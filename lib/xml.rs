@@ -79,7 +79,8 @@ impl S3ErrorBody {
         let mut s = if self.message.is_empty() {
             self.code.clone()
         } else {
-            format!("{}: {}", self.code, self.message.trim())
+            // Errors are one line: fold any line breaks a server put in its message.
+            format!("{}: {}", self.code, self.message.split_whitespace().collect::<Vec<_>>().join(" "))
         };
         let mut extra = Vec::new();
         if let Some(b) = &self.bucket {

@@ -46,8 +46,9 @@ const MANIFEST_ERRATA: &[(&str, &str, &str)] = &[(
     "assets/librdb/empty.rdb",
     "reject",
     // Byte for byte the layout of redis-*-empty.rdb (accepted): five AUX fields, EOF, a correct
-    // CRC. Every official checker accepts it and no rule in the notes refuses it; the verdict
-    // looks copied from bad/empty.rdb (zero-length input), which shares the file name.
+    // CRC. Every official checker accepts it, no rule in the notes refuses it, and librdb's own
+    // test suite asserts that it parses (test/test_main.c, test_empty_rdb: RDB_STATUS_OK). The
+    // verdict looks copied from bad/empty.rdb (zero-length input), which shares the file name.
     "accept",
 )];
 

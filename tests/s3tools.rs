@@ -235,6 +235,9 @@ fn ls_formats_delimiter_and_filters() {
     );
     assert!(out.stderr.is_empty());
 
+    let out = run(env.cmd("s3ls").args(["--match", r"\.rdb$", "--exclude", "/old/", &format!("s3://{b}/valkey/")]), None);
+    ok(&out, "s3ls --match --exclude");
+    assert_eq!(stdout_lines(&out).len(), 2, "{:?}", stdout_lines(&out));
     let out = run(env.cmd("s3ls").args(["--match", r"^valkey/\d{8}T\d{6}Z\.rdb$", "-l", &format!("s3://{b}/valkey/")]), None);
     ok(&out, "s3ls -l --match");
     let lines = stdout_lines(&out);

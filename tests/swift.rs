@@ -562,6 +562,14 @@ fn swift_ls_lists_filters_and_paginates() {
     assert_eq!(ls(&["--match", "^[ab]/", "--exclude", "2$", &c]), "a/1\nb/3\n");
     assert_eq!(ls(&["--older-than", "1d", &c]), "");
     assert_eq!(ls(&["--newer-than", "1d", &c]).lines().count(), 4);
+    // The size filters are s3ls's (shared flags): "a/1" is 3 bytes, "c" is 1.
+    assert_eq!(ls(&["--min-size", "2", &c]), "a/1\na/2\nb/3\n");
+    assert_eq!(ls(&["--max-size", "1", "--newer-than", "1d", &c]), "c\n");
+    assert_eq!(ls(&["-d", "/", "--exclude", "^a", &c]), "b/\nc\n");
+    // Time and size need objects: on the container listing they are a usage error (exit 2).
+    let out = bin("swift-ls", Auth::V1).args(["--min-size", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("CONTAINER"), "{}", text(&out.stderr));
     let long = ls(&["-l", &format!("{c}/b")]);
     assert!(long.contains(" 3 ") || long.contains("3 20"), "{long}");
     assert!(long.contains(&md5_hex(b"b/3")), "{long}");

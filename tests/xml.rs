@@ -85,8 +85,8 @@ fn initiate() {
     assert_eq!(r.key, "example-object");
     assert_eq!(r.upload_id, "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA");
     let b2 = parse_initiate(&fixture("b2-initiate-multipart-upload.xml")).unwrap();
-    assert_eq!(b2.key, "my-file.txt");
-    assert!(b2.upload_id.starts_with("4_z27c88f1d182b150646ff0b16"));
+    assert_eq!((b2.bucket.as_str(), b2.key.as_str()), ("my-bucket-name", "object-1"));
+    assert!(b2.upload_id.starts_with("4_z6145af89f355ac2f74ed0c1b"));
     let cos = parse_initiate(&fixture("cos-initiate-multipart-upload.xml")).unwrap();
     assert_eq!(cos.bucket, "examplebucket-1250000000");
     assert_eq!(cos.upload_id, "1585130821cbb7df1d11846c073ad648e8f33b087cec2381df437acdc833cf654b9ecc6361");
@@ -309,38 +309,46 @@ fn location_constraint() {
 
 #[test]
 fn error_bodies() {
+    // S3's wrong-region answer as SAS Problem Note 71037 quotes it (values masked there).
     let e = xml::parse_s3_error(&fixture("aws-error-authorization-header-malformed.xml")).unwrap();
     assert_eq!(e.code, "AuthorizationHeaderMalformed");
-    assert_eq!(e.region.as_deref(), Some("eu-central-1"));
-    assert_eq!(e.request_id.as_deref(), Some("531B68B3613F5C96"));
-    assert!(e.host_id.as_deref().unwrap().starts_with("TMnOREh0"));
-    assert!(e.message.contains("expecting 'eu-central-1'"));
-
-    let e = xml::parse_s3_error(&fixture("aws-error-signature-does-not-match.xml")).unwrap();
-    assert_eq!(e.code, "SignatureDoesNotMatch");
-    assert!(e.message.starts_with("The request signature we calculated does not match"));
-    assert_eq!(e.region, None);
-    assert!(!e.summary().contains('\n'));
-
-    let e = xml::parse_s3_error(&fixture("aws-error-no-such-bucket.xml")).unwrap();
-    assert_eq!(e.code, "NoSuchBucket");
-    assert_eq!(e.bucket.as_deref(), Some("DOC-EXAMPLE-BUCKET"));
-    assert_eq!(
-        e.summary(),
-        "NoSuchBucket: The specified bucket does not exist (bucket DOC-EXAMPLE-BUCKET, request id 4442587FB7D0A2F9)"
-    );
+    assert_eq!(e.region.as_deref(), Some("xxxxxxxx"));
+    assert_eq!(e.request_id.as_deref(), Some("xxxxxxxxxxxxxx"));
+    assert_eq!(e.host_id.as_deref(), Some("xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    assert!(e.message.contains("expecting 'xxxxxxxx'"));
 
     let e = xml::parse_s3_error(&fixture("aws-error-no-such-key.xml")).unwrap();
     assert_eq!((e.code.as_str(), e.request_id.as_deref()), ("NoSuchKey", Some("4442587FB7D0A2F9")));
+    assert_eq!(e.region, None);
+    assert_eq!(
+        e.summary(),
+        "NoSuchKey: The resource you requested does not exist (request id 4442587FB7D0A2F9)"
+    );
 
-    let e = xml::parse_s3_error(&fixture("cos-error-no-such-bucket.xml")).unwrap();
-    assert_eq!(e.code, "NoSuchBucket");
-    assert!(e.request_id.is_some());
+    // COS documents its error body with placeholder values and a single-quoted declaration.
+    let e = xml::parse_s3_error(&fixture("cos-error.xml")).unwrap();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("string", "string"));
+    assert_eq!(e.request_id.as_deref(), Some("string"));
+
+    // Parser behaviour, not a provider body: SignatureDoesNotMatch carries multi-line
+    // StringToSign/CanonicalRequest elements and a BucketName may accompany NoSuchBucket; the
+    // summary stays on one line and names the bucket. (Garage returns both live: tests/s3put.rs.)
+    let e = xml::parse_s3_error(
+        "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated\n\
+         does not match</Message><StringToSign>AWS4-HMAC-SHA256\n20130524T000000Z</StringToSign></Error>",
+    )
+    .unwrap();
+    assert_eq!(e.code, "SignatureDoesNotMatch");
+    assert!(!e.summary().contains('\n'), "{}", e.summary());
+    let e = xml::parse_s3_error("<Error><Code>NoSuchBucket</Code><Message>m</Message><BucketName>b1</BucketName></Error>")
+        .unwrap();
+    assert_eq!(e.bucket.as_deref(), Some("b1"));
+    assert!(e.summary().contains("bucket b1"), "{}", e.summary());
 
     // Any parser given an error body reports it.
-    let err = parse_list_objects(&fixture("aws-error-no-such-bucket.xml")).unwrap_err();
+    let err = parse_list_objects(&fixture("aws-error-no-such-key.xml")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server);
-    assert!(err.message().contains("NoSuchBucket"), "{err}");
+    assert!(err.message().contains("NoSuchKey"), "{err}");
 
     assert!(xml::parse_s3_error(&fixture("aws-list-objects-v2.xml")).is_none());
     assert!(xml::parse_s3_error("").is_none());

@@ -5,10 +5,12 @@ complete -c swift-ls -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c swift-ls -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
 complete -c swift-ls -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
 complete -c swift-ls -s d -l delimiter -d 'Roll up names at this delimiter, like directories (e.g. /)' -r
-complete -c swift-ls -l older-than -d 'Only objects last modified longer ago than this (30d, 12h, 1w2d)' -r
-complete -c swift-ls -l newer-than -d 'Only objects last modified within this duration' -r
-complete -c swift-ls -l match -d 'Only names matching this regular expression' -r
-complete -c swift-ls -l exclude -d 'Skip names matching this regular expression' -r
+complete -c swift-ls -l match -d 'Only keys matching this regular expression (Rust regex syntax, unanchored: use ^ and $; matched against the whole key, prefix included)' -r
+complete -c swift-ls -l exclude -d 'Leave out keys matching this regular expression (applied after --match)' -r
+complete -c swift-ls -l older-than -d 'Only objects last modified before this: a duration ago (30d, 12h, 90m, 45s, 2w, 1d12h) or an RFC 3339 time (2026-11-01T00:00:00Z)' -r
+complete -c swift-ls -l newer-than -d 'Only objects last modified at or after this (same forms as --older-than)' -r
+complete -c swift-ls -l min-size -d 'Only objects of at least this size (e.g. 1, 10M, 1G; binary units)' -r
+complete -c swift-ls -l max-size -d 'Only objects of at most this size' -r
 complete -c swift-ls -l page-size -d 'Names per listing request (Swift\'s maximum is 10000; smaller values test pagination)' -r
 complete -c swift-ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c swift-ls -s l -l long -d 'Long format: size, last modified (UTC), ETag and name'

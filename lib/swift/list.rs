@@ -1,9 +1,8 @@
-//! Listings of the account (containers) or of a container (objects), paginated with markers,
-//! with the age and name filters swift-ls offers.
+//! Listings of the account (containers) or of a container (objects), paginated with markers.
+//! swift-ls filters them with the shared [`crate::filter::Filter`].
 
 use super::client::SwiftClient;
 use crate::error::Result;
-use regex::Regex;
 use serde_json::Value;
 use std::time::SystemTime;
 
@@ -43,36 +42,6 @@ impl Item {
         let t = self.last_modified.as_deref()?;
         let has_zone = t.ends_with('Z') || t.ends_with('z') || t[t.len().saturating_sub(6)..].contains(['+', '-']);
         crate::time::parse_rfc3339(&if has_zone { t.to_string() } else { format!("{t}Z") })
-    }
-}
-
-/// Which items to keep.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Keep items last modified before this instant.
-    pub older_than: Option<SystemTime>,
-    /// Keep items last modified at or after this instant.
-    pub newer_than: Option<SystemTime>,
-    pub include: Option<Regex>,
-    pub exclude: Option<Regex>,
-}
-
-impl Filter {
-    pub fn keeps(&self, item: &Item) -> bool {
-        if self.include.as_ref().is_some_and(|r| !r.is_match(&item.name)) {
-            return false;
-        }
-        if self.exclude.as_ref().is_some_and(|r| r.is_match(&item.name)) {
-            return false;
-        }
-        if self.older_than.is_some() || self.newer_than.is_some() {
-            // Containers have no date in listings: a date filter only applies to objects.
-            let Some(t) = item.modified() else { return item.count.is_some() };
-            if self.older_than.is_some_and(|o| t >= o) || self.newer_than.is_some_and(|n| t < n) {
-                return false;
-            }
-        }
-        true
     }
 }
 
