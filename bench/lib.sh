@@ -14,14 +14,14 @@
 #     ("put 1 GiB"). bytes: the payload moved (0 for listings: no MB/s then). wall_s: seconds.
 #     peak_rss_kb: the measured tool's peak resident set (GNU time's %M). cpu_s: the measured
 #     tool's user + system CPU seconds. server_cpu_s: CPU seconds the local servers
-#     (BENCH_SERVER_PIDS) spent during the run, or "-". One row per run; bench/run keeps the
-#     median of each number and the largest RSS of each tool and case.
+#     (BENCH_SERVER_PIDS) spent during the run, or "-". One row per run; bench/run shows the
+#     best and the median wall time, the median CPU times and the largest RSS of each tool and case.
 #   - Anything else (progress, skipped peers) goes to stderr. A missing peer is skipped with a
 #     note, never an error. Exit non-zero only when the script itself cannot run.
 #   - bench/run computes MB/s and each row's ratio to the best peer of its case
 #     (best peer wall / this wall: above 1 is faster than every peer).
 
-BENCH_RUNS="${BENCH_RUNS:-3}"
+BENCH_RUNS="${BENCH_RUNS:-5}"
 BENCH_TIME="${BENCH_TIME:-/usr/bin/time}"
 
 have() { command -v "$1" >/dev/null 2>&1; }

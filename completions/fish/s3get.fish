@@ -5,7 +5,7 @@ complete -c s3get -l addressing-style -d 'path (https://host/bucket/key), virtua
 complete -c s3get -l ca-bundle -d 'PEM file of extra CA certificates to trust, e.g. a private Ceph CA (default: AWS_CA_BUNDLE, the profile\'s ca_bundle)' -r -F
 complete -c s3get -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c s3get -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c s3get -l retries -d 'Retries per request on 5xx, 429, SlowDown, RequestTimeout and connection errors, with exponential backoff and jitter' -r
+complete -c s3get -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c s3get -s j -l jobs -d 'Ranged GETs in flight for a large object (1: a single sequential stream)' -r
 complete -c s3get -l chunk-size -d 'Bytes per ranged GET (64K to 1G); objects no larger than this take one request' -r
 complete -c s3get -l range -d 'Only these bytes of each object: START-END (inclusive), START- or -LAST' -r

@@ -5,7 +5,7 @@ complete -c s3ls -l addressing-style -d 'path (https://host/bucket/key), virtual
 complete -c s3ls -l ca-bundle -d 'PEM file of extra CA certificates to trust, e.g. a private Ceph CA (default: AWS_CA_BUNDLE, the profile\'s ca_bundle)' -r -F
 complete -c s3ls -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c s3ls -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c s3ls -l retries -d 'Retries per request on 5xx, 429, SlowDown, RequestTimeout and connection errors, with exponential backoff and jitter' -r
+complete -c s3ls -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c s3ls -l match -d 'Only keys matching this regular expression (Rust regex syntax, unanchored: use ^ and $; matched against the whole key, prefix included)' -r
 complete -c s3ls -l exclude -d 'Leave out keys matching this regular expression (applied after --match)' -r
 complete -c s3ls -l older-than -d 'Only objects last modified before this: a duration ago (30d, 12h, 90m, 45s, 2w, 1d12h) or an RFC 3339 time (2026-11-01T00:00:00Z)' -r

@@ -5,7 +5,7 @@ complete -c s3put -l addressing-style -d 'path (https://host/bucket/key), virtua
 complete -c s3put -l ca-bundle -d 'PEM file of extra CA certificates to trust, e.g. a private Ceph CA (default: AWS_CA_BUNDLE, the profile\'s ca_bundle)' -r -F
 complete -c s3put -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c s3put -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c s3put -l retries -d 'Retries per request on 5xx, 429, SlowDown, RequestTimeout and connection errors, with exponential backoff and jitter' -r
+complete -c s3put -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c s3put -s j -l jobs -d 'Parts uploaded concurrently' -r
 complete -c s3put -l part-size -d 'Fixed part size (5M to 5G); all parts but the last get this size, so the object may hold at most 10,000 of them' -r
 complete -c s3put -l expected-size -d 'Expected input size: picks one part size that fits it in 10,000 parts (the input may differ a little)' -r

@@ -3,7 +3,7 @@ complete -c swift-get -l interface -d 'Catalog interface: public, internal or ad
 complete -c swift-get -l ca-bundle -d 'PEM file of extra CA certificates to trust (default: OS_CACERT)' -r -F
 complete -c swift-get -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c swift-get -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c swift-get -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
+complete -c swift-get -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c swift-get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c swift-get -l json -d 'Print a JSON summary (size, etag, verified) on stderr at the end'
 complete -c swift-get -s h -l help -d 'Print help (see more with \'--help\')'

@@ -3,7 +3,7 @@ complete -c swift-ls -l interface -d 'Catalog interface: public, internal or adm
 complete -c swift-ls -l ca-bundle -d 'PEM file of extra CA certificates to trust (default: OS_CACERT)' -r -F
 complete -c swift-ls -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c swift-ls -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c swift-ls -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
+complete -c swift-ls -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c swift-ls -s d -l delimiter -d 'Roll up names at this delimiter, like directories (e.g. /)' -r
 complete -c swift-ls -l match -d 'Only keys matching this regular expression (Rust regex syntax, unanchored: use ^ and $; matched against the whole key, prefix included)' -r
 complete -c swift-ls -l exclude -d 'Leave out keys matching this regular expression (applied after --match)' -r

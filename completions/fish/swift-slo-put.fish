@@ -3,7 +3,7 @@ complete -c swift-slo-put -l interface -d 'Catalog interface: public, internal o
 complete -c swift-slo-put -l ca-bundle -d 'PEM file of extra CA certificates to trust (default: OS_CACERT)' -r -F
 complete -c swift-slo-put -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c swift-slo-put -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
-complete -c swift-slo-put -l retries -d 'Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter' -r
+complete -c swift-slo-put -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
 complete -c swift-slo-put -s S -l segment-size -d 'Segment size (at most the cluster\'s max_file_size, 5 GiB by default)' -r
 complete -c swift-slo-put -s j -l jobs -d 'Segments uploaded concurrently' -r
 complete -c swift-slo-put -l segment-container -d 'Container for the segments (default: CONTAINER_segments, created with CONTAINER\'s storage policy)' -r

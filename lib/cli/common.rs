@@ -9,6 +9,39 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Timeouts and retries: the same flags on every binary that talks to a server (S3 and Swift).
+#[derive(Args, Clone, Debug)]
+pub struct NetArgs {
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, help_heading = "Connection")]
+    pub connect_timeout: f64,
+    /// Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, help_heading = "Connection")]
+    pub timeout: f64,
+    /// Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter
+    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Connection")]
+    pub retries: u32,
+}
+
+impl Default for NetArgs {
+    fn default() -> Self {
+        NetArgs { connect_timeout: 10.0, timeout: 60.0, retries: 4 }
+    }
+}
+
+impl NetArgs {
+    /// Timeouts and retry policy; the caller adds its CA bundle.
+    pub fn http_options(&self) -> HttpOptions {
+        let secs = |s: f64| Duration::from_secs_f64(if s.is_finite() && s > 0.0 { s } else { 0.001 });
+        HttpOptions {
+            connect_timeout: secs(self.connect_timeout),
+            idle_timeout: secs(self.timeout),
+            retry: Retry { max_attempts: self.retries + 1, ..Retry::default() },
+            ..HttpOptions::default()
+        }
+    }
+}
+
 /// Where and how to reach the S3 store. Secrets never come from flags: only from the
 /// environment, the shared files or credential_process.
 #[derive(Args, Clone, Debug, Default)]
@@ -28,15 +61,8 @@ pub struct S3Args {
     /// PEM file of extra CA certificates to trust, e.g. a private Ceph CA (default: AWS_CA_BUNDLE, the profile's ca_bundle)
     #[arg(long, value_name = "FILE", help_heading = "Connection")]
     pub ca_bundle: Option<PathBuf>,
-    /// Seconds to wait for a connection
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, help_heading = "Connection")]
-    pub connect_timeout: f64,
-    /// Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)
-    #[arg(long, value_name = "SECS", default_value_t = 60.0, help_heading = "Connection")]
-    pub timeout: f64,
-    /// Retries per request on 5xx, 429, SlowDown, RequestTimeout and connection errors, with exponential backoff and jitter
-    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Connection")]
-    pub retries: u32,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Say more on stderr: -v for progress of the steps, -vv for every request
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -54,12 +80,7 @@ impl S3Args {
     }
 
     pub fn http_options(&self) -> HttpOptions {
-        HttpOptions {
-            connect_timeout: secs(self.connect_timeout),
-            idle_timeout: secs(self.timeout),
-            retry: Retry { max_attempts: self.retries + 1, ..Retry::default() },
-            ..HttpOptions::default()
-        }
+        self.net.http_options()
     }
 
     /// Resolves configuration from flags, environment and profile files and builds the client.
@@ -105,10 +126,6 @@ impl PipelineArgs {
         }
         Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() }
     }
-}
-
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(if s.is_finite() && s > 0.0 { s } else { 0.001 })
 }
 
 /// Parses sizes like `16M`, `16MiB`, `1G`, `512k`, `5368709120` (binary units: M = MiB).

@@ -1,12 +1,12 @@
 //! Flags shared by the Swift binaries. Credentials never come from flags: only from
 //! python-swiftclient's environment variables (ST_*, OS_*).
 
-use crate::http::{HttpOptions, Retry};
+use super::common::NetArgs;
+use crate::http::HttpOptions;
 use crate::swift::{AuthConfig, SwiftClient};
 use crate::Result;
 use clap::Args;
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub const AUTH_HELP: &str = "\
 Authentication (from the environment only, as python-swiftclient reads it):
@@ -28,34 +28,18 @@ pub struct SwiftArgs {
     /// PEM file of extra CA certificates to trust (default: OS_CACERT)
     #[arg(long, value_name = "FILE", help_heading = "Connection")]
     pub ca_bundle: Option<PathBuf>,
-    /// Seconds to wait for a connection
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, help_heading = "Connection")]
-    pub connect_timeout: f64,
-    /// Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)
-    #[arg(long, value_name = "SECS", default_value_t = 60.0, help_heading = "Connection")]
-    pub timeout: f64,
-    /// Retries per request on 5xx, 429 and connection errors, with exponential backoff and jitter
-    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Connection")]
-    pub retries: u32,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Say more on stderr: -v for the steps, -vv for every request
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(if s.is_finite() && s > 0.0 { s } else { 0.001 })
-}
-
 impl SwiftArgs {
     pub fn http_options(&self) -> HttpOptions {
         let ca = self.ca_bundle.clone().or_else(|| std::env::var_os("OS_CACERT").filter(|v| !v.is_empty()).map(PathBuf::from));
-        HttpOptions {
-            connect_timeout: secs(self.connect_timeout),
-            idle_timeout: secs(self.timeout),
-            ca_bundle: ca,
-            https: true,
-            retry: Retry { max_attempts: self.retries + 1, ..Retry::default() },
-        }
+        // https: the storage URL comes from the auth answer, so it may be TLS even when auth is not.
+        HttpOptions { ca_bundle: ca, https: true, ..self.net.http_options() }
     }
 
     pub fn auth(&self) -> Result<AuthConfig> {
