@@ -65,3 +65,46 @@ bench_row() {
   done
   rm -f "$rss" "$rss.err"
 }
+
+# Defaults for running a script by hand (bench/run exports them), and the sluice binaries it needs.
+BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SLUICE_BIN="${SLUICE_BIN:-$BENCH_REPO/target/release}"
+BENCH_BYTES="${BENCH_BYTES:-1073741824}"
+BENCH_DATA="${BENCH_DATA:-$BENCH_REPO/target/bench-data}"
+export SLUICE_BIN BENCH_BYTES BENCH_DATA
+need_bins() {
+  local b
+  for b in "$@"; do
+    [ -x "$SLUICE_BIN/$b" ] || { note "$SLUICE_BIN/$b missing: cargo build --release"; exit 2; }
+  done
+}
+
+# 1 GiB, 64 MiB: a byte count as a case label.
+size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%.3g GiB", b/1073741824; else printf "%.3g MiB", b/1048576 }'; }
+
+# Exports DATA: BENCH_BYTES of random bytes, generated once into BENCH_DATA and read into the
+# page cache, so that every tool reads the same warm file.
+bench_stream() {
+  mkdir -p "$BENCH_DATA"
+  export DATA="$BENCH_DATA/stream-$BENCH_BYTES.bin"
+  if [ ! -s "$DATA" ] || [ "$(stat -c %s "$DATA")" != "$BENCH_BYTES" ]; then
+    note "generating $DATA (once; cached)"
+    head -c "$BENCH_BYTES" /dev/urandom >"$DATA.tmp" && mv "$DATA.tmp" "$DATA"
+  fi
+  cat "$DATA" >/dev/null
+}
+
+# The S3 peers' configuration for the local Garage, from the environment only (never argv), with
+# the user's own files and a machine-wide AWS_CA_BUNDLE (which breaks rclone) kept out.
+s3_peers_env() {
+  : "${SLUICE_TEST_S3_ENDPOINT:?run through bench/run (or source the servers env)}"
+  export AWS_ACCESS_KEY_ID="$SLUICE_TEST_S3_KEY_ID" AWS_SECRET_ACCESS_KEY="$SLUICE_TEST_S3_SECRET"
+  export AWS_REGION="$SLUICE_TEST_S3_REGION" AWS_DEFAULT_REGION="$SLUICE_TEST_S3_REGION"
+  export AWS_ENDPOINT_URL="$SLUICE_TEST_S3_ENDPOINT" AWS_EC2_METADATA_DISABLED=true
+  export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+  export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_ENV_AUTH=false
+  export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
+  export RCLONE_CONFIG_G_ENDPOINT="$AWS_ENDPOINT_URL" RCLONE_CONFIG_G_REGION="$AWS_REGION"
+  export RCLONE_CONFIG_G_FORCE_PATH_STYLE=true
+}

@@ -42,7 +42,6 @@ make_dump() { # name -> path (cached)
   echo "$out"
 }
 
-size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%.2f GiB", b/1073741824; else printf "%.0f MiB", b/1048576 }'; }
 
 if [ "${1:-}" = --generate ]; then
   shift; ws=("$@"); [ ${#ws[@]} -gt 0 ] || ws=(small values)

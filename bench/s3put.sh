@@ -12,36 +12,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-REPO=$(cd "$here/.." && pwd)
-
-: "${SLUICE_TEST_S3_ENDPOINT:?run through bench/run (or source the servers env)}"
-SLUICE_BIN="${SLUICE_BIN:-$REPO/target/release}"
-BENCH_BYTES="${BENCH_BYTES:-1073741824}"
-BENCH_DATA="${BENCH_DATA:-$REPO/target/bench-data}"
-[ -x "$SLUICE_BIN/s3put" ] || { note "$SLUICE_BIN/s3put missing: cargo build --release"; exit 2; }
+REPO=$BENCH_REPO
+need_bins s3put
 have "$BENCH_TIME" || [ -x "$BENCH_TIME" ] || { note "GNU time missing (apt-get install time)"; exit 2; }
-
-mkdir -p "$BENCH_DATA"
-export DATA="$BENCH_DATA/stream-$BENCH_BYTES.bin"
-if [ ! -s "$DATA" ] || [ "$(stat -c %s "$DATA")" != "$BENCH_BYTES" ]; then
-  note "generating $DATA (once; cached)"
-  head -c "$BENCH_BYTES" /dev/urandom >"$DATA.tmp" && mv "$DATA.tmp" "$DATA"
-fi
-cat "$DATA" >/dev/null # page cache: every tool reads the same warm file
-
-size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%g GiB", b/1073741824; else printf "%g MiB", b/1048576 }'; }
+s3_peers_env
+bench_stream
 CASE="put $(size_label "$BENCH_BYTES")"
-
-export AWS_ACCESS_KEY_ID="$SLUICE_TEST_S3_KEY_ID" AWS_SECRET_ACCESS_KEY="$SLUICE_TEST_S3_SECRET"
-export AWS_REGION="$SLUICE_TEST_S3_REGION" AWS_DEFAULT_REGION="$SLUICE_TEST_S3_REGION"
-export AWS_ENDPOINT_URL="$SLUICE_TEST_S3_ENDPOINT" AWS_EC2_METADATA_DISABLED=true
-# Peers must not pick up the user's own configuration (a global AWS_CA_BUNDLE breaks rclone).
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
-export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_ENV_AUTH=false
-export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
-export RCLONE_CONFIG_G_ENDPOINT="$AWS_ENDPOINT_URL" RCLONE_CONFIG_G_REGION="$AWS_REGION"
-export RCLONE_CONFIG_G_FORCE_PATH_STYLE=true
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -66,7 +42,7 @@ aws-sigv4 = "aws:amz:$AWS_REGION:s3"
 CFG
 )
 
-export BUCKET="bench-s3put-$(date +%s)" SLUICE_BIN ENDPOINT="$SLUICE_TEST_S3_ENDPOINT"
+export BUCKET="bench-s3put-$(date +%s)" ENDPOINT="$SLUICE_TEST_S3_ENDPOINT"
 ORACLE=(python3 -I "$REPO/tests/support/s3check.py" --endpoint "$SLUICE_TEST_S3_ENDPOINT")
 "${ORACLE[@]}" create-bucket "$BUCKET" >&2
 cleanup_key() { "${ORACLE[@]}" delete "$BUCKET" "$1" >/dev/null 2>&1 || true; }

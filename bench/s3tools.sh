@@ -9,30 +9,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-REPO=$(cd "$here/.." && pwd)
-
-: "${SLUICE_TEST_S3_ENDPOINT:?run through bench/run (or source the servers env)}"
-SLUICE_BIN="${SLUICE_BIN:-$REPO/target/release}"
-BENCH_BYTES="${BENCH_BYTES:-1073741824}"
+REPO=$BENCH_REPO
 BENCH_KEYS="${BENCH_KEYS:-10000}"
-BENCH_DATA="${BENCH_DATA:-$REPO/target/bench-data}"
-for b in s3ls s3get s3put s3rm; do
-  [ -x "$SLUICE_BIN/$b" ] || { note "$SLUICE_BIN/$b missing: cargo build --release"; exit 2; }
-done
-
-export AWS_ACCESS_KEY_ID="$SLUICE_TEST_S3_KEY_ID" AWS_SECRET_ACCESS_KEY="$SLUICE_TEST_S3_SECRET"
-export AWS_REGION="$SLUICE_TEST_S3_REGION" AWS_DEFAULT_REGION="$SLUICE_TEST_S3_REGION"
-export AWS_ENDPOINT_URL="$SLUICE_TEST_S3_ENDPOINT" AWS_EC2_METADATA_DISABLED=true
-# Peers must not pick up the user's own configuration (a global AWS_CA_BUNDLE breaks rclone).
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
-export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_ENV_AUTH=false
-export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
-export RCLONE_CONFIG_G_ENDPOINT="$AWS_ENDPOINT_URL" RCLONE_CONFIG_G_REGION="$AWS_REGION"
-export RCLONE_CONFIG_G_FORCE_PATH_STYLE=true
-export SLUICE_BIN
-
-size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%g GiB", b/1073741824; else printf "%g MiB", b/1048576 }'; }
+need_bins s3ls s3get s3put s3rm
+s3_peers_env
 stamp=$(date +%s)
 export TINY="bench-tiny-$stamp" MANY="bench-many-$stamp" BIG="bench-big-$stamp"
 ORACLE=(python3 -I "$REPO/tests/support/s3check.py" --endpoint "$SLUICE_TEST_S3_ENDPOINT")
@@ -57,11 +37,7 @@ c = s3check.Client(e["SLUICE_TEST_S3_ENDPOINT"], e["SLUICE_TEST_S3_REGION"], e["
 with cf.ThreadPoolExecutor(16) as ex:
     list(ex.map(lambda i: c.request("PUT", sys.argv[2], f"k/{i:06d}", body=b"x"), range(int(sys.argv[3]))))
 PY
-mkdir -p "$BENCH_DATA"
-DATA="$BENCH_DATA/stream-$BENCH_BYTES.bin"
-if [ ! -s "$DATA" ] || [ "$(stat -c %s "$DATA")" != "$BENCH_BYTES" ]; then
-  head -c "$BENCH_BYTES" /dev/urandom >"$DATA.tmp" && mv "$DATA.tmp" "$DATA"
-fi
+bench_stream
 "$SLUICE_BIN/s3put" "s3://$BIG/big" <"$DATA"
 
 have rclone || note "rclone not installed (apt-get install rclone): its rows are skipped"

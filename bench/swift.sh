@@ -9,26 +9,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-REPO=$(cd "$here/.." && pwd)
-
 : "${SLUICE_TEST_SWIFT_AUTH_V1:?run through bench/run (or source the servers env)}"
-SLUICE_BIN="${SLUICE_BIN:-$REPO/target/release}"
-BENCH_BYTES="${BENCH_BYTES:-1073741824}"
-BENCH_DATA="${BENCH_DATA:-$REPO/target/bench-data}"
-[ -x "$SLUICE_BIN/swift-slo-put" ] || { note "$SLUICE_BIN/swift-slo-put missing: cargo build --release"; exit 2; }
+need_bins swift-slo-put swift-ls
 export ST_AUTH=$SLUICE_TEST_SWIFT_AUTH_V1 ST_USER=$SLUICE_TEST_SWIFT_USER ST_KEY=$SLUICE_TEST_SWIFT_KEY
 unset OS_AUTH_URL OS_STORAGE_URL OS_AUTH_TOKEN OS_CACERT || true
 
-mkdir -p "$BENCH_DATA"
-export DATA="$BENCH_DATA/stream-$BENCH_BYTES.bin"
-if [ ! -s "$DATA" ] || [ "$(stat -c %s "$DATA")" != "$BENCH_BYTES" ]; then
-  head -c "$BENCH_BYTES" /dev/urandom >"$DATA.tmp" && mv "$DATA.tmp" "$DATA"
-fi
-cat "$DATA" >/dev/null
-
-size_label() { awk -v b="$1" 'BEGIN{ if (b >= 1073741824) printf "%g GiB", b/1073741824; else printf "%g MiB", b/1048576 }'; }
+bench_stream
 c="slo put $(size_label "$BENCH_BYTES")"
-export CONT="bench-$(date +%s)" SLUICE_BIN
+export CONT="bench-$(date +%s)"
 cleanup() {
   note "cleaning up"
   "$SLUICE_BIN/swift-ls" "$CONT" 2>/dev/null | while IFS= read -r o; do swift delete "$CONT" "$o" >/dev/null 2>&1 || true; done
