@@ -1,10 +1,10 @@
 //! s3put: stream stdin into one S3 object, verified. See `s3put --help` and s3put(1).
 
 use clap::Parser;
+use sluice::cli::common::engine_options;
 use sluice::cli::{exit_with, s3put::Args};
 use sluice::pipeline;
 use sluice::s3::{upload::S3Destination, S3Url};
-use sluice::transfer::Options;
 use sluice::Result;
 use std::sync::Arc;
 
@@ -21,14 +21,7 @@ fn run(args: &Args) -> Result<()> {
         client.create_bucket(&url.bucket)?;
     }
     let dest = Arc::new(S3Destination::new(client, url.clone(), args.object_options()?));
-    let engine = Options {
-        jobs: args.jobs as usize,
-        plan,
-        allow_empty: args.allow_empty,
-        progress: args.show_progress(),
-        verbose: args.s3.verbose,
-        tee: None,
-    };
+    let engine = engine_options(args.jobs, plan, args.allow_empty, args.progress, args.s3.verbose);
     let summary = pipeline::run_upload(dest, args.pipeline.uploader(engine))?;
     if args.json {
         let out = serde_json::json!({

@@ -1,10 +1,10 @@
 //! swift-slo-put: stream stdin into Swift as a Static Large Object, verified. See --help.
 
 use clap::Parser;
+use sluice::cli::common::engine_options;
 use sluice::cli::{exit_with, swift_slo_put::Args};
 use sluice::pipeline;
 use sluice::swift::SwiftDestination;
-use sluice::transfer::Options;
 use sluice::Result;
 use std::sync::Arc;
 
@@ -18,14 +18,7 @@ fn run(args: &Args) -> Result<()> {
     let plan = args.plan(&client.info()?)?;
     let dest = Arc::new(SwiftDestination::new(client, &args.container, &args.object, args.upload_options()?)?);
     dest.prepare(args.create_container)?;
-    let opts = Options {
-        jobs: args.jobs as usize,
-        plan,
-        allow_empty: args.allow_empty,
-        progress: args.show_progress(),
-        verbose: args.swift.verbose,
-        tee: None,
-    };
+    let opts = engine_options(args.jobs, plan, args.allow_empty, args.progress, args.swift.verbose);
     let summary = pipeline::run_upload(dest.clone(), args.pipeline.uploader(opts))?;
     dest.delete_old_segments();
     if args.json {

@@ -4,6 +4,7 @@ use crate::config::{self, AddressingStyle, Overrides};
 use crate::http::{HttpOptions, Retry};
 use crate::pipeline::{OnFail, Uploader};
 use crate::s3::S3Client;
+use crate::transfer::{Options, PartPlan};
 use crate::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -100,6 +101,13 @@ impl S3Args {
     }
 }
 
+/// The transfer engine's options from the uploaders' shared flags; progress shows on a terminal
+/// even without --progress.
+pub fn engine_options(jobs: u16, plan: PartPlan, allow_empty: bool, progress: bool, verbose: u8) -> Options<'static> {
+    use std::io::IsTerminal;
+    Options { jobs: jobs as usize, plan, allow_empty, progress: progress || std::io::stderr().is_terminal(), verbose, tee: None }
+}
+
 /// The uploaders' pipeline flags (s3put, swift-slo-put): mirroring, command mode, and the
 /// abort-propagation opt-out.
 #[derive(Args, Clone, Debug)]
@@ -120,7 +128,7 @@ pub struct PipelineArgs {
 
 impl PipelineArgs {
     /// Applies the opt-out and wraps the engine options into the uploader's plan.
-    pub fn uploader<'a>(&self, engine: crate::transfer::Options<'a>) -> Uploader<'a> {
+    pub fn uploader<'a>(&self, engine: Options<'a>) -> Uploader<'a> {
         if self.no_abort_downstream {
             crate::pipeline::disable();
         }

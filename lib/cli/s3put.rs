@@ -141,9 +141,4 @@ impl Args {
         }
         Ok(PartPlan::growing_s3(DEFAULT))
     }
-
-    pub fn show_progress(&self) -> bool {
-        use std::io::IsTerminal;
-        self.progress || std::io::stderr().is_terminal()
-    }
 }

@@ -121,9 +121,4 @@ impl Args {
             leave_segments: self.leave_segments,
         })
     }
-
-    pub fn show_progress(&self) -> bool {
-        use std::io::IsTerminal;
-        self.progress || std::io::stderr().is_terminal()
-    }
 }
