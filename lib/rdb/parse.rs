@@ -193,6 +193,12 @@ pub struct Parser<'a, 'b> {
 
 type R<T> = Result<T, Fail>;
 
+/// A decoded length prefix (see `Parser::prefix`).
+enum Prefix {
+    Len(u64),
+    Special(u8),
+}
+
 impl<'a, 'b> Parser<'a, 'b> {
     pub fn new(
         opts: Options,
@@ -332,17 +338,27 @@ impl<'a, 'b> Parser<'a, 'b> {
     // ---------------------------------------------------------------------------- primitives
 
     /// A plain length (`rdbLoadLen` without the encoded-string marker).
-    fn len(&mut self, what: &str) -> R<u64> {
-        let at = self.inp.offset();
+    /// The length prefix that lengths and strings share: 6-, 14-, 32- or 64-bit, or (top bits
+    /// 11) a special string encoding, returned as the whole byte for the caller to interpret.
+    #[inline]
+    fn prefix(&mut self, at: u64, what: &str) -> R<Prefix> {
         let b = self.inp.u8(what)?;
         match b >> 6 {
-            0 => Ok((b & 0x3f) as u64),
+            0 => Ok(Prefix::Len((b & 0x3f) as u64)),
             1 => {
                 let b2 = self.inp.u8(what)?;
-                Ok(((b & 0x3f) as u64) << 8 | b2 as u64)
+                Ok(Prefix::Len(((b & 0x3f) as u64) << 8 | b2 as u64))
             }
-            2 => self.long_len(b, at, what),
-            _ => self.fail(
+            2 => self.long_len(b, at, what).map(Prefix::Len),
+            _ => Ok(Prefix::Special(b)),
+        }
+    }
+
+    fn len(&mut self, what: &str) -> R<u64> {
+        let at = self.inp.offset();
+        match self.prefix(at, what)? {
+            Prefix::Len(n) => Ok(n),
+            Prefix::Special(b) => self.fail(
                 at,
                 format!("expected a length for {what}, found the encoded-string marker 0x{b:02x}"),
             ),
@@ -369,15 +385,9 @@ impl<'a, 'b> Parser<'a, 'b> {
     /// Reads one RDB string, handing its decoded bytes to `sink`. Returns (decoded length, encoding).
     fn string<S: Sink + ?Sized>(&mut self, sink: &mut S, what: &str) -> R<(u64, Enc)> {
         let at = self.inp.offset();
-        let b = self.inp.u8(what)?;
-        let n = match b >> 6 {
-            0 => (b & 0x3f) as u64,
-            1 => {
-                let b2 = self.inp.u8(what)?;
-                ((b & 0x3f) as u64) << 8 | b2 as u64
-            }
-            2 => self.long_len(b, at, what)?,
-            _ => return self.special_string(b & 0x3f, at, sink, what),
+        let n = match self.prefix(at, what)? {
+            Prefix::Len(n) => n,
+            Prefix::Special(b) => return self.special_string(b & 0x3f, at, sink, what),
         };
         self.inp.stream(n, sink, what)?;
         Ok((n, Enc::Raw))
@@ -486,15 +496,9 @@ impl<'a, 'b> Parser<'a, 'b> {
         let mut buf = std::mem::take(&mut self.blob_buf);
         buf.clear();
         let start = self.inp.offset();
-        let b = self.inp.u8(what)?;
-        let n = match b >> 6 {
-            0 => (b & 0x3f) as u64,
-            1 => {
-                let b2 = self.inp.u8(what)?;
-                ((b & 0x3f) as u64) << 8 | b2 as u64
-            }
-            2 => self.long_len(b, start, what)?,
-            _ => {
+        let n = match self.prefix(start, what)? {
+            Prefix::Len(n) => n,
+            Prefix::Special(b) => {
                 let enc = b & 0x3f;
                 if enc == 3 {
                     let (_, data, out) =
