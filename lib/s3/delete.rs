@@ -69,11 +69,12 @@ impl<'c> BatchDeleter<'c> {
     /// required by AWS for this request.
     fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<BatchResult> {
         let body = responses::delete_objects_body(keys, true);
+        let d = Digests::of(body.as_bytes());
         let req = Request::new("POST", Some(bucket), None)
             .query("delete", "")
             .header("content-type", "application/xml")
-            .header("content-md5", base64(&Digests::of(body.as_bytes()).md5))
-            .body(body.as_bytes(), None);
+            .header("content-md5", base64(&d.md5))
+            .body(body.as_bytes(), Some(d.sha256_hex));
         let text = self.client.send_text(&req)?;
         let parsed = responses::parse_delete_result(&text)
             .map_err(|e| e.context(format!("POST s3://{bucket}?delete")))?;

@@ -158,14 +158,16 @@ impl S3Client {
             None => responses::complete_body(parts),
             Some(sums) => complete_body_with_checksums(parts, sums),
         };
+        // Both digests once: Content-MD5, and the payload hash the signer would compute again.
+        let d = Digests::of(body.as_bytes());
         let mut attempt = 0;
         loop {
             attempt += 1;
             let req = Request::new("POST", Some(bucket), Some(key))
                 .query("uploadId", upload_id)
                 .header("content-type", "application/xml")
-                .header("content-md5", base64(&Digests::of(body.as_bytes()).md5))
-                .body(body.as_bytes(), None);
+                .header("content-md5", base64(&d.md5))
+                .body(body.as_bytes(), Some(d.sha256_hex.clone()));
             let text = self.send_text(&req)?;
             match responses::parse_complete(&text) {
                 Ok(done) => return Ok(done),
