@@ -31,14 +31,7 @@ fn run(args: &Args) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let end = if args.null { b'\0' } else { b'\n' };
     let written = list::for_each(&client, container, prefix, args.delimiter, args.page_size, |item| {
-        let keep = if item.subdir {
-            filter.prefix_matches(&item.name)
-        } else if container.is_none() {
-            filter.key_matches(&item.name)
-        } else {
-            filter.matches(&item.name, item.bytes, item.modified())
-        };
-        if !keep {
+        if !item.passes(&filter) {
             return Ok(());
         }
         let line = if args.json {

@@ -43,6 +43,19 @@ impl Item {
         let has_zone = t.ends_with('Z') || t.ends_with('z') || t[t.len().saturating_sub(6)..].contains(['+', '-']);
         crate::time::parse_rfc3339(&if has_zone { t.to_string() } else { format!("{t}Z") })
     }
+
+    /// Whether the shared listing filters keep this item: rolled-up subdirs and containers are
+    /// judged by name alone (swift-ls refuses time and size filters on the container listing);
+    /// objects by name, size and last modification.
+    pub fn passes(&self, f: &crate::filter::Filter) -> bool {
+        if self.subdir {
+            f.prefix_matches(&self.name)
+        } else if self.count.is_some() {
+            f.key_matches(&self.name)
+        } else {
+            f.matches(&self.name, self.bytes, self.modified())
+        }
+    }
 }
 
 /// Calls `f` for every item, page by page (markers), so any size lists in bounded memory.
