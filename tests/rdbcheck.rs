@@ -633,6 +633,15 @@ fn usage_and_io_errors() {
     let out = run(&["/nonexistent/dump.rdb"], b"");
     assert_eq!(out.status.code(), Some(6));
     assert!(stderr(&out).contains("/nonexistent/dump.rdb"));
+    // A full disk (/dev/full) on the output side: exit 6, one line.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(bin())
+        .arg(data_dir().join("redis-7.4.1-full-cli-diskless.rdb"))
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(stderr(&out).contains("No space left on device") && stderr(&out).lines().count() == 1, "{}", stderr(&out));
     let help = Command::new(bin()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(

@@ -570,6 +570,21 @@ fn get_stops_quietly_when_the_reader_leaves() {
     }
 }
 
+#[test]
+fn a_full_disk_is_a_one_line_io_error() {
+    let env = s3_env();
+    let b = env.new_bucket("get-full");
+    put_many(&env, &b, vec![("obj".into(), random_bytes(3 << 20, 4))]);
+    // /dev/full fails every write with ENOSPC, as a full disk does.
+    for (tool, arg) in [("s3get", format!("s3://{b}/obj")), ("s3ls", format!("s3://{b}/"))] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = env.cmd(tool).arg(&arg).stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(6), "{tool}: {err}");
+        assert!(err.contains("No space left on device") && err.lines().count() == 1, "{tool}: {err}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bad input and refusals
 

@@ -570,6 +570,12 @@ fn swift_ls_lists_filters_and_paginates() {
     let out = bin("swift-ls", Auth::V1).args(["--min-size", "1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("CONTAINER"), "{}", text(&out.stderr));
+    // A missing container is named, one line, exit 7 (not found).
+    let missing = format!("{c}-missing");
+    let out = bin("swift-ls", Auth::V1).arg(format!("{missing}/x")).output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("container \"{missing}\" does not exist")) && err.lines().count() == 1, "{err}");
     let long = ls(&["-l", &format!("{c}/b")]);
     assert!(long.contains(" 3 ") || long.contains("3 20"), "{long}");
     assert!(long.contains(&md5_hex(b"b/3")), "{long}");
@@ -592,6 +598,15 @@ fn swift_get_stops_quietly_when_the_reader_closes() {
     let res = child.wait_with_output().unwrap();
     assert_eq!(res.status.code(), Some(141));
     assert_eq!(text(&res.stderr), "");
+    // A full disk (/dev/full) is an I/O error: exit 6, one line, for swift-get and swift-ls.
+    for args in [vec![c.as_str(), "big"], vec![c.as_str()]] {
+        let tool = if args.len() == 2 { "swift-get" } else { "swift-ls" };
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let res = bin(tool, Auth::V1).args(&args).stdout(full).output().unwrap();
+        let err = text(&res.stderr);
+        assert_eq!(res.status.code(), Some(6), "{tool}: {err}");
+        assert!(err.contains("No space left on device") && err.lines().count() == 1, "{tool}: {err}");
+    }
 }
 
 // --- v2 on the documented Keystone v2.0 answer -------------------------------------------

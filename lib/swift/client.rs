@@ -412,7 +412,13 @@ impl SwiftClient {
         if let Some(d) = delimiter {
             req = req.query("delimiter", d.to_string());
         }
-        let text = self.send_text(&req)?;
+        let text = self.send_text(&req).map_err(|e| match container {
+            Some(c) if e.kind() == ErrorKind::NotFound => Error::new(
+                ErrorKind::NotFound,
+                format!("container \"{}\" does not exist (swift-ls without arguments lists the containers)", printable(c)),
+            ),
+            _ => e,
+        })?;
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }
