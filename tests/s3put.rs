@@ -210,6 +210,15 @@ fn wrong_region_is_corrected_and_said_under_verbose() {
         assert!(stderr(&out).contains("garage"), "no region note: {}", stderr(&out));
         assert_eq!(sha(&env.get_object(&bucket, &format!("r{len}"))), sha(&data));
     }
+    // --create-bucket signed for another region: the bucket is made in the server's region.
+    let fresh = format!("{bucket}-new");
+    let out = run_timeout(
+        env.cmd("s3put").env("AWS_REGION", "us-west-2").args(["--create-bucket", &format!("s3://{fresh}/k")]),
+        Some(b"x"),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.get_object(&fresh, "k"), b"x");
 }
 
 #[test]

@@ -219,12 +219,13 @@ impl S3Client {
     /// BucketAlreadyOwnedByYou means it is already there, which is what we wanted.
     pub fn create_bucket(&self, bucket: &str) -> Result<bool> {
         let region = self.region();
-        let body = responses::create_bucket_body(&region);
-        let mut req = Request::new("PUT", Some(bucket), None);
-        if let Some(b) = &body {
-            req = req.header("content-type", "application/xml").body(b.as_bytes(), None);
+        let mut result = self.put_bucket(bucket, &region);
+        // The server corrected the signing region (Garage names its own): the location
+        // constraint sent with the old one is then refused, so ask again for the server's region.
+        if result.is_err() && self.region() != region {
+            result = self.put_bucket(bucket, &self.region());
         }
-        match self.send(&req) {
+        match result {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(false),
             Err(e) if e.code() == Some("BucketAlreadyExists") => Err(Error::new(
@@ -233,6 +234,16 @@ impl S3Client {
             )),
             Err(e) => Err(e),
         }
+    }
+
+    /// CreateBucket with the LocationConstraint `region` needs (none for us-east-1).
+    fn put_bucket(&self, bucket: &str, region: &str) -> Result<ureq::Response> {
+        let body = responses::create_bucket_body(region);
+        let mut req = Request::new("PUT", Some(bucket), None);
+        if let Some(b) = &body {
+            req = req.header("content-type", "application/xml").body(b.as_bytes(), None);
+        }
+        self.send(&req)
     }
 
     /// Streams an object (or a byte range of it) from a GET.
