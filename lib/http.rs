@@ -139,7 +139,7 @@ pub fn transport_error(what: &str, t: &ureq::Transport) -> (Error, bool) {
     let text = format!("{detail} {source}");
     match t.kind() {
         K::Dns => (Error::new(ErrorKind::Config, format!("{what}: cannot resolve host: {detail}; check the endpoint")), false),
-        K::InvalidUrl | K::UnknownScheme => (Error::config(format!("{what}: invalid URL: {detail}")), false),
+        K::InvalidUrl | K::UnknownScheme => (Error::config(format!("{what}: invalid URL ({detail}); use an http:// or https:// URL")), false),
         _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => (
             Error::config(format!(
                 "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle (or AWS_CA_BUNDLE for S3, OS_CACERT for Swift)",
