@@ -356,6 +356,9 @@ pub struct SigningSteps {
     pub signature: String,
 }
 
+/// (YYYYMMDD, key): the signing key depends only on the date for a given signer.
+type DatedKey = (String, [u8; 32]);
+
 /// Signs requests for one (credentials, region, service). Cheap to clone and share between
 /// threads; the signing key is cached per day. `Debug` never shows the secrets.
 #[derive(Clone)]
@@ -364,8 +367,7 @@ pub struct Signer {
     region: String,
     service: String,
     opts: SigningOptions,
-    /// (YYYYMMDD, key): the key depends only on the date for a given signer.
-    key_cache: Arc<Mutex<Option<(String, [u8; 32])>>>,
+    key_cache: Arc<Mutex<Option<DatedKey>>>,
 }
 
 impl fmt::Debug for Signer {

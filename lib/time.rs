@@ -122,6 +122,7 @@ fn digits(s: &str, n: usize) -> Option<u32> {
     s.parse().ok()
 }
 
+#[allow(clippy::too_many_arguments)] // the fields of a timestamp, in order
 fn build(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32, offset_secs: i64) -> Option<SystemTime> {
     // A leap second (":60") is accepted and folded into the next second, as most parsers do.
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {

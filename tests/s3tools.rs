@@ -630,7 +630,7 @@ fn errors_are_one_line_with_distinct_codes() {
 
     // Help documents the exit codes.
     for bin in ["s3ls", "s3get", "s3rm"] {
-        let out = run(&mut bare_cmd(bin).arg("--help"), None);
+        let out = run(bare_cmd(bin).arg("--help"), None);
         ok(&out, "--help");
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("Exit status") && help.contains("  9  partial"), "{bin}: {help}");

@@ -54,7 +54,8 @@ fn namespace_variants(body: &str) -> Vec<(String, String)> {
 #[test]
 fn every_namespace_parses_the_same() {
     let mut checked = 0;
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    type Parse = Box<dyn Fn(&str) -> String>;
+    let cases: Vec<(&str, Parse)> = vec![
         ("aws-initiate-multipart-upload.xml", Box::new(|b| format!("{:?}", parse_initiate(b).unwrap()))),
         ("aws-complete-multipart-upload.xml", Box::new(|b| format!("{:?}", parse_complete(b).unwrap()))),
         ("aws-list-objects-v2.xml", Box::new(|b| format!("{:?}", parse_list_objects(b).unwrap()))),
