@@ -107,7 +107,6 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
     assert!(env.list_uploads(&bucket).is_empty(), "an in-progress upload was left: {err}");
 }
 
-
 #[test]
 fn command_mode_stores_only_when_the_command_succeeds() {
     let env = s3_env();

@@ -119,7 +119,6 @@ fn spawn_streaming(cmd: &mut Command) -> std::process::Child {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn s3put")
 }
 
-
 fn signal_mid_upload(sig: i32, expected_code: i32) {
     let env = s3_env();
     let bucket = env.new_bucket("s3put-sig");

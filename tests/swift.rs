@@ -599,8 +599,7 @@ fn swift_get_stops_quietly_when_the_reader_closes() {
     assert_eq!(res.status.code(), Some(141));
     assert_eq!(text(&res.stderr), "");
     // A full disk (/dev/full) is an I/O error: exit 6, one line, for swift-get and swift-ls.
-    for args in [vec![c.as_str(), "big"], vec![c.as_str()]] {
-        let tool = if args.len() == 2 { "swift-get" } else { "swift-ls" };
+    for (tool, args) in [("swift-get", vec![c.as_str(), "big"]), ("swift-ls", vec![c.as_str()])] {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
         let res = bin(tool, Auth::V1).args(&args).stdout(full).output().unwrap();
         let err = text(&res.stderr);

@@ -415,7 +415,7 @@ impl SwiftClient {
         let text = self.send_text(&req).map_err(|e| match container {
             Some(c) if e.kind() == ErrorKind::NotFound => Error::new(
                 ErrorKind::NotFound,
-                format!("container \"{}\" does not exist (swift-ls without arguments lists the containers)", printable(c)),
+                format!("container \"{}\" does not exist", printable(c)),
             ),
             _ => e,
         })?;
