@@ -1,7 +1,8 @@
 //! Shared harness for the integration tests (`mod common;` in a test file).
 //!
-//! - [`s3_env`]: the real Garage started by `scripts/test-servers`; panics when it is not
-//!   running, so an S3 test can never pass without its server.
+//! - [`s3_env_for`]: a real S3 server started by `scripts/test-servers` ([`Server::Garage`] or
+//!   [`Server::Ceph`] RGW); panics when it is not running, so an S3 test can never pass
+//!   without its server. [`s3_env`] is Garage's. [`s3_test!`] runs one test body on each.
 //! - [`sluice_cmd`] / [`bare_cmd`]: run a built binary with a hermetic environment.
 //! - [`S3Env`] oracle methods (`list_objects`, `list_uploads`, `get_object`, ...): an
 //!   independent Python SigV4 client (`tests/support/s3check.py`) for assertions.
@@ -33,18 +34,55 @@ pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// Default deadline for one command run by the harness; tests pass their own when they need more.
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(120);
 
-const NOT_RUNNING: &str = "Garage is not running: run `make test` (scripts/test-servers start)";
+/// The real S3 servers the tests run against, each started by its `scripts/*-server`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Server {
+    /// Garage 2.x (`scripts/garage-server`): strict about the signing region (`garage`).
+    Garage,
+    /// Ceph RGW 16 (`scripts/ceph-server`, Debian's radosgw): accepts any signing region;
+    /// object lock, tagging, SSE-C and SSE-KMS (a test key) work.
+    Ceph,
+}
 
-/// Where and how to reach the test Garage, plus its CLI for administrative steps.
+impl Server {
+    pub const ALL: [Server; 2] = [Server::Garage, Server::Ceph];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Garage => "Garage",
+            Server::Ceph => "Ceph RGW",
+        }
+    }
+
+    /// The prefix of the variables its script's `env` prints.
+    fn var_prefix(self) -> &'static str {
+        match self {
+            Server::Garage => "SLUICE_TEST_S3",
+            Server::Ceph => "SLUICE_TEST_CEPH",
+        }
+    }
+
+    fn script(self) -> &'static str {
+        match self {
+            Server::Garage => "scripts/garage-server",
+            Server::Ceph => "scripts/ceph-server",
+        }
+    }
+}
+
+/// Where and how to reach one test S3 server, plus its admin CLI for administrative steps.
 #[derive(Clone, Debug)]
 pub struct S3Env {
+    pub server: Server,
     pub endpoint: String,
     pub region: String,
     pub key_id: String,
     pub secret: String,
-    /// The garage binary and config used by `scripts/garage-server` (absent if not exported).
+    /// The garage binary and config used by `scripts/garage-server` (Garage only).
     pub garage: Option<PathBuf>,
     pub garage_config: Option<PathBuf>,
+    /// The cluster's ceph.conf, for `radosgw-admin -c` (Ceph only).
+    pub ceph_config: Option<PathBuf>,
 }
 
 /// One object as the oracle lists it.
@@ -70,14 +108,78 @@ pub struct HeadInfo {
     pub headers: HashMap<String, String>,
 }
 
-/// The test Garage's environment: from SLUICE_TEST_* variables, else from the env file that
-/// `scripts/test-servers start` writes. Panics (failing the test) when Garage is unreachable.
+/// The test Garage's environment: `s3_env_for(Server::Garage)`.
 pub fn s3_env() -> S3Env {
-    static ENV: OnceLock<Result<S3Env, String>> = OnceLock::new();
-    match ENV.get_or_init(discover_s3) {
+    s3_env_for(Server::Garage)
+}
+
+/// A test server's environment: from its SLUICE_TEST_* variables, else from the env file that
+/// `scripts/test-servers start` writes. Panics (failing the test) when it is unreachable.
+pub fn s3_env_for(server: Server) -> S3Env {
+    static GARAGE: OnceLock<Result<S3Env, String>> = OnceLock::new();
+    static CEPH: OnceLock<Result<S3Env, String>> = OnceLock::new();
+    let cell = match server {
+        Server::Garage => &GARAGE,
+        Server::Ceph => &CEPH,
+    };
+    match cell.get_or_init(|| discover_s3(server)) {
         Ok(env) => env.clone(),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Defines one test per server around a body that takes an [`S3Env`]: `name::garage` and
+/// `name::ceph`, so `cargo test -- ceph` or `-- name` picks them. Attributes (doc comments,
+/// `#[ignore]`, `#[should_panic]`) go onto each generated test. A test that needs what only
+/// one server has says so with `only garage:` or `only ceph:` (and a comment saying why).
+///
+/// ```ignore
+/// s3_test!(fn round_trip(env) { let b = env.new_bucket("rt"); ... });
+/// s3_test!(only ceph: fn object_lock(env) { ... });
+/// ```
+#[macro_export]
+macro_rules! s3_test {
+    ($(#[$m:meta])* fn $name:ident($env:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body($env: $crate::common::S3Env) $body
+            $(#[$m])*
+            #[test]
+            fn garage() {
+                body($crate::common::s3_env_for($crate::common::Server::Garage))
+            }
+            $(#[$m])*
+            #[test]
+            fn ceph() {
+                body($crate::common::s3_env_for($crate::common::Server::Ceph))
+            }
+        }
+    };
+    (only garage: $(#[$m:meta])* fn $name:ident($env:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$m])*
+            #[test]
+            fn garage() {
+                let $env = $crate::common::s3_env_for($crate::common::Server::Garage);
+                $body
+            }
+        }
+    };
+    (only ceph: $(#[$m:meta])* fn $name:ident($env:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$m])*
+            #[test]
+            fn ceph() {
+                let $env = $crate::common::s3_env_for($crate::common::Server::Ceph);
+                $body
+            }
+        }
+    };
 }
 
 /// The env file written by `scripts/test-servers start`.
@@ -120,19 +222,30 @@ fn parse_env_file(path: &Path) -> HashMap<String, String> {
     vars
 }
 
-fn discover_s3() -> Result<S3Env, String> {
-    let need = |n: &str| test_var(n).ok_or_else(|| format!("{NOT_RUNNING}; {n} is not set"));
+fn discover_s3(server: Server) -> Result<S3Env, String> {
+    let not_running = format!(
+        "{} is not running: run `make test` (scripts/test-servers start, or {} start)",
+        server.name(),
+        server.script()
+    );
+    let prefix = server.var_prefix();
+    let need = |n: &str| {
+        let name = format!("{prefix}_{n}");
+        test_var(&name).ok_or_else(|| format!("{not_running}; {name} is not set"))
+    };
     let env = S3Env {
-        endpoint: need("SLUICE_TEST_S3_ENDPOINT")?,
-        region: need("SLUICE_TEST_S3_REGION")?,
-        key_id: need("SLUICE_TEST_S3_KEY_ID")?,
-        secret: need("SLUICE_TEST_S3_SECRET")?,
-        garage: test_var("SLUICE_TEST_GARAGE").map(PathBuf::from),
-        garage_config: test_var("SLUICE_TEST_GARAGE_CONFIG").map(PathBuf::from),
+        server,
+        endpoint: need("ENDPOINT")?,
+        region: need("REGION")?,
+        key_id: need("KEY_ID")?,
+        secret: need("SECRET")?,
+        garage: test_var("SLUICE_TEST_GARAGE").map(PathBuf::from).filter(|_| server == Server::Garage),
+        garage_config: test_var("SLUICE_TEST_GARAGE_CONFIG").map(PathBuf::from).filter(|_| server == Server::Garage),
+        ceph_config: test_var("SLUICE_TEST_CEPH_CONFIG").map(PathBuf::from).filter(|_| server == Server::Ceph),
     };
     let addr = endpoint_addr(&env.endpoint);
     TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| format!("{NOT_RUNNING}; {} unreachable: {e}", env.endpoint))?;
+        .map_err(|e| format!("{not_running}; {} unreachable: {e}", env.endpoint))?;
     Ok(env)
 }
 
@@ -309,10 +422,20 @@ impl S3Env {
     /// Runs a garage CLI command against the test node (administrative steps only).
     pub fn garage_cli(&self, args: &[&str]) -> Output {
         let (Some(bin), Some(cfg)) = (&self.garage, &self.garage_config) else {
-            panic!("SLUICE_TEST_GARAGE / SLUICE_TEST_GARAGE_CONFIG not set: run `make test`")
+            panic!("{}: SLUICE_TEST_GARAGE / SLUICE_TEST_GARAGE_CONFIG not set: run `make test`", self.server.name())
         };
         let mut cmd = Command::new(bin);
         cmd.arg("-c").arg(cfg).args(args).env("RUST_LOG", "error");
+        run_timeout(&mut cmd, None, CMD_TIMEOUT)
+    }
+
+    /// Runs `radosgw-admin` against the test cluster (administrative steps only; Ceph only).
+    pub fn radosgw_admin(&self, args: &[&str]) -> Output {
+        let Some(cfg) = &self.ceph_config else {
+            panic!("{}: SLUICE_TEST_CEPH_CONFIG not set: run `make test`", self.server.name())
+        };
+        let mut cmd = Command::new("radosgw-admin");
+        cmd.arg("-c").arg(cfg).args(["-n", "client.admin"]).args(args);
         run_timeout(&mut cmd, None, CMD_TIMEOUT)
     }
 }
