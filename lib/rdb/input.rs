@@ -6,6 +6,7 @@
 //! queued for the writer thread).
 
 use super::crc64::Crc64;
+use super::sink::Sink;
 use super::Fail;
 use std::io::{self, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -144,32 +145,6 @@ pub struct Input<'a, 'b> {
     crc: Crc64,
     crc_on: bool,
     src_eof: bool,
-}
-
-/// Receives the bytes of a string as they are decoded (see `Parser::read_string`).
-pub trait Sink {
-    fn feed(&mut self, bytes: &[u8]);
-    /// False if the sink ignores the bytes (then LZF strings are checked without decoding).
-    fn wants_bytes(&self) -> bool {
-        true
-    }
-}
-
-/// A sink that keeps nothing.
-pub struct Discard;
-impl Sink for Discard {
-    #[inline]
-    fn feed(&mut self, _: &[u8]) {}
-    fn wants_bytes(&self) -> bool {
-        false
-    }
-}
-
-impl Sink for Vec<u8> {
-    #[inline]
-    fn feed(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
 }
 
 impl<'a, 'b> Input<'a, 'b> {

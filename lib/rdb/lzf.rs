@@ -5,7 +5,7 @@
 //! compressed string is never held in full. In `keep_all` mode the output is kept whole instead
 //! (for embedded blobs, which must be validated in one piece anyway).
 
-use super::input::Sink;
+use super::sink::Sink;
 
 /// Largest back-reference distance in LZF.
 const MAX_OFF: usize = 1 << 13;

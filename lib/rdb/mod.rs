@@ -19,6 +19,7 @@ mod input;
 mod lzf;
 mod parse;
 mod report;
+mod sink;
 
 pub use format::{module_name, Magic};
 pub use report::{Checksum, DbStats, Report, TopKey};
