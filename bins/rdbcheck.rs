@@ -5,9 +5,8 @@ use sluice::cli::rdbcheck::Args;
 use sluice::rdb::{Report, Validator};
 use sluice::{Error, ErrorKind};
 use std::fs::File;
-use std::io::{Read, Write};
-use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
+use std::io::Write;
+use std::os::fd::AsFd;
 use std::process::exit;
 
 fn main() {
@@ -16,17 +15,15 @@ fn main() {
         sluice::pipeline::disable();
     }
     sluice::pipeline::abort_downstream_on_signals();
-    // Raw descriptors: std's stdout is line-buffered and stdin adds a copy; we move 256 KiB blocks.
-    // SAFETY: fds 0 and 1 stay open for the life of the process; ManuallyDrop never closes them.
-    let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
-    let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
-    let mut file;
-    let src: &mut dyn Read = match args.input() {
-        None => &mut *stdin,
+    // The library reads and writes the descriptors directly (std's stdout is line-buffered).
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    let file;
+    let src = match args.input() {
+        None => stdin.as_fd(),
         Some(path) => match File::open(path) {
             Ok(f) => {
                 file = f;
-                &mut file
+                file.as_fd()
             }
             Err(e) => finish(
                 &args,
@@ -35,13 +32,9 @@ fn main() {
             ),
         },
     };
-    let out: Option<&mut (dyn Write + Send)> = if args.check_only {
-        None
-    } else {
-        Some(&mut *stdout)
-    };
+    let out = (!args.check_only).then(|| stdout.as_fd());
     let mut v = Validator::new(args.options());
-    let res = v.run(src, out);
+    let res = v.run_fds(src, out);
     let report = v.into_report();
     if let Err(e) = res {
         on_failure(&args, &report, e);

@@ -16,6 +16,7 @@ pub mod s3;
 pub mod sigv4;
 pub mod signals;
 pub mod swift;
+pub mod sys;
 pub mod time;
 pub mod transfer;
 pub mod xml;

@@ -739,3 +739,160 @@ fn output_flows_while_input_is_still_arriving() {
         "2 MiB of output should flow before the input is complete"
     );
 }
+
+// ------------------------------------------------------------ in the middle of a pipeline
+
+/// A valid RDB of about 14 MiB: many small keys around one 8 MiB string, so that the
+/// pass-through crosses many blocks and window moves in both the small- and large-value paths.
+fn big_rdb() -> Vec<u8> {
+    let mut body = vec![0xFE, 0];
+    for i in 0..120_000u32 {
+        body.extend_from_slice(&kv(
+            format!("key:{i}").as_bytes(),
+            format!("v{}", i * 7).as_bytes(),
+        ));
+    }
+    body.extend_from_slice(&[0, 3, b'b', b'i', b'g', 0x80]);
+    let big: Vec<u8> = (0..8u32 << 20).map(|i| (i * 31 % 251) as u8).collect();
+    body.extend_from_slice(&(big.len() as u32).to_be_bytes());
+    body.extend_from_slice(&big);
+    for i in 0..120_000u32 {
+        body.extend_from_slice(&kv(format!("tail:{i}").as_bytes(), b"x"));
+    }
+    rdb("REDIS0011", &body)
+}
+
+/// Writes `data` in uneven pieces, as a producer in a pipeline does.
+fn feed_unevenly(mut w: impl Write, data: &[u8]) {
+    let mut at = 0;
+    let mut step = 1;
+    while at < data.len() {
+        step = (step * 7 + 4093) % 150_001 + 1;
+        let end = (at + step).min(data.len());
+        if w.write_all(&data[at..end]).is_err() {
+            return;
+        }
+        at = end;
+    }
+}
+
+#[test]
+fn pipe_to_pipe_is_byte_identical_and_the_pipes_are_enlarged() {
+    use std::os::fd::AsFd;
+    let input = big_rdb();
+    let mut child = Command::new(bin())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let data = input.clone();
+    let feeder = std::thread::spawn(move || {
+        let mut stdin = stdin;
+        // the first write blocks until rdbcheck reads, so it has enlarged the pipe by now
+        feed_unevenly(&mut stdin, &data[..1 << 20]);
+        let size = sluice::sys::pipe::capacity(stdin.as_fd()).unwrap();
+        feed_unevenly(&mut stdin, &data[1 << 20..]);
+        size
+    });
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 100_003];
+    loop {
+        let n = stdout.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let out_size = sluice::sys::pipe::capacity(stdout.as_fd()).unwrap();
+    let in_size = feeder.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        got == input,
+        "output differs from the input ({} of {} bytes)",
+        got.len(),
+        input.len()
+    );
+    let want = (1usize << 20).min(sluice::sys::pipe::max_size().unwrap());
+    assert!(
+        in_size >= want,
+        "stdin pipe holds {in_size} bytes, want {want}"
+    );
+    assert!(
+        out_size >= want,
+        "stdout pipe holds {out_size} bytes, want {want}"
+    );
+}
+
+#[test]
+fn pipe_to_file_and_file_to_pipe_are_byte_identical() {
+    let input = big_rdb();
+    let dir = std::env::temp_dir().join(format!("rdbcheck-pipes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // stdin a pipe, stdout a file
+    let outfile = dir.join("out.rdb");
+    let mut child = Command::new(bin())
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&outfile).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    feed_unevenly(child.stdin.take().unwrap(), &input);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        std::fs::read(&outfile).unwrap() == input,
+        "file output differs"
+    );
+    // stdin a file (and the FILE argument), stdout a pipe
+    for args in [vec![], vec![outfile.to_str().unwrap()]] {
+        let stdin = if args.is_empty() {
+            Stdio::from(std::fs::File::open(&outfile).unwrap())
+        } else {
+            Stdio::null()
+        };
+        let out = Command::new(bin())
+            .args(&args)
+            .stdin(stdin)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(out.stdout == input, "pipe output differs (args {args:?})");
+    }
+    // and through the library, on descriptors
+    let src = std::fs::File::open(&outfile).unwrap();
+    let copy = dir.join("copy.rdb");
+    let dst = std::fs::File::create(&copy).unwrap();
+    let mut v = rdb::Validator::new(Options::default());
+    use std::os::fd::AsFd;
+    v.run_fds(src.as_fd(), Some(dst.as_fd())).unwrap();
+    assert_eq!(v.report().keys, 240_001);
+    assert!(std::fs::read(&copy).unwrap() == input);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn reader_closing_mid_stream_ends_quietly_with_a_prefix() {
+    let input = big_rdb();
+    let mut child = Command::new(bin())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let data = input.clone();
+    let feeder = std::thread::spawn(move || feed_unevenly(stdin, &data));
+    let mut got = vec![0u8; 3 << 20];
+    stdout.read_exact(&mut got).unwrap();
+    drop(stdout); // the reader goes away after 3 MiB
+    feeder.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    assert!(input.starts_with(&got));
+}

@@ -1,140 +1,37 @@
 //! The pass-through window: reads the source in large blocks, hands the parser contiguous
-//! slices, and writes every consumed byte to the sink (and into the CRC) when the window moves.
+//! slices, and hands every consumed byte on to the output (and into the CRC) block by block.
 //!
-//! Bytes are written only after the parser has consumed them, so the output never runs ahead
-//! of validation, and never lags it by more than a few blocks (the one being parsed and those
-//! queued for the writer thread).
+//! Bytes are handed on only after the parser has consumed them, so the output never runs
+//! ahead of validation, and never lags it by more than a few blocks (the one being parsed and
+//! those queued for the writer thread). A block is handed on once it is full, however small
+//! the reads that filled it (a pipe delivers what its writer wrote, often 4 KiB at a time):
+//! one hand-off and one write per 256 KiB keeps a stage in the middle of a pipeline close to
+//! the speed of `cat`.
 
 use super::crc64::Crc64;
+use super::output::Output;
 use super::sink::Sink;
 use super::Fail;
-use std::io::{self, Read, Write};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::io::{self, Read};
 
-/// Size of one read (and of one write, in steady state).
-pub const BLOCK: usize = 256 << 10;
+/// Size of one block: what the output receives per write in steady state.
+pub(crate) const BLOCK: usize = 256 << 10;
 /// The parser never asks for more than this many contiguous bytes at once.
-pub const MAX_NEED: usize = 64;
-/// Blocks in flight between the parser and the writer thread (bounds memory and output lag).
-const POOL: usize = 4;
+pub(crate) const MAX_NEED: usize = 64;
+/// Reads go into the current block while this much of it is free; then it is handed on.
+const MIN_READ: usize = 16 << 10;
+/// What pipes on either side are enlarged to (as far as /proc/sys/fs/pipe-max-size allows):
+/// four blocks, so the writer thread's whole pool fits in the pipe and a full block is
+/// written in one go. (Linux's default pipe holds 64 KiB.)
+pub(crate) const PIPE_BUFFER: usize = 4 * BLOCK;
 
-enum Msg {
-    /// Write `buf[from..to]`, then give the buffer back.
-    Data(Box<[u8]>, usize, usize),
-    /// Flush the writer and reply `Done`.
-    Finish,
-}
-
-enum Reply {
-    Buf(Box<[u8]>),
-    Done,
-    Failed(io::Error),
-}
-
-/// The writer thread's end: writes validated blocks while the parser goes on. (The CRC stays
-/// on the parsing thread, where the block is still in cache.)
-pub struct Pipe {
-    tx: SyncSender<Msg>,
-    rx: Receiver<Reply>,
-    /// Buffers handed out so far (at most `POOL`).
-    allocated: usize,
-}
-
-impl Pipe {
-    /// Starts the writer thread in `scope`; it ends when the `Pipe` is dropped.
-    pub fn spawn<'scope, 'env>(
-        scope: &'scope std::thread::Scope<'scope, 'env>,
-        out: &'scope mut (dyn Write + Send + 'env),
-    ) -> Pipe {
-        let (tx, wrx) = sync_channel::<Msg>(POOL + 2);
-        let (wtx, rx) = sync_channel::<Reply>(POOL + 2);
-        scope.spawn(move || {
-            let mut failed = false;
-            while let Ok(msg) = wrx.recv() {
-                let reply = match msg {
-                    Msg::Data(buf, from, to) => {
-                        let chunk = &buf[from..to];
-                        if !failed {
-                            if let Err(e) = out.write_all(chunk) {
-                                failed = true;
-                                let _ = wtx.send(Reply::Failed(e));
-                            }
-                        }
-                        Reply::Buf(buf)
-                    }
-                    Msg::Finish => match out.flush() {
-                        Err(e) if !failed => Reply::Failed(e),
-                        _ => Reply::Done,
-                    },
-                };
-                if wtx.send(reply).is_err() {
-                    break;
-                }
-            }
-        });
-        Pipe {
-            tx,
-            rx,
-            allocated: 0,
-        }
-    }
-
-    fn send(&mut self, msg: Msg) -> Result<(), Fail> {
-        self.tx
-            .send(msg)
-            .map_err(|_| Fail::write(io::Error::other("the output thread ended")))
-    }
-
-    /// The next reply that is not a returned buffer (buffers go to `spare`).
-    fn reply(&mut self, spare: &mut Vec<Box<[u8]>>) -> Result<Reply, Fail> {
-        loop {
-            match self.rx.recv() {
-                Ok(Reply::Buf(b)) => spare.push(b),
-                Ok(Reply::Failed(e)) => return Err(Fail::write(e)),
-                Ok(r) => return Ok(r),
-                Err(_) => return Err(Fail::write(io::Error::other("the output thread ended"))),
-            }
-        }
-    }
-
-    /// A free buffer: a returned one, a new one while the pool allows, else wait for one.
-    fn buffer(&mut self, spare: &mut Vec<Box<[u8]>>) -> Result<Box<[u8]>, Fail> {
-        // collect what came back, and notice write errors early
-        while let Ok(r) = self.rx.try_recv() {
-            match r {
-                Reply::Buf(b) => spare.push(b),
-                Reply::Failed(e) => return Err(Fail::write(e)),
-                _ => {}
-            }
-        }
-        if let Some(b) = spare.pop() {
-            return Ok(b);
-        }
-        if self.allocated < POOL {
-            self.allocated += 1;
-            return Ok(new_block());
-        }
-        loop {
-            match self.rx.recv() {
-                Ok(Reply::Buf(b)) => return Ok(b),
-                Ok(Reply::Failed(e)) => return Err(Fail::write(e)),
-                Ok(_) => {}
-                Err(_) => return Err(Fail::write(io::Error::other("the output thread ended"))),
-            }
-        }
-    }
-}
-
-fn new_block() -> Box<[u8]> {
+pub(crate) fn new_block() -> Box<[u8]> {
     vec![0u8; BLOCK + MAX_NEED].into_boxed_slice()
 }
 
-pub struct Input<'a, 'b> {
+pub(crate) struct Input<'a, 'w> {
     src: &'a mut (dyn Read + 'a),
-    out: Option<Pipe>,
-    /// Output written from this thread (check-only mode and single-threaded use).
-    direct: Option<&'b mut (dyn Write + Send + 'b)>,
-    spare: Vec<Box<[u8]>>,
+    out: Output<'w>,
     buf: Box<[u8]>,
     pos: usize,
     end: usize,
@@ -147,25 +44,15 @@ pub struct Input<'a, 'b> {
     src_eof: bool,
 }
 
-impl<'a, 'b> Input<'a, 'b> {
-    pub fn new(
-        src: &'a mut (dyn Read + 'a),
-        out: Option<Pipe>,
-        direct: Option<&'b mut (dyn Write + Send + 'b)>,
-    ) -> Self {
-        let mut out = out;
-        let buf = match out.as_mut() {
-            Some(p) => {
-                p.allocated += 1;
-                new_block()
-            }
-            None => new_block(),
+impl<'a, 'w> Input<'a, 'w> {
+    pub(crate) fn new(src: &'a mut (dyn Read + 'a), mut out: Output<'w>) -> Self {
+        let buf = match &mut out {
+            Output::Thread(w) => w.first_block(),
+            _ => new_block(),
         };
         Input {
             src,
             out,
-            direct,
-            spare: Vec::new(),
             buf,
             pos: 0,
             end: 0,
@@ -179,91 +66,84 @@ impl<'a, 'b> Input<'a, 'b> {
 
     /// Absolute offset of the next unread byte.
     #[inline]
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.base + self.pos as u64
     }
 
     #[inline]
-    pub fn available(&self) -> usize {
+    pub(crate) fn available(&self) -> usize {
         self.end - self.pos
     }
 
-    /// Hands on (writes and checksums) everything consumed so far, copying it out of the
-    /// current block when there is a writer thread.
-    pub fn flush(&mut self) -> Result<(), Fail> {
-        if self.flushed < self.pos {
-            if self.crc_on {
-                self.crc.update(&self.buf[self.flushed..self.pos]);
-            }
-            match self.out.as_mut() {
-                None => {
-                    if let Some(w) = self.direct.as_mut() {
-                        w.write_all(&self.buf[self.flushed..self.pos])
-                            .map_err(Fail::write)?;
-                    }
-                }
-                Some(pipe) => {
-                    let mut b = pipe.buffer(&mut self.spare)?;
-                    let n = self.pos - self.flushed;
-                    b[..n].copy_from_slice(&self.buf[self.flushed..self.pos]);
-                    pipe.send(Msg::Data(b, 0, n))?;
-                }
-            }
-            self.flushed = self.pos;
+    /// Hands on (checksums and writes) everything consumed so far. With a writer thread the
+    /// block itself goes to the writer, and the parser goes on in a fresh one.
+    pub(crate) fn flush(&mut self) -> Result<(), Fail> {
+        if self.flushed == self.pos {
+            return Ok(());
         }
+        if self.crc_on {
+            self.crc.update(&self.buf[self.flushed..self.pos]);
+        }
+        match &mut self.out {
+            Output::Discard => {}
+            Output::Direct(w) => w
+                .write_all(&self.buf[self.flushed..self.pos])
+                .map_err(Fail::write)?,
+            Output::Thread(w) => {
+                let mut next = w.buffer()?;
+                let tail = self.end - self.pos;
+                next[..tail].copy_from_slice(&self.buf[self.pos..self.end]);
+                let done = std::mem::replace(&mut self.buf, next);
+                w.send(done, self.flushed, self.pos)?;
+                self.flushed = self.pos;
+                self.rebase();
+                return Ok(());
+            }
+        }
+        self.flushed = self.pos;
         Ok(())
+    }
+
+    /// Makes `buf[pos..end]` (all handed on before it) the start of the window.
+    fn rebase(&mut self) {
+        debug_assert_eq!(self.flushed, self.pos);
+        self.base += self.pos as u64;
+        self.end -= self.pos;
+        self.pos = 0;
+        self.flushed = 0;
     }
 
     /// Writes out everything consumed and waits until the output has it.
-    pub fn finish(&mut self) -> Result<(), Fail> {
+    pub(crate) fn finish(&mut self) -> Result<(), Fail> {
         self.flush()?;
-        if let Some(pipe) = self.out.as_mut() {
-            pipe.send(Msg::Finish)?;
-            pipe.reply(&mut self.spare)?;
+        match &mut self.out {
+            Output::Discard => Ok(()),
+            Output::Direct(w) => w.flush().map_err(Fail::write),
+            Output::Thread(w) => w.finish(),
         }
-        Ok(())
     }
 
     /// CRC of every byte consumed so far; stops the CRC (the checksum trailer is not covered).
-    pub fn take_crc(&mut self) -> Result<u64, Fail> {
+    pub(crate) fn take_crc(&mut self) -> Result<u64, Fail> {
         self.flush()?;
         self.crc_on = false;
         Ok(self.crc.value())
     }
 
-    /// Moves the window and reads more. Returns false at end of input with nothing new.
+    /// Reads more into the block; once it is nearly full, hands it on first and continues
+    /// with the unconsumed rest (under `MAX_NEED` bytes) at the start of a block. Returns false
+    /// at the end of the input.
     fn refill(&mut self) -> Result<bool, Fail> {
         if self.src_eof {
             return Ok(false);
         }
-        match self.out.as_mut() {
-            None => {
-                self.flush()?;
-                if self.pos > 0 {
-                    self.buf.copy_within(self.pos..self.end, 0);
-                }
-            }
-            Some(pipe) => {
-                // hand the whole block to the writer and continue in a fresh one
-                let mut next = pipe.buffer(&mut self.spare)?;
-                let tail = self.end - self.pos;
-                next[..tail].copy_from_slice(&self.buf[self.pos..self.end]);
-                let old = std::mem::replace(&mut self.buf, next);
-                if self.flushed < self.pos {
-                    if self.crc_on {
-                        self.crc.update(&old[self.flushed..self.pos]);
-                    }
-                    pipe.send(Msg::Data(old, self.flushed, self.pos))?;
-                } else {
-                    self.spare.push(old);
-                }
-                self.flushed = self.pos;
+        if self.buf.len() - self.end < MIN_READ {
+            self.flush()?;
+            if self.pos > 0 {
+                self.buf.copy_within(self.pos..self.end, 0);
+                self.rebase();
             }
         }
-        self.base += self.pos as u64;
-        self.end -= self.pos;
-        self.flushed -= self.pos;
-        self.pos = 0;
         loop {
             match self.src.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
@@ -281,8 +161,16 @@ impl<'a, 'b> Input<'a, 'b> {
     }
 
     /// Makes at least `n` (≤ MAX_NEED) bytes available; false if the input ends first.
-    #[inline]
-    pub fn fill(&mut self, n: usize) -> Result<bool, Fail> {
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, n: usize) -> Result<bool, Fail> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        self.fill_slow(n)
+    }
+
+    #[inline(never)]
+    fn fill_slow(&mut self, n: usize) -> Result<bool, Fail> {
         debug_assert!(n <= MAX_NEED);
         while self.end - self.pos < n {
             if !self.refill()? {
@@ -293,16 +181,24 @@ impl<'a, 'b> Input<'a, 'b> {
     }
 
     /// Like `fill`, but the input ending is an error.
-    #[inline]
-    pub fn need(&mut self, n: usize, what: &str) -> Result<(), Fail> {
-        if self.end - self.pos >= n || self.fill(n)? {
+    #[inline(always)]
+    pub(crate) fn need(&mut self, n: usize, what: &str) -> Result<(), Fail> {
+        if self.end - self.pos >= n {
+            return Ok(());
+        }
+        self.need_slow(n, what)
+    }
+
+    #[inline(never)]
+    fn need_slow(&mut self, n: usize, what: &str) -> Result<(), Fail> {
+        if self.fill_slow(n)? {
             Ok(())
         } else {
             Err(self.truncated(n as u64 - self.available() as u64, what))
         }
     }
 
-    pub fn truncated(&self, missing: u64, what: &str) -> Fail {
+    pub(crate) fn truncated(&self, missing: u64, what: &str) -> Fail {
         Fail::at(
             self.base + self.end as u64,
             format!("unexpected end of input: {missing} more byte(s) needed for {what}"),
@@ -312,7 +208,7 @@ impl<'a, 'b> Input<'a, 'b> {
 
     /// The next `n` bytes, which `need`/`fill` made available; consumes them.
     #[inline]
-    pub fn take(&mut self, n: usize) -> &[u8] {
+    pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         s
@@ -321,41 +217,42 @@ impl<'a, 'b> Input<'a, 'b> {
     /// Consumes `n` available bytes, returning their range in the window (valid until the
     /// next read from the input).
     #[inline]
-    pub fn take_range(&mut self, n: usize) -> (usize, usize) {
+    pub(crate) fn take_range(&mut self, n: usize) -> (usize, usize) {
         let a = self.pos;
         self.pos += n;
         (a, self.pos)
     }
 
     #[inline]
-    pub fn window(&self, a: usize, b: usize) -> &[u8] {
+    pub(crate) fn window(&self, a: usize, b: usize) -> &[u8] {
         &self.buf[a..b]
     }
 
     /// Peeks at available bytes without consuming them.
     #[inline]
-    pub fn peek(&self) -> &[u8] {
+    pub(crate) fn peek(&self) -> &[u8] {
         &self.buf[self.pos..self.end]
     }
 
-    #[inline]
-    pub fn u8(&mut self, what: &str) -> Result<u8, Fail> {
+    #[inline(always)]
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8, Fail> {
         if self.pos < self.end {
             let b = self.buf[self.pos];
             self.pos += 1;
             return Ok(b);
         }
-        self.need(1, what)?;
+        self.need_slow(1, what)?;
         Ok(self.take(1)[0])
     }
 
-    pub fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Fail> {
+    #[inline]
+    pub(crate) fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Fail> {
         self.need(N, what)?;
         Ok(self.take(N).try_into().unwrap())
     }
 
     /// Consumes `n` bytes, handing them to `sink` in pieces, without holding them.
-    pub fn stream<S: Sink + ?Sized>(
+    pub(crate) fn stream<S: Sink + ?Sized>(
         &mut self,
         mut n: u64,
         sink: &mut S,
@@ -378,7 +275,7 @@ impl<'a, 'b> Input<'a, 'b> {
     }
 
     /// Consumes `n` bytes, calling `f` on each contiguous piece (used by the LZF decoder).
-    pub fn stream_with<F>(&mut self, mut n: u64, what: &str, mut f: F) -> Result<(), Fail>
+    pub(crate) fn stream_with<F>(&mut self, mut n: u64, what: &str, mut f: F) -> Result<(), Fail>
     where
         F: FnMut(&[u8]) -> Result<(), Fail>,
     {

@@ -17,6 +17,7 @@ pub mod crc64;
 mod format;
 mod input;
 mod lzf;
+mod output;
 mod parse;
 mod report;
 mod sink;
@@ -25,7 +26,10 @@ pub use format::{module_name, Magic};
 pub use report::{Checksum, DbStats, Report, TopKey};
 
 use crate::{Error, ErrorKind, Result};
+use output::{Output, Writer};
+use std::fs::File;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// What to check beyond the format itself.
 #[derive(Clone, Debug)]
@@ -65,9 +69,13 @@ impl Default for Options {
     }
 }
 
-/// A failure inside the parser, before it becomes a user-facing [`Error`].
+/// A failure inside the parser, before it becomes a user-facing [`Error`]. Boxed: every
+/// parsing step returns a `Result<_, Fail>`, which then fits in registers.
 #[derive(Debug)]
-pub(crate) struct Fail {
+pub(crate) struct Fail(Box<Failure>);
+
+#[derive(Debug)]
+struct Failure {
     off: u64,
     msg: String,
     kind: FailKind,
@@ -83,39 +91,33 @@ enum FailKind {
 }
 
 impl Fail {
+    #[cold]
+    fn new(off: u64, msg: String, kind: FailKind) -> Self {
+        Fail(Box::new(Failure { off, msg, kind }))
+    }
+    #[cold]
     pub(crate) fn at(off: u64, msg: impl Into<String>) -> Self {
-        Fail {
-            off,
-            msg: msg.into(),
-            kind: FailKind::Data,
-        }
+        Fail::new(off, msg.into(), FailKind::Data)
     }
     fn truncation(mut self) -> Self {
-        self.kind = FailKind::Truncated;
+        self.0.kind = FailKind::Truncated;
         self
     }
+    #[cold]
     fn read(e: std::io::Error) -> Self {
-        Fail {
-            off: 0,
-            msg: format!("reading input: {e}"),
-            kind: FailKind::Read,
-        }
+        Fail::new(0, format!("reading input: {e}"), FailKind::Read)
     }
+    #[cold]
     fn write(e: std::io::Error) -> Self {
-        let epipe = e.kind() == std::io::ErrorKind::BrokenPipe;
-        let kind = if epipe {
+        let kind = if e.kind() == std::io::ErrorKind::BrokenPipe {
             FailKind::BrokenPipe
         } else {
             FailKind::Write
         };
-        Fail {
-            off: 0,
-            msg: format!("writing output: {e}"),
-            kind,
-        }
+        Fail::new(0, format!("writing output: {e}"), kind)
     }
     fn is_data(&self) -> bool {
-        matches!(self.kind, FailKind::Data | FailKind::Truncated)
+        matches!(self.0.kind, FailKind::Data | FailKind::Truncated)
     }
 }
 
@@ -144,11 +146,12 @@ impl Validator {
         let opts = self.opts.clone();
         let threaded = self.opts.writer_thread;
         let (res, ctx, report) = std::thread::scope(|scope| {
-            let (pipe, direct) = match out {
-                Some(w) if threaded => (Some(input::Pipe::spawn(scope, w)), None),
-                other => (None, other),
+            let out = match out {
+                None => Output::Discard,
+                Some(w) if threaded => Output::Thread(Writer::spawn(scope, w)),
+                Some(w) => Output::Direct(w),
             };
-            let mut p = parse::Parser::new(opts, src, pipe, direct);
+            let mut p = parse::Parser::new(opts, src, out);
             let res = p.run();
             let ctx = p.context();
             (res, ctx, p.into_report())
@@ -158,14 +161,39 @@ impl Validator {
             if f.is_data() {
                 Error::new(
                     ErrorKind::Data,
-                    format!("offset {}: {}{}", f.off, f.msg, ctx),
+                    format!("offset {}: {}{}", f.0.off, f.0.msg, ctx),
                 )
-            } else if f.kind == FailKind::BrokenPipe {
-                Error::new(ErrorKind::Signal(libc::SIGPIPE), f.msg)
+            } else if f.0.kind == FailKind::BrokenPipe {
+                Error::new(ErrorKind::Signal(libc::SIGPIPE), f.0.msg)
             } else {
-                Error::new(ErrorKind::Io, f.msg)
+                Error::new(ErrorKind::Io, f.0.msg)
             }
         })
+    }
+
+    /// Like [`Validator::run`], for file descriptors (standard input and output, a file):
+    /// reads and writes them directly, in whole blocks, without std's buffering. A descriptor
+    /// that is a pipe is first enlarged to 1 MiB where the kernel allows
+    /// (/proc/sys/fs/pipe-max-size), so that in `a | rdbcheck | b` each stage moves a
+    /// 256 KiB block per read and write and wakes the others less often. The descriptors
+    /// stay open; what goes through them is exactly what `run` would pass.
+    pub fn run_fds(&mut self, src: BorrowedFd<'_>, out: Option<BorrowedFd<'_>>) -> Result<()> {
+        let mut src = File::from(
+            src.try_clone_to_owned()
+                .map_err(|e| Error::io("reading input", e))?,
+        );
+        let mut out = match out {
+            Some(fd) => Some(File::from(
+                fd.try_clone_to_owned()
+                    .map_err(|e| Error::io("writing output", e))?,
+            )),
+            None => None,
+        };
+        crate::sys::pipe::grow(src.as_fd(), input::PIPE_BUFFER);
+        if let Some(o) = &out {
+            crate::sys::pipe::grow(o.as_fd(), input::PIPE_BUFFER);
+        }
+        self.run(&mut src, out.as_mut().map(|o| o as &mut (dyn Write + Send)))
     }
 
     pub fn report(&self) -> &Report {

@@ -15,7 +15,8 @@ mod streams;
 mod toplevel;
 
 use super::format::{Magic, Ty};
-use super::input::{Input, Pipe};
+use super::input::Input;
+use super::output::Output;
 use super::report::{printable, Report};
 use super::{Fail, Options};
 use encoded::Dedup;
@@ -88,14 +89,9 @@ pub(crate) struct Parser<'a, 'b> {
 type R<T> = Result<T, Fail>;
 
 impl<'a, 'b> Parser<'a, 'b> {
-    pub(crate) fn new(
-        opts: Options,
-        src: &'a mut (dyn Read + 'a),
-        out: Option<Pipe>,
-        direct: Option<&'b mut (dyn std::io::Write + Send + 'b)>,
-    ) -> Self {
+    pub(crate) fn new(opts: Options, src: &'a mut (dyn Read + 'a), out: Output<'b>) -> Self {
         Parser {
-            inp: Input::new(src, out, direct),
+            inp: Input::new(src, out),
             magic: Magic::Redis,
             ver: 0,
             report: Report {

@@ -1,0 +1,3 @@
+//! The only home of `unsafe`: thin, safe wrappers over the system calls std does not offer.
+
+pub mod pipe;
