@@ -83,7 +83,8 @@ impl Ty {
     ];
 
     /// A dense index (for per-type counters).
-    pub fn index(self) -> usize {
+    #[inline]
+    pub(crate) fn index(self) -> usize {
         match self {
             Ty::String => 0,
             Ty::List => 1,
@@ -111,7 +112,8 @@ impl Ty {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    #[inline]
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Ty::String => "string",
             Ty::List => "list",
@@ -143,7 +145,8 @@ impl Ty {
     }
 
     /// The logical kind, for per-database counts.
-    pub fn kind(self) -> &'static str {
+    #[inline]
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Ty::String => "string",
             Ty::List | Ty::ListZiplist | Ty::ListQuicklist | Ty::ListQuicklist2 => "list",
@@ -185,7 +188,8 @@ pub enum Op {
 }
 
 impl Op {
-    pub fn name(self) -> &'static str {
+    #[inline]
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Op::Eof => "EOF",
             Op::SelectDb => "SELECTDB",

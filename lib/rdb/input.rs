@@ -252,7 +252,24 @@ impl<'a, 'w> Input<'a, 'w> {
     }
 
     /// Consumes `n` bytes, handing them to `sink` in pieces, without holding them.
+    #[inline]
     pub(crate) fn stream<S: Sink + ?Sized>(
+        &mut self,
+        n: u64,
+        sink: &mut S,
+        what: &str,
+    ) -> Result<(), Fail> {
+        if n <= self.available() as u64 {
+            let start = self.pos;
+            self.pos += n as usize;
+            sink.feed(&self.buf[start..self.pos]);
+            return Ok(());
+        }
+        self.stream_across(n, sink, what)
+    }
+
+    #[inline(never)]
+    fn stream_across<S: Sink + ?Sized>(
         &mut self,
         mut n: u64,
         sink: &mut S,

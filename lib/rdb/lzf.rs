@@ -26,7 +26,7 @@ enum State {
 
 /// What happens to the decoded bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Nobody needs them: only sizes and back-reference distances are tracked, which is all
     /// that decoding can check (no bytes are copied).
     Count,
@@ -36,7 +36,7 @@ pub enum Mode {
     KeepAll,
 }
 
-pub struct Lzf {
+pub(crate) struct Lzf {
     state: State,
     out: Vec<u8>,
     /// Total bytes produced so far.
@@ -47,16 +47,108 @@ pub struct Lzf {
     consumed: u64,
 }
 
-/// A decoding error: what went wrong and at which compressed byte.
-#[derive(Debug)]
-pub struct LzfError {
-    pub at: u64,
-    pub msg: String,
+/// A decoding error: what went wrong and at which compressed byte (None: at the end of the
+/// compressed data, found when it was finished).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LzfError {
+    pub(crate) at: Option<u64>,
+    pub(crate) msg: String,
+}
+
+#[cold]
+fn overflow(at: u64, ulen: u64) -> LzfError {
+    LzfError {
+        at: Some(at),
+        msg: format!("LZF data decompresses to more than the declared {ulen} bytes"),
+    }
+}
+
+#[cold]
+fn backref_before_start(at: u64, off: usize, produced: u64) -> LzfError {
+    LzfError {
+        at: Some(at),
+        msg: format!(
+            "LZF back-reference {off} bytes back, before the start of the output ({produced} bytes so far)"
+        ),
+    }
+}
+
+#[cold]
+fn cut_short(literal_missing: Option<usize>) -> LzfError {
+    let what = match literal_missing {
+        Some(n) => format!("a literal run is cut short ({n} byte(s) missing)"),
+        None => "a back-reference is cut short".to_string(),
+    };
+    LzfError {
+        at: None,
+        msg: format!("LZF data ends in the middle of an instruction: {what}"),
+    }
+}
+
+#[cold]
+fn wrong_length(produced: u64, ulen: u64) -> LzfError {
+    LzfError {
+        at: None,
+        msg: format!("LZF data decompresses to {produced} bytes, but the header says {ulen}"),
+    }
+}
+
+/// Checks one whole compressed string held in memory without producing its output: exactly
+/// what a `Count`-mode [`Lzf`] fed `inp` in one piece and then finished would report (the
+/// tests compare the two), in a loop short enough for the millions of small compressed
+/// values a snapshot can hold.
+pub(crate) fn check(inp: &[u8], ulen: u64) -> Result<(), LzfError> {
+    let len = inp.len();
+    let mut produced = 0u64;
+    let mut i = 0;
+    while i < len {
+        let c = inp[i] as usize;
+        if c < 32 {
+            let n = c + 1;
+            let data = i + 1;
+            let k = n.min(len - data);
+            if produced + k as u64 > ulen {
+                return Err(overflow(data as u64, ulen));
+            }
+            if k < n {
+                return Err(cut_short(Some(n - k)));
+            }
+            produced += n as u64;
+            i = data + n;
+        } else {
+            let mut l = c >> 5;
+            let mut j = i + 1;
+            if l == 7 {
+                if j >= len {
+                    return Err(cut_short(None));
+                }
+                l += inp[j] as usize;
+                j += 1;
+            }
+            if j >= len {
+                return Err(cut_short(None));
+            }
+            let off = ((c & 0x1f) << 8) + inp[j] as usize + 1;
+            let n = (l + 2) as u64;
+            if off as u64 > produced {
+                return Err(backref_before_start(j as u64, off, produced));
+            }
+            if produced + n > ulen {
+                return Err(overflow(j as u64, ulen));
+            }
+            produced += n;
+            i = j + 1;
+        }
+    }
+    if produced != ulen {
+        return Err(wrong_length(produced, ulen));
+    }
+    Ok(())
 }
 
 impl Lzf {
     #[cfg(test)]
-    pub fn new(ulen: u64, keep_all: bool) -> Self {
+    fn new(ulen: u64, keep_all: bool) -> Self {
         let mode = if keep_all {
             Mode::KeepAll
         } else {
@@ -66,7 +158,7 @@ impl Lzf {
     }
 
     /// A decoder that reuses `buf` for its window (or its whole output in `KeepAll` mode).
-    pub fn with_buffer(ulen: u64, mode: Mode, mut buf: Vec<u8>) -> Self {
+    pub(crate) fn with_buffer(ulen: u64, mode: Mode, mut buf: Vec<u8>) -> Self {
         buf.clear();
         let want = match mode {
             Mode::Count => 0,
@@ -84,31 +176,12 @@ impl Lzf {
         }
     }
 
-    fn err(&self, at: usize, msg: String) -> LzfError {
-        LzfError {
-            at: self.consumed + at as u64,
-            msg,
-        }
-    }
-
     fn overflow(&self, at: usize) -> LzfError {
-        self.err(
-            at,
-            format!(
-                "LZF data decompresses to more than the declared {} bytes",
-                self.ulen
-            ),
-        )
+        overflow(self.consumed + at as u64, self.ulen)
     }
 
     fn backref_err(&self, at: usize, off: usize) -> LzfError {
-        self.err(
-            at,
-            format!(
-                "LZF back-reference {off} bytes back, before the start of the output ({} bytes so far)",
-                self.produced
-            ),
-        )
+        backref_before_start(self.consumed + at as u64, off, self.produced)
     }
 
     /// Appends literal bytes.
@@ -151,19 +224,27 @@ impl Lzf {
     }
 
     /// Decodes one piece of compressed input.
-    pub fn feed<S: Sink + ?Sized>(&mut self, inp: &[u8], sink: &mut S) -> Result<(), LzfError> {
+    pub(crate) fn feed<S: Sink + ?Sized>(
+        &mut self,
+        inp: &[u8],
+        sink: &mut S,
+    ) -> Result<(), LzfError> {
         let mut i = 0;
         let len = inp.len();
         while i < len {
             match self.state {
                 State::Ctrl => {
-                    // Fast path: whole instructions while they fit in this piece.
-                    while i + 34 <= len {
+                    // Fast path: whole instructions while they fit in this piece (errors are
+                    // placed where the byte-wise path below places them).
+                    while i < len {
                         let c = inp[i] as usize;
                         if c < 32 {
                             let n = c + 1;
+                            if i + 1 + n > len {
+                                break;
+                            }
                             if self.produced + n as u64 > self.ulen {
-                                return Err(self.overflow(i));
+                                return Err(self.overflow(i + 1));
                             }
                             self.literal(&inp[i + 1..i + 1 + n], sink);
                             i += 1 + n;
@@ -171,8 +252,14 @@ impl Lzf {
                             let mut l = c >> 5;
                             let mut j = i + 1;
                             if l == 7 {
+                                if j >= len {
+                                    break;
+                                }
                                 l += inp[j] as usize;
                                 j += 1;
+                            }
+                            if j >= len {
+                                break;
                             }
                             let off = ((c & 0x1f) << 8) + inp[j] as usize + 1;
                             let n = l + 2;
@@ -239,37 +326,27 @@ impl Lzf {
     /// Ends the stream: checks that it stopped between instructions and produced exactly `ulen`
     /// bytes. Hands the rest of the output to the sink (`Stream`), and returns the buffer: the
     /// whole output in `KeepAll` mode, else empty (for reuse).
-    pub fn finish<S: Sink + ?Sized>(mut self, sink: &mut S) -> Result<Vec<u8>, LzfError> {
-        if self.state != State::Ctrl {
-            let what = match self.state {
-                State::Literal(n) => format!("a literal run is cut short ({n} byte(s) missing)"),
-                _ => "a back-reference is cut short".to_string(),
-            };
-            return Err(self.err(
-                0,
-                format!("LZF data ends in the middle of an instruction: {what}"),
-            ));
+    pub(crate) fn finish<S: Sink + ?Sized>(&mut self, sink: &mut S) -> Result<Vec<u8>, LzfError> {
+        match self.state {
+            State::Ctrl => {}
+            State::Literal(n) => return Err(cut_short(Some(n))),
+            _ => return Err(cut_short(None)),
         }
         if self.produced != self.ulen {
-            return Err(self.err(
-                0,
-                format!(
-                    "LZF data decompresses to {} bytes, but the header says {}",
-                    self.produced, self.ulen
-                ),
-            ));
+            return Err(wrong_length(self.produced, self.ulen));
         }
         if self.mode == Mode::Stream {
             sink.feed(&self.out);
             self.out.clear();
         }
-        Ok(self.out)
+        Ok(std::mem::take(&mut self.out))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdb::sink::Discard;
 
     /// A tiny LZF compressor for tests: literals plus greedy back-references.
     pub fn compress(data: &[u8]) -> Vec<u8> {
@@ -361,6 +438,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `check` says exactly what a counting decoder fed the same bytes in one piece says, on
+    /// valid streams and on truncated, bit-flipped and mis-sized ones.
+    #[test]
+    fn one_piece_check_matches_the_decoder() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cases = 0;
+        for round in 0..400 {
+            let len = 1 + (rnd() % 700) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|i| {
+                    if round % 3 == 0 {
+                        rnd() as u8
+                    } else {
+                        b"abcab"[(i * 7 + round) % 5]
+                    }
+                })
+                .collect();
+            let c = compress(&data);
+            let ulen = data.len() as u64;
+            let mut variants = vec![
+                (c.clone(), ulen),
+                (c.clone(), ulen + 1),
+                (c.clone(), ulen - 1),
+            ];
+            for _ in 0..6 {
+                let mut m = c.clone();
+                let at = (rnd() % m.len() as u64) as usize;
+                m[at] ^= 1 << (rnd() % 8);
+                variants.push((m, ulen));
+                let cut = (rnd() % c.len() as u64) as usize;
+                variants.push((c[..cut].to_vec(), ulen));
+            }
+            for (input, ulen) in variants {
+                let mut d = Lzf::with_buffer(ulen, Mode::Count, Vec::new());
+                let want = d
+                    .feed(&input, &mut Discard)
+                    .and_then(|_| d.finish(&mut Discard).map(|_| ()));
+                assert_eq!(check(&input, ulen), want, "input {input:?}, ulen {ulen}");
+                cases += 1;
+            }
+        }
+        assert!(cases > 5000);
     }
 
     #[test]

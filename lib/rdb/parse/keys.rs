@@ -34,24 +34,27 @@ impl Parser<'_, '_> {
         self.key_index += 1;
         self.record = Record::Key { ty: ty.name() };
         self.key_name.clear();
-        let fp = self.keys_seen.as_ref().map(|_| {
-            let mut f = self.fpr.start();
-            f.feed(&self.db.to_le_bytes());
-            f
-        });
-        let mut name = std::mem::take(&mut self.key_name);
-        let mut ks = KeySink {
-            fp,
-            name: if self.opts.key_names {
-                Some(&mut name)
-            } else {
-                None
-            },
-        };
         let kat = self.inp.offset();
-        self.string(&mut ks, "the key name")?;
-        let fp = ks.fp.map(Fp::finish);
-        self.key_name = name;
+        let fp = if self.keys_seen.is_none() && !self.opts.key_names {
+            // the usual case: nobody needs the name's bytes
+            self.string(&mut Discard, "the key name")?;
+            None
+        } else {
+            let fp = self.keys_seen.as_ref().map(|_| {
+                let mut f = self.fpr.start();
+                f.feed(&self.db.to_le_bytes());
+                f
+            });
+            let mut name = std::mem::take(&mut self.key_name);
+            let mut ks = KeySink {
+                fp,
+                name: self.opts.key_names.then_some(&mut name),
+            };
+            self.string(&mut ks, "the key name")?;
+            let fp = ks.fp.map(Fp::finish);
+            self.key_name = name;
+            fp
+        };
         let nonempty = self.value(ty)?;
         let end = self.inp.offset();
         if let (Some(seen), Some(fp)) = (self.keys_seen.as_mut(), fp) {

@@ -3,7 +3,7 @@
 use super::encoded::Dedup;
 use super::{Parser, R};
 use crate::rdb::blob::{self, BlobErr};
-use crate::rdb::lzf::{Lzf, Mode};
+use crate::rdb::lzf::{self, Lzf, LzfError, Mode};
 use crate::rdb::sink::{Discard, Sink};
 use crate::rdb::Fail;
 
@@ -42,22 +42,36 @@ enum Prefix {
 impl Parser<'_, '_> {
     /// The length prefix that lengths and strings share: 6-, 14-, 32- or 64-bit, or (top bits
     /// 11) a special string encoding, returned as the whole byte for the caller to interpret.
-    #[inline]
+    #[inline(always)]
     fn prefix(&mut self, at: u64, what: &str) -> R<Prefix> {
         let b = self.inp.u8(what)?;
-        match b >> 6 {
-            0 => Ok(Prefix::Len((b & 0x3f) as u64)),
-            1 => {
-                let b2 = self.inp.u8(what)?;
-                Ok(Prefix::Len(((b & 0x3f) as u64) << 8 | b2 as u64))
-            }
-            2 => self.long_len(b, at, what).map(Prefix::Len),
-            _ => Ok(Prefix::Special(b)),
+        if b < 0x40 {
+            Ok(Prefix::Len(b as u64))
+        } else if b >= 0xC0 {
+            Ok(Prefix::Special(b))
+        } else if b < 0x80 {
+            let b2 = self.inp.u8(what)?;
+            Ok(Prefix::Len(((b & 0x3f) as u64) << 8 | b2 as u64))
+        } else {
+            self.long_len(b, at, what).map(Prefix::Len)
         }
     }
 
     /// A plain length (`rdbLoadLen` without the encoded-string marker).
+    #[inline(always)]
     pub(super) fn len(&mut self, what: &str) -> R<u64> {
+        // most lengths are one byte
+        match self.inp.peek().first() {
+            Some(&b) if b < 0x40 => {
+                self.inp.take(1);
+                Ok(b as u64)
+            }
+            _ => self.len_slow(what),
+        }
+    }
+
+    #[inline(never)]
+    fn len_slow(&mut self, what: &str) -> R<u64> {
         let at = self.inp.offset();
         match self.prefix(at, what)? {
             Prefix::Len(n) => Ok(n),
@@ -86,7 +100,22 @@ impl Parser<'_, '_> {
     }
 
     /// Reads one RDB string, handing its decoded bytes to `sink`. Returns the decoded length.
+    #[inline(always)]
     pub(super) fn string<S: Sink + ?Sized>(&mut self, sink: &mut S, what: &str) -> R<u64> {
+        // most strings are short, with a one-byte length, and already in the window
+        if let Some(&b) = self.inp.peek().first() {
+            let n = b as usize;
+            if n < 0x40 && n < self.inp.available() {
+                self.inp.take(1);
+                sink.feed(self.inp.take(n));
+                return Ok(n as u64);
+            }
+        }
+        self.string_slow(sink, what)
+    }
+
+    #[inline(never)]
+    fn string_slow<S: Sink + ?Sized>(&mut self, sink: &mut S, what: &str) -> R<u64> {
         let at = self.inp.offset();
         let n = match self.prefix(at, what)? {
             Prefix::Len(n) => n,
@@ -97,17 +126,17 @@ impl Parser<'_, '_> {
     }
 
     /// The body of an LZF string (after its 0xC3 byte): decodes `clen` compressed bytes as they
-    /// pass, in `mode`. Returns the decoded length, the offset of the compressed data and the
-    /// buffer (the whole output in `KeepAll` mode, else empty for reuse).
+    /// pass, in `mode`, using `buf` (which holds the whole output in `KeepAll` mode, else is
+    /// left empty for reuse). Returns the decoded length.
     fn lzf<S: Sink + ?Sized>(
         &mut self,
         start: u64,
         what: &str,
         mode: Mode,
-        buf: Vec<u8>,
+        buf: &mut Vec<u8>,
         max: u64,
         sink: &mut S,
-    ) -> R<(u64, u64, Vec<u8>)> {
+    ) -> R<u64> {
         let clen = self.len("the compressed length of an LZF string")?;
         let ulen = self.len("the uncompressed length of an LZF string")?;
         let data = self.inp.offset();
@@ -117,24 +146,35 @@ impl Parser<'_, '_> {
                 format!("LZF string for {what} declares an uncompressed length of {ulen}"),
             );
         }
-        let mut d = Lzf::with_buffer(ulen, mode, buf);
-        let mut lzf_err = None;
-        let streamed = self.inp.stream_with(clen, what, |piece| {
-            d.feed(piece, sink).map_err(|e| {
-                lzf_err = Some(e);
-                Fail::at(0, String::new())
-            })
-        });
-        if let Err(f) = streamed {
-            return Err(match lzf_err {
-                Some(e) => Fail::at(data + e.at, format!("{} (in {what})", e.msg)),
-                None => f,
-            });
+        let bad = |e: LzfError| {
+            // errors found when the data ended are placed at the string's start
+            let at = e.at.map_or(start, |a| data + a);
+            Fail::at(at, format!("{} (in {what})", e.msg))
+        };
+        if mode == Mode::Count && clen <= self.inp.available() as u64 {
+            // the common case: the whole string is in the window, and nobody needs its bytes
+            let (a, b) = self.inp.take_range(clen as usize);
+            lzf::check(self.inp.window(a, b), ulen).map_err(bad)?;
+            return Ok(ulen);
         }
-        let out = d
-            .finish(sink)
-            .map_err(|e| Fail::at(start, format!("{} (in {what})", e.msg)))?;
-        Ok((ulen, data, out))
+        let mut d = Lzf::with_buffer(ulen, mode, std::mem::take(buf));
+        if clen <= self.inp.available() as u64 {
+            let (a, b) = self.inp.take_range(clen as usize);
+            d.feed(self.inp.window(a, b), sink).map_err(bad)?;
+        } else {
+            let mut lzf_err = None;
+            let streamed = self.inp.stream_with(clen, what, |piece| {
+                d.feed(piece, sink).map_err(|e| {
+                    lzf_err = Some(e);
+                    Fail::at(0, String::new())
+                })
+            });
+            if let Err(f) = streamed {
+                return Err(lzf_err.map_or(f, bad));
+            }
+        }
+        *buf = d.finish(sink).map_err(bad)?;
+        Ok(ulen)
     }
 
     fn special_string<S: Sink + ?Sized>(
@@ -155,10 +195,10 @@ impl Parser<'_, '_> {
                 } else {
                     Mode::Count
                 };
-                let buf = std::mem::take(&mut self.lzf_buf);
-                let (ulen, _, buf) = self.lzf(at, what, mode, buf, u64::MAX, sink)?;
+                let mut buf = std::mem::take(&mut self.lzf_buf);
+                let ulen = self.lzf(at, what, mode, &mut buf, u64::MAX, sink);
                 self.lzf_buf = buf;
-                return Ok(ulen);
+                return ulen;
             }
             _ => {
                 return self.fail(
@@ -204,13 +244,12 @@ impl Parser<'_, '_> {
             Prefix::Special(b) => {
                 let enc = b & 0x3f;
                 if enc == 3 {
-                    let (_, data, out) =
-                        self.lzf(start, what, Mode::KeepAll, buf, MAX_BLOB, &mut Discard)?;
+                    self.lzf(start, what, Mode::KeepAll, &mut buf, MAX_BLOB, &mut Discard)?;
                     return Ok((
-                        Blob::Owned(out),
+                        Blob::Owned(buf),
                         BlobAt {
                             start,
-                            data,
+                            data: start,
                             enc: Enc::Lzf,
                         },
                     ));

@@ -8,6 +8,11 @@ use crate::rdb::report::{printable, Checksum};
 impl Parser<'_, '_> {
     pub(crate) fn run(&mut self) -> R<()> {
         self.header()?;
+        // what each record type byte means in this file, looked up once per byte value
+        let mut meaning = [None; 256];
+        for (b, m) in meaning.iter_mut().enumerate() {
+            *m = classify(self.magic, self.ver, b as u8).ok();
+        }
         loop {
             let at = self.inp.offset();
             self.record = Record::Between;
@@ -23,14 +28,12 @@ impl Parser<'_, '_> {
                 return Err(self.inp.truncated(1, what));
             }
             let b = self.inp.u8("a record type")?;
-            let rec = match classify(self.magic, self.ver, b) {
-                Ok(r) => r,
-                Err(msg) => {
-                    return self.fail(
-                        at,
-                        format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()),
-                    );
-                }
+            let Some(rec) = meaning[b as usize] else {
+                let msg = classify(self.magic, self.ver, b).err().unwrap_or_default();
+                return self.fail(
+                    at,
+                    format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()),
+                );
             };
             match rec {
                 Rec::Key(ty) => self.key(ty, at)?,
