@@ -9,13 +9,13 @@ use std::fmt;
 
 /// A structural error inside a blob, at a byte offset within the (decoded) blob.
 #[derive(Debug)]
-pub struct BlobErr {
-    pub at: usize,
-    pub msg: String,
+pub(crate) struct BlobErr {
+    pub(crate) at: usize,
+    pub(crate) msg: String,
 }
 
 impl BlobErr {
-    pub fn new(at: usize, msg: impl Into<String>) -> Self {
+    pub(crate) fn new(at: usize, msg: impl Into<String>) -> Self {
         BlobErr {
             at,
             msg: msg.into(),
@@ -23,18 +23,18 @@ impl BlobErr {
     }
 }
 
-pub type BResult<T> = Result<T, BlobErr>;
+pub(crate) type BResult<T> = Result<T, BlobErr>;
 
 /// One element of a listpack or ziplist.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Entry<'a> {
+pub(crate) enum Entry<'a> {
     Int(i64),
     Str(&'a [u8]),
 }
 
 impl<'a> Entry<'a> {
     /// The integer value, if the entry is an integer or a string holding a canonical one.
-    pub fn as_int(&self) -> Option<i64> {
+    pub(crate) fn as_int(&self) -> Option<i64> {
         match *self {
             Entry::Int(v) => Some(v),
             Entry::Str(s) => parse_i64(s),
@@ -42,7 +42,7 @@ impl<'a> Entry<'a> {
     }
 
     /// Calls `f` with the entry's bytes as the server sees them (integers in decimal).
-    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+    pub(crate) fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match *self {
             Entry::Str(s) => f(s),
             Entry::Int(v) => {
@@ -64,7 +64,7 @@ impl fmt::Display for Entry<'_> {
 }
 
 /// Writes `v` in decimal into `buf`, returning the length.
-pub fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> usize {
+pub(crate) fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> usize {
     let mut tmp = [0u8; 24];
     let mut n = 0;
     let neg = v < 0;
@@ -90,7 +90,7 @@ pub fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> usize {
 }
 
 /// Parses a canonical decimal i64 (what `string2ll` accepts: no leading zeros or '+', no spaces).
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
+pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }
@@ -128,6 +128,32 @@ fn le_u16(b: &[u8], at: usize) -> u16 {
 }
 fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// The framing that listpacks and ziplists share: at least `min` bytes, a little-endian
+/// 32-bit total size that matches the blob, and the `end` byte last.
+fn check_frame(b: &[u8], name: &str, min: usize, end: u8) -> BResult<()> {
+    let size = b.len();
+    if size < min {
+        return Err(BlobErr::new(
+            0,
+            format!("{name} of {size} bytes is shorter than its {min}-byte minimum"),
+        ));
+    }
+    let total = le_u32(b, 0) as usize;
+    if total != size {
+        return Err(BlobErr::new(
+            0,
+            format!("{name} header says {total} bytes, but the blob has {size}"),
+        ));
+    }
+    if b[size - 1] != end {
+        return Err(BlobErr::new(
+            size - 1,
+            format!("{name} does not end with the 0x{end:02X} terminator"),
+        ));
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------ listpack
@@ -169,30 +195,12 @@ fn lp_backlen_ok(b: &[u8], l: usize) -> bool {
 
 /// Walks a listpack (`lpValidateIntegrity` with deep checks), calling `f(offset, entry)` for
 /// each element. Returns the number of elements.
-pub fn listpack<'a>(
+pub(crate) fn listpack<'a>(
     lp: &'a [u8],
     mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
 ) -> BResult<u32> {
     let size = lp.len();
-    if size < LP_HDR + 1 {
-        return Err(BlobErr::new(
-            0,
-            format!("listpack of {size} bytes is shorter than its 7-byte minimum"),
-        ));
-    }
-    let total = le_u32(lp, 0) as usize;
-    if total != size {
-        return Err(BlobErr::new(
-            0,
-            format!("listpack header says {total} bytes, but the blob has {size}"),
-        ));
-    }
-    if lp[size - 1] != LP_EOF {
-        return Err(BlobErr::new(
-            size - 1,
-            "listpack does not end with the 0xFF terminator",
-        ));
-    }
+    check_frame(lp, "listpack", LP_HDR + 1, LP_EOF)?;
     let numele = le_u16(lp, 4);
     let last = size - 1; // index of the terminator
     let mut p = LP_HDR;
@@ -295,30 +303,12 @@ const ZL_END: u8 = 0xFF;
 
 /// Walks a ziplist (`ziplistValidateIntegrity` with deep checks), calling `f(offset, entry)`
 /// for each element. Returns the number of elements.
-pub fn ziplist<'a>(
+pub(crate) fn ziplist<'a>(
     zl: &'a [u8],
     mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
 ) -> BResult<u32> {
     let size = zl.len();
-    if size < ZL_HDR + 1 {
-        return Err(BlobErr::new(
-            0,
-            format!("ziplist of {size} bytes is shorter than its 11-byte minimum"),
-        ));
-    }
-    let bytes = le_u32(zl, 0) as usize;
-    if bytes != size {
-        return Err(BlobErr::new(
-            0,
-            format!("ziplist header says {bytes} bytes, but the blob has {size}"),
-        ));
-    }
-    if zl[size - 1] != ZL_END {
-        return Err(BlobErr::new(
-            size - 1,
-            "ziplist does not end with the 0xFF terminator",
-        ));
-    }
+    check_frame(zl, "ziplist", ZL_HDR + 1, ZL_END)?;
     let tail = le_u32(zl, 4) as usize;
     if tail > size - 1 {
         return Err(BlobErr::new(
@@ -439,7 +429,7 @@ pub fn ziplist<'a>(
 // -------------------------------------------------------------------------------------- intset
 
 /// Validates an intset: encoding 2/4/8, exact size, non-empty, strictly ascending.
-pub fn intset(b: &[u8]) -> BResult<u32> {
+pub(crate) fn intset(b: &[u8]) -> BResult<u32> {
     if b.len() < 8 {
         return Err(BlobErr::new(
             0,
@@ -495,7 +485,7 @@ pub fn intset(b: &[u8]) -> BResult<u32> {
 // -------------------------------------------------------------------------------------- zipmap
 
 /// Walks a zipmap (Redis ≤ 2.4 small hashes), calling `f(offset, field, value)` per pair.
-pub fn zipmap<'a>(
+pub(crate) fn zipmap<'a>(
     zm: &'a [u8],
     mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> BResult<()>,
 ) -> BResult<u32> {
@@ -575,7 +565,7 @@ mod tests {
         e
     }
 
-    pub fn make_lp(entries: &[Vec<u8>], count: u16) -> Vec<u8> {
+    fn make_lp(entries: &[Vec<u8>], count: u16) -> Vec<u8> {
         let body: Vec<u8> = entries.concat();
         let total = 6 + body.len() + 1;
         let mut v = (total as u32).to_le_bytes().to_vec();

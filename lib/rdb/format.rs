@@ -2,13 +2,13 @@
 
 /// The file signature family: Redis (and Valkey ≤ 8.x) write `REDIS`, Valkey ≥ 9 `VALKEY`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Magic {
+pub(crate) enum Magic {
     Redis,
     Valkey,
 }
 
 impl Magic {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Magic::Redis => "REDIS",
             Magic::Valkey => "VALKEY",
@@ -17,14 +17,14 @@ impl Magic {
 }
 
 /// Highest REDIS-magic version with a known layout (Redis 8.8 writes 14).
-pub const REDIS_MAX: u32 = 14;
+pub(crate) const REDIS_MAX: u32 = 14;
 /// VALKEY-magic versions: 80 (Valkey 9.0/9.1) and 81 (9.2-dev).
-pub const VALKEY_MIN: u32 = 80;
-pub const VALKEY_MAX: u32 = 81;
+pub(crate) const VALKEY_MIN: u32 = 80;
+pub(crate) const VALKEY_MAX: u32 = 81;
 
 /// Value types with a documented layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ty {
+pub(crate) enum Ty {
     String,
     List,
     Set,
@@ -53,7 +53,7 @@ pub enum Ty {
 
 impl Ty {
     /// Every type, in the order of [`Ty::index`].
-    pub const ALL: [Ty; 26] = [
+    pub(crate) const ALL: [Ty; 26] = [
         Ty::String,
         Ty::List,
         Ty::Set,
@@ -169,7 +169,7 @@ impl Ty {
 
 /// Non-key records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Eof,
     SelectDb,
     ExpireTime,
@@ -209,13 +209,13 @@ impl Op {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rec {
+pub(crate) enum Rec {
     Op(Op),
     Key(Ty),
 }
 
 /// What byte `b` means in a file with this magic and version, or why it is refused.
-pub fn classify(magic: Magic, ver: u32, b: u8) -> Result<Rec, String> {
+pub(crate) fn classify(magic: Magic, ver: u32, b: u8) -> Result<Rec, String> {
     use Rec::{Key, Op as O};
     let need = |since: u32, r: Rec, name: &str, who: &str| -> Result<Rec, String> {
         if ver >= since {
@@ -328,7 +328,7 @@ fn unknown(b: u8) -> String {
 }
 
 /// Module type ids: 9 characters of 6 bits each, then a 10-bit encoding version.
-pub fn module_name(id: u64) -> String {
+pub(crate) fn module_name(id: u64) -> String {
     debug_assert!(Ty::ALL.iter().enumerate().all(|(i, t)| t.index() == i));
     const CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut name = String::with_capacity(9);

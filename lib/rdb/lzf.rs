@@ -349,7 +349,7 @@ mod tests {
     use crate::rdb::sink::Discard;
 
     /// A tiny LZF compressor for tests: literals plus greedy back-references.
-    pub fn compress(data: &[u8]) -> Vec<u8> {
+    fn compress(data: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut lit: Vec<u8> = Vec::new();
         let flush_lit = |out: &mut Vec<u8>, lit: &mut Vec<u8>| {

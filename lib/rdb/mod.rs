@@ -22,7 +22,6 @@ mod parse;
 mod report;
 mod sink;
 
-pub use format::{module_name, Magic};
 pub use report::{Checksum, DbStats, Report, TopKey};
 
 use crate::{Error, ErrorKind, Result};

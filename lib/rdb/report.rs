@@ -238,7 +238,7 @@ impl Report {
 }
 
 /// A printable, shortened form of arbitrary bytes (for key names and AUX values).
-pub fn printable(b: &[u8], max: usize) -> String {
+pub(crate) fn printable(b: &[u8], max: usize) -> String {
     let mut s = String::new();
     let cut = b.len() > max;
     for chunk in b[..b.len().min(max)].utf8_chunks() {

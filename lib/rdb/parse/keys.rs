@@ -139,16 +139,14 @@ impl Parser<'_, '_> {
                 Ok(n > 0)
             }
             Ty::Set => {
-                let n = self.len("the set size")?;
-                self.members.clear();
+                let n = self.collection_len("the set size")?;
                 for _ in 0..n {
                     self.member("a set member", "set")?;
                 }
                 Ok(n > 0)
             }
             Ty::Zset | Ty::Zset2 => {
-                let n = self.len("the sorted set size")?;
-                self.members.clear();
+                let n = self.collection_len("the sorted set size")?;
                 for _ in 0..n {
                     self.member("a sorted set member", "sorted set")?;
                     let at = self.inp.offset();
@@ -164,11 +162,9 @@ impl Parser<'_, '_> {
                 Ok(n > 0)
             }
             Ty::Hash => {
-                let n = self.len("the hash size")?;
-                self.members.clear();
+                let n = self.collection_len("the hash size")?;
                 for _ in 0..n {
-                    self.member("a hash field", "hash")?;
-                    self.string(&mut Discard, "a hash value")?;
+                    self.field_value()?;
                 }
                 Ok(n > 0)
             }
@@ -184,8 +180,7 @@ impl Parser<'_, '_> {
                         );
                     }
                 }
-                let n = self.len("the hash size")?;
-                self.members.clear();
+                let n = self.collection_len("the hash size")?;
                 for _ in 0..n {
                     let at = self.inp.offset();
                     let ttl = self.len("a hash field TTL")?;
@@ -202,17 +197,14 @@ impl Parser<'_, '_> {
                             format!("hash field expiry {expire_at} is beyond 2^48-1 ms"),
                         );
                     }
-                    self.member("a hash field", "hash")?;
-                    self.string(&mut Discard, "a hash value")?;
+                    self.field_value()?;
                 }
                 Ok(n > 0)
             }
             Ty::Hash2 => {
-                let n = self.len("the hash size")?;
-                self.members.clear();
+                let n = self.collection_len("the hash size")?;
                 for _ in 0..n {
-                    self.member("a hash field", "hash")?;
-                    self.string(&mut Discard, "a hash value")?;
+                    self.field_value()?;
                     let at = self.inp.offset();
                     let exp = self.i64_le("a hash field expiry")?;
                     // Valkey stores absolute unix-time milliseconds, -1 for none
@@ -263,12 +255,32 @@ impl Parser<'_, '_> {
     /// A collection member that must be unique within the value.
     fn member(&mut self, what: &str, coll: &str) -> R<()> {
         let at = self.inp.offset();
-        let mut fp = self.fpr.start();
-        self.string(&mut fp, what)?;
-        if !self.members.insert(fp.finish()) {
+        let fp = self.string_fingerprint(what)?;
+        if !self.members.insert(fp) {
             return self.fail(at, format!("duplicate {coll} member/field"));
         }
         Ok(())
+    }
+
+    /// The size of a collection whose members must be unique (the set of those seen starts
+    /// empty).
+    fn collection_len(&mut self, what: &str) -> R<u64> {
+        self.members.clear();
+        self.len(what)
+    }
+
+    /// One field of a hash and its value.
+    fn field_value(&mut self) -> R<()> {
+        self.member("a hash field", "hash")?;
+        self.string(&mut Discard, "a hash value")?;
+        Ok(())
+    }
+
+    /// Reads a string, keeping only its fingerprint.
+    pub(super) fn string_fingerprint(&mut self, what: &str) -> R<u128> {
+        let mut fp = self.fpr.start();
+        self.string(&mut fp, what)?;
+        Ok(fp.finish())
     }
 
     /// The ZSET (type 3) score: a length byte, then ASCII, or 253/254/255 for nan/+inf/-inf.

@@ -52,9 +52,8 @@ impl Parser<'_, '_> {
         let mut consumer_names = FpSet::default();
         for _ in 0..groups {
             let at = self.inp.offset();
-            let mut fp = self.fpr.start();
-            self.string(&mut fp, "a consumer group name")?;
-            if !group_names.insert(fp.finish()) {
+            let fp = self.string_fingerprint("a consumer group name")?;
+            if !group_names.insert(fp) {
                 return self.fail(at, "duplicate consumer group name");
             }
             self.len("a consumer group last id")?;
@@ -77,9 +76,8 @@ impl Parser<'_, '_> {
             consumer_names.clear();
             for c in 1..=consumers {
                 let at = self.inp.offset();
-                let mut fp = self.fpr.start();
-                self.string(&mut fp, "a consumer name")?;
-                if !consumer_names.insert(fp.finish()) {
+                let fp = self.string_fingerprint("a consumer name")?;
+                if !consumer_names.insert(fp) {
                     return self.fail(at, "duplicate consumer name in a consumer group");
                 }
                 self.i64_le("a consumer seen time")?;
