@@ -55,7 +55,13 @@ impl Parser<'_, '_> {
             self.key_name = name;
             fp
         };
-        let nonempty = self.value(ty)?;
+        let nonempty = if ty == Ty::String {
+            // the most common value, read here rather than through `value`'s dispatch
+            self.string(&mut Discard, "a string value")?;
+            true
+        } else {
+            self.value(ty)?
+        };
         let end = self.inp.offset();
         if let (Some(seen), Some(fp)) = (self.keys_seen.as_mut(), fp) {
             if !seen.insert(fp) {

@@ -110,8 +110,38 @@ impl Parser<'_, '_> {
                 sink.feed(self.inp.take(n));
                 return Ok(n as u64);
             }
+            if b == 0xC3 && !sink.wants_bytes() {
+                if let Some(ulen) = self.short_lzf() {
+                    return Ok(ulen);
+                }
+            }
         }
         self.string_slow(sink, what)
+    }
+
+    /// An LZF string whose bytes nobody needs, with 6- or 14-bit lengths, whole in the window
+    /// and valid: consumed, with its decoded length. Anything else (longer lengths, a string
+    /// reaching past the window, any error) is left unread for `string_slow`, which says what
+    /// is wrong.
+    #[inline]
+    fn short_lzf(&mut self) -> Option<u64> {
+        fn short_len(w: &[u8], at: usize) -> Option<(usize, usize)> {
+            let b = *w.get(at)? as usize;
+            match b >> 6 {
+                0 => Some((b, at + 1)),
+                1 => Some(((b & 0x3f) << 8 | *w.get(at + 1)? as usize, at + 2)),
+                _ => None,
+            }
+        }
+        let w = self.inp.peek();
+        let (clen, at) = short_len(w, 1)?;
+        let (ulen, at) = short_len(w, at)?;
+        if ulen == 0 {
+            return None;
+        }
+        lzf::check(w.get(at..at + clen)?, ulen as u64).ok()?;
+        self.inp.take(at + clen);
+        Some(ulen as u64)
     }
 
     #[inline(never)]
