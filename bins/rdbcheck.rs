@@ -25,11 +25,7 @@ fn main() {
                 file = f;
                 file.as_fd()
             }
-            Err(e) => finish(
-                &args,
-                None,
-                Err(Error::io(format!("opening {}", path.display()), e)),
-            ),
+            Err(e) => finish(&args, None, Err(Error::io(format!("opening {}", path.display()), e))),
         },
     };
     let out = (!args.check_only).then(|| stdout.as_fd());
@@ -89,17 +85,10 @@ fn finish(args: &Args, report: Option<&Report>, res: Result<(), Error>) -> ! {
     if let (Some(path), Some(r)) = (&args.json, report) {
         let json = r.to_json(res.is_ok(), res.as_ref().err().map(|e| e.message()));
         let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
-        let written = if path.as_os_str() == "-" {
-            stderr.write_all(text.as_bytes())
-        } else {
-            std::fs::write(path, text)
-        };
+        let written =
+            if path.as_os_str() == "-" { stderr.write_all(text.as_bytes()) } else { std::fs::write(path, text) };
         if let Err(e) = written {
-            let _ = writeln!(
-                stderr,
-                "rdbcheck: writing the JSON report to {}: {e}",
-                path.display()
-            );
+            let _ = writeln!(stderr, "rdbcheck: writing the JSON report to {}: {e}", path.display());
             if code == 0 {
                 code = ErrorKind::Io.exit_code();
             }

@@ -1,6 +1,9 @@
 //! s3get: see `s3get --help`.
 
-use sluice::cli::{exit_writer, parse_args, s3get::{run, Args}};
+use sluice::cli::{
+    exit_writer, parse_args,
+    s3get::{run, Args},
+};
 
 fn main() {
     let args: Args = parse_args();

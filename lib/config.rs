@@ -108,11 +108,8 @@ impl Endpoint {
 
     /// The regional AWS endpoint (virtual-hosted addressing is layered on top by the client).
     pub fn aws(region: &str) -> Endpoint {
-        let authority = if region == "us-east-1" {
-            "s3.amazonaws.com".to_string()
-        } else {
-            format!("s3.{region}.amazonaws.com")
-        };
+        let authority =
+            if region == "us-east-1" { "s3.amazonaws.com".to_string() } else { format!("s3.{region}.amazonaws.com") };
         Endpoint { https: true, authority, base_path: String::new(), is_aws_default: true }
     }
 
@@ -235,16 +232,7 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env) -> Result<S3Config> {
         .or_else(|| prof.get("ca_bundle").map(|p| expand_home(&p, env)));
 
     let (credentials, credentials_source) = resolve_credentials(&profile, profile_explicit, &files, env)?;
-    Ok(S3Config {
-        credentials,
-        credentials_source,
-        region,
-        region_defaulted,
-        endpoint,
-        addressing,
-        ca_bundle,
-        profile,
-    })
+    Ok(S3Config { credentials, credentials_source, region, region_defaulted, endpoint, addressing, ca_bundle, profile })
 }
 
 fn resolve_credentials(
@@ -258,12 +246,8 @@ fn resolve_credentials(
             (Some(id), Some(secret)) => {
                 return Ok((Credentials::new(id, secret, env.var("AWS_SESSION_TOKEN")), "environment".into()))
             }
-            (Some(_), None) => {
-                return Err(Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not"))
-            }
-            (None, Some(_)) => {
-                return Err(Error::config("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"))
-            }
+            (Some(_), None) => return Err(Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")),
+            (None, Some(_)) => return Err(Error::config("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")),
             (None, None) => {}
         }
     }
@@ -341,19 +325,17 @@ fn run_credential_process(cmdline: &str, env: &dyn Env) -> Result<Credentials> {
     if !status.success() {
         return Err(Error::config(format!("credential_process {} failed ({status})", prog.display())));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out).map_err(|_| {
-        Error::config(format!("credential_process {} did not print JSON credentials", prog.display()))
-    })?;
+    let v: serde_json::Value = serde_json::from_slice(&out)
+        .map_err(|_| Error::config(format!("credential_process {} did not print JSON credentials", prog.display())))?;
     let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     if v.get("Version").and_then(|x| x.as_u64()) != Some(1) {
         return Err(Error::config(format!("credential_process {} must print \"Version\": 1", prog.display())));
     }
     match (field("AccessKeyId"), field("SecretAccessKey")) {
         (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, field("SessionToken"))),
-        _ => Err(Error::config(format!(
-            "credential_process {} printed no AccessKeyId/SecretAccessKey",
-            prog.display()
-        ))),
+        _ => {
+            Err(Error::config(format!("credential_process {} printed no AccessKeyId/SecretAccessKey", prog.display())))
+        }
     }
 }
 
@@ -512,9 +494,7 @@ impl ProfileFiles {
     /// Settings (region, endpoint_url, ca_bundle, s3 block, credential_process) live in the
     /// config file; aws-cli also honours them in the credentials file, which we do second.
     fn profile(&self, profile: &str) -> ProfileView<'_> {
-        ProfileView {
-            sections: [self.config.get(&config_section_name(profile)), self.credentials.get(profile)],
-        }
+        ProfileView { sections: [self.config.get(&config_section_name(profile)), self.credentials.get(profile)] }
     }
 }
 

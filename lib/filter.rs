@@ -53,9 +53,7 @@ impl FilterArgs {
                 .transpose()
         };
         let size = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
-            v.as_deref()
-                .map(|s| parse_size(s).map_err(|e| Error::usage(format!("--{flag}: {e}"))))
-                .transpose()
+            v.as_deref().map(|s| parse_size(s).map_err(|e| Error::usage(format!("--{flag}: {e}")))).transpose()
         };
         let f = Filter {
             pattern: regex("match", &self.pattern)?,
@@ -67,7 +65,9 @@ impl FilterArgs {
         };
         if let (Some(min), Some(max)) = (f.min_size, f.max_size) {
             if min > max {
-                return Err(Error::usage(format!("--min-size {min} is larger than --max-size {max}: nothing could match")));
+                return Err(Error::usage(format!(
+                    "--min-size {min} is larger than --max-size {max}: nothing could match"
+                )));
             }
         }
         Ok(f)
@@ -118,7 +118,8 @@ impl Filter {
 
     /// Whether a name passes `--match` and `--exclude` alone.
     pub fn key_matches(&self, key: &str) -> bool {
-        self.pattern.as_ref().map_or(true, |r| r.is_match(key)) && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
+        self.pattern.as_ref().map_or(true, |r| r.is_match(key))
+            && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
     }
 
     /// Whether any filter needs a size or a time: entries that have neither (common prefixes,
@@ -200,7 +201,8 @@ mod tests {
 
     #[test]
     fn exclude_applies_after_match() {
-        let f = FilterArgs { pattern: Some("^[ab]/".into()), exclude: Some("2$".into()), ..args() }.build(now()).unwrap();
+        let f =
+            FilterArgs { pattern: Some("^[ab]/".into()), exclude: Some("2$".into()), ..args() }.build(now()).unwrap();
         assert!(f.matches("a/1", 0, None));
         assert!(!f.matches("a/2", 0, None));
         assert!(!f.matches("c/1", 0, None));
@@ -214,7 +216,8 @@ mod tests {
         assert!(f.matches("k", 1024, None));
         assert!(f.matches("k", 2048, None));
         assert!(!f.matches("k", 2049, None));
-        let e = FilterArgs { min_size: Some("2K".into()), max_size: Some("1K".into()), ..args() }.build(now()).unwrap_err();
+        let e =
+            FilterArgs { min_size: Some("2K".into()), max_size: Some("1K".into()), ..args() }.build(now()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         let e = FilterArgs { max_size: Some("lots".into()), ..args() }.build(now()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);

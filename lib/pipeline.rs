@@ -272,9 +272,9 @@ impl Tee for StdoutTee {
                 self.reader_gone = true;
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                Err(Error::data("the downstream reader closed the pipe (--onfail abort): upload aborted, nothing stored"))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::data(
+                "the downstream reader closed the pipe (--onfail abort): upload aborted, nothing stored",
+            )),
             Err(e) => Err(Error::io("writing standard output", e)),
         }
     }

@@ -189,9 +189,7 @@ impl<R: BufRead> RecordReader<R> {
             if self.nul {
                 return Ok(Some(text.to_string()));
             }
-            return unescape(text)
-                .map(Some)
-                .map_err(|e| Error::usage(format!("input line {}: {e}", self.number)));
+            return unescape(text).map(Some).map_err(|e| Error::usage(format!("input line {}: {e}", self.number)));
         }
     }
 }
@@ -202,7 +200,17 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for s in ["plain", "a b+c%20", "new\nline", "tab\there", "back\\slash\\n", "\u{1}\u{7f}\u{85}x", "ünï ✓", "\\x41", ""] {
+        for s in [
+            "plain",
+            "a b+c%20",
+            "new\nline",
+            "tab\there",
+            "back\\slash\\n",
+            "\u{1}\u{7f}\u{85}x",
+            "ünï ✓",
+            "\\x41",
+            "",
+        ] {
             let e = escape(s);
             assert!(!e.contains('\n') && !e.contains('\t') && !e.contains('\u{1}'), "{e}");
             assert_eq!(unescape(&e).unwrap(), s, "{e}");

@@ -79,9 +79,7 @@ pub fn percent_decode(s: &str, plus_as_space: bool) -> Result<String> {
             b'%' => {
                 let pair = bytes.get(i + 1).copied().and_then(hexval).zip(bytes.get(i + 2).copied().and_then(hexval));
                 let Some((hi, lo)) = pair else {
-                    return Err(Error::server(format!(
-                        "unexpected response from server: bad percent-escape in {s:?}"
-                    )));
+                    return Err(Error::server(format!("unexpected response from server: bad percent-escape in {s:?}")));
                 };
                 out.push(hi << 4 | lo);
                 i += 3;

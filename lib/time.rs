@@ -111,8 +111,7 @@ pub fn http_date(t: SystemTime) -> String {
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] =
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Exactly `n` ASCII digits.
 fn digits(s: &str, n: usize) -> Option<u32> {
@@ -324,10 +323,7 @@ mod tests {
         assert_eq!(parse_rfc3339("2009-10-12T19:50:30+02:00"), Some(t));
         assert_eq!(parse_rfc3339("2009-10-12T12:20:30-05:30"), Some(t));
         assert_eq!(parse_rfc3339("2009-10-12T17:50:30.5Z"), Some(t + Duration::from_millis(500)));
-        assert_eq!(
-            parse_rfc3339("2009-10-12T17:50:30.123456789123Z"),
-            Some(t + Duration::from_nanos(123_456_789))
-        );
+        assert_eq!(parse_rfc3339("2009-10-12T17:50:30.123456789123Z"), Some(t + Duration::from_nanos(123_456_789)));
         for bad in [
             "",
             "2009-10-12",

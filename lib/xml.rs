@@ -13,8 +13,7 @@ pub use roxmltree::{Document, Node};
 /// servers send a newline before the XML declaration); a DTD is refused.
 pub fn parse(text: &str) -> Result<Document<'_>> {
     let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    Document::parse(text)
-        .map_err(|e| Error::server(format!("unexpected response from server: malformed XML ({e})")))
+    Document::parse(text).map_err(|e| Error::server(format!("unexpected response from server: malformed XML ({e})")))
 }
 
 /// The first child element with this local name, whatever its namespace.

@@ -365,9 +365,8 @@ fn committed_docs_are_fresh() {
 }
 
 fn need(tool: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
+    let found =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file())).unwrap_or(false);
     assert!(found, "{tool} is not installed: run scripts/install-test-deps");
 }
 
@@ -406,7 +405,9 @@ fn man_pages_have_the_sections() {
     for p in doc::pages() {
         let page = &files[&PathBuf::from(format!("man/{}.1", p.name))];
         let mut last = 0;
-        for s in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "PIPELINE SAFETY", "SEE ALSO"] {
+        for s in
+            ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLES", "PIPELINE SAFETY", "SEE ALSO"]
+        {
             let at = page
                 .find(&format!(".SH \"{s}\"\n"))
                 .or_else(|| page.find(&format!(".SH {s}\n")))

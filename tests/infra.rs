@@ -338,9 +338,15 @@ fn proxy_matches_on_query_and_keeps_connection_after_injected_error() {
     let (mut r, mut w) = connect(proxy.addr());
     let h = host(proxy.addr());
     let mut statuses = Vec::new();
-    for (i, target) in ["/b/k?partNumber=1&uploadId=x", "/b/k", "/b/k?partNumber=2&uploadId=x", "/b/k?partNumber=3&uploadId=x", "/b/k?partNumber=4&uploadId=x"]
-        .iter()
-        .enumerate()
+    for (i, target) in [
+        "/b/k?partNumber=1&uploadId=x",
+        "/b/k",
+        "/b/k?partNumber=2&uploadId=x",
+        "/b/k?partNumber=3&uploadId=x",
+        "/b/k?partNumber=4&uploadId=x",
+    ]
+    .iter()
+    .enumerate()
     {
         write!(w, "PUT {target} HTTP/1.1\r\nHost: {h}\r\nContent-Length: 4\r\n\r\npart").unwrap();
         let resp = read_resp(&mut r, false);

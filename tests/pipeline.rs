@@ -88,13 +88,15 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
         p = redis.port,
         slow = slowcat(&dir)
     );
-    let mut child = sh(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child =
+        sh(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while env.list_uploads(&bucket).is_empty() {
         assert!(Instant::now() < deadline, "the upload never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let killed = Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
+    let killed =
+        Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
     assert!(killed.success(), "redis-cli was not running any more");
     let status = common::wait_deadline(&mut child, Duration::from_secs(120));
     let mut err = String::new();
@@ -206,7 +208,8 @@ fn healthy_pipelines_signal_nobody_and_failures_signal_the_reader() {
     let bytes = std::fs::read(&good).unwrap();
     let cut = dir.join("cut.rdb");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let out = run_timeout(&mut sh(&format!("rdbcheck < {} | python3 {r}", cut.display())), None, Duration::from_secs(60));
+    let out =
+        run_timeout(&mut sh(&format!("rdbcheck < {} | python3 {r}", cut.display())), None, Duration::from_secs(60));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("signalled"), "{:?}", out);
 
     // And the opt-out.
@@ -233,7 +236,9 @@ fn random_rdb(dir: &TempDir) -> std::path::PathBuf {
 // ---- Swift: the same cases through swift-slo-put, and mirroring Garage + Swift ----------------
 
 fn swift_var(name: &str) -> String {
-    common::test_var(name).unwrap_or_else(|| panic!("{name} is not set: Swift is not running: run `make test` (scripts/swift-server start)"))
+    common::test_var(name).unwrap_or_else(|| {
+        panic!("{name} is not set: Swift is not running: run `make test` (scripts/swift-server start)")
+    })
 }
 
 /// `sh -c SCRIPT` with both the Garage credentials and Swift v1 credentials (ST_*).
@@ -293,13 +298,15 @@ fn garbage_and_killed_sources_leave_nothing_in_swift() {
         p = redis.port,
         slow = slowcat(&dir)
     );
-    let mut child = sh_swift(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child =
+        sh_swift(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while swift_list(&format!("{c}_segments")).len() < 2 {
         assert!(Instant::now() < deadline, "no segment was ever uploaded");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let killed = Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
+    let killed =
+        Command::new("pkill").args(["-KILL", "-f", &format!("^redis-cli -p {} --rdb", redis.port)]).status().unwrap();
     assert!(killed.success(), "redis-cli was not running any more");
     let status = common::wait_deadline(&mut child, Duration::from_secs(120));
     let mut err = String::new();
@@ -336,12 +343,17 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     );
     let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
     assert_ne!(statuses(dir.path(), 1)[0], 0, "{}", stderr(&out));
-    assert!(env.try_get_object(&bucket, "k2").is_none(), "Garage kept the object with --onfail abort: {}", stderr(&out));
+    assert!(
+        env.try_get_object(&bucket, "k2").is_none(),
+        "Garage kept the object with --onfail abort: {}",
+        stderr(&out)
+    );
     assert!(env.list_uploads(&bucket).is_empty());
     assert!(swift_list(&c).is_empty());
 
     // And the healthy mirror stores the same bytes in both.
-    let script = format!("rdbcheck < {g} | s3put --tee s3://{bucket}/k3 | swift-slo-put -S 1M --create-container {c} k3");
+    let script =
+        format!("rdbcheck < {g} | s3put --tee s3://{bucket}/k3 | swift-slo-put -S 1M --create-container {c} k3");
     let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.get_object(&bucket, "k3"), std::fs::read(&good).unwrap());

@@ -67,27 +67,15 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/flip-checksum.rdb", "CRC-64 mismatch"),
     ("bad/flip-middle.rdb", "CRC-64 mismatch"),
     ("bad/gzip-of-rdb.rdb", "gzip"),
-    (
-        "bad/hand-bad-length-byte.rdb",
-        "invalid length encoding byte 0x82",
-    ),
+    ("bad/hand-bad-length-byte.rdb", "invalid length encoding byte 0x82"),
     ("bad/hand-dbid-99.rdb", "SELECTDB 99"),
     ("bad/hand-function-pre-ga.rdb", "FUNCTION_PRE_GA"),
     ("bad/hand-hash-lp-odd.rdb", "field/value pairs"),
     ("bad/hand-intset-bad-encoding.rdb", "intset encoding 3"),
     ("bad/hand-intset-unsorted.rdb", "not strictly ascending"),
-    (
-        "bad/hand-lp-bad-count.rdb",
-        "counts 3 elements, but it holds 2",
-    ),
-    (
-        "bad/hand-lp-bad-totbytes.rdb",
-        "header says 14 bytes, but the blob has 13",
-    ),
-    (
-        "bad/hand-lzf-len-mismatch.rdb",
-        "decompresses to 3 bytes, but the header says 10",
-    ),
+    ("bad/hand-lp-bad-count.rdb", "counts 3 elements, but it holds 2"),
+    ("bad/hand-lp-bad-totbytes.rdb", "header says 14 bytes, but the blob has 13"),
+    ("bad/hand-lzf-len-mismatch.rdb", "decompresses to 3 bytes, but the header says 10"),
     ("bad/hand-module-truncated.rdb", "unexpected end of input"),
     ("bad/hand-string-enc-4.rdb", "unknown string encoding 4"),
     ("bad/hand-type-22-under-v11.rdb", "type byte 22"),
@@ -97,36 +85,18 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
     ("bad/raw-sync-bulk.rdb", "RESP bulk header"),
     ("bad/resp-error-err.rdb", "-ERR unknown command"),
     ("bad/text-file.rdb", "bad magic"),
-    (
-        "bad/trailing-garbage.rdb",
-        "23 byte(s) after the end of the RDB",
-    ),
-    (
-        "bad/trunc-at-116068.rdb",
-        "offset 116068: unexpected end of input",
-    ),
-    (
-        "bad/trunc-at-232128.rdb",
-        "offset 232128: unexpected end of input",
-    ),
-    (
-        "bad/trunc-at-232135.rdb",
-        "offset 232135: unexpected end of input",
-    ),
+    ("bad/trailing-garbage.rdb", "23 byte(s) after the end of the RDB"),
+    ("bad/trunc-at-116068.rdb", "offset 116068: unexpected end of input"),
+    ("bad/trunc-at-232128.rdb", "offset 232128: unexpected end of input"),
+    ("bad/trunc-at-232135.rdb", "offset 232135: unexpected end of input"),
     ("bad/trunc-at-40.rdb", "offset 40: unexpected end of input"),
     ("bad/trunc-at-5.rdb", "9-byte RDB magic"),
     ("bad/trunc-at-9.rdb", "EOF opcode 0xFF is missing"),
     ("bad/version-0000.rdb", "version 0"),
     ("bad/version-0099.rdb", "version 99"),
     ("bad/vkcs-envelope-lz4.rdb", "VKCS"),
-    (
-        "synthetic/synthetic-redis-magic-v80-invalid.rdb",
-        "version 80",
-    ),
-    (
-        "synthetic/synthetic-valkey-magic-v11-invalid.rdb",
-        "VALKEY magic with version 11",
-    ),
+    ("synthetic/synthetic-redis-magic-v80-invalid.rdb", "version 80"),
+    ("synthetic/synthetic-valkey-magic-v11-invalid.rdb", "VALKEY magic with version 11"),
 ];
 
 struct Case {
@@ -144,10 +114,7 @@ fn manifest() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            Case {
-                file: cols[f].to_string(),
-                verdict: cols[v].to_string(),
-            }
+            Case { file: cols[f].to_string(), verdict: cols[v].to_string() }
         })
         .collect()
 }
@@ -155,30 +122,18 @@ fn manifest() -> Vec<Case> {
 #[test]
 fn corpus_gets_the_manifest_verdicts() {
     let cases = manifest();
-    assert!(
-        cases.len() >= 140,
-        "MANIFEST.tsv lists {} files",
-        cases.len()
-    );
+    assert!(cases.len() >= 140, "MANIFEST.tsv lists {} files", cases.len());
     let mut failures = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let path = data_dir().join(&c.file);
         let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut verdict = c.verdict.as_str();
         if let Some(&(_, was, now)) = MANIFEST_ERRATA.iter().find(|e| e.0 == c.file) {
-            assert_eq!(
-                verdict, was,
-                "{}: the manifest changed; revisit MANIFEST_ERRATA",
-                c.file
-            );
+            assert_eq!(verdict, was, "{}: the manifest changed; revisit MANIFEST_ERRATA", c.file);
             verdict = now;
         }
         // alternate between stdin and a FILE argument
-        let out = if i % 2 == 0 {
-            run(&[], &input)
-        } else {
-            run(&[path.to_str().unwrap()], &[])
-        };
+        let out = if i % 2 == 0 { run(&[], &input) } else { run(&[path.to_str().unwrap()], &[]) };
         let err = stderr(&out);
         let code = out.status.code();
         let problem = match verdict {
@@ -186,11 +141,7 @@ fn corpus_gets_the_manifest_verdicts() {
                 if code != Some(0) {
                     Some(format!("exit {code:?}, stderr: {err}"))
                 } else if out.stdout != input {
-                    Some(format!(
-                        "output differs from input ({} vs {} bytes)",
-                        out.stdout.len(),
-                        input.len()
-                    ))
+                    Some(format!("output differs from input ({} vs {} bytes)", out.stdout.len(), input.len()))
                 } else if verdict == "accept" && !err.is_empty() {
                     Some(format!("unexpected stderr: {err}"))
                 } else if verdict == "accept-warn" && !err.contains("rdbcheck: warning:") {
@@ -208,10 +159,7 @@ fn corpus_gets_the_manifest_verdicts() {
                 } else if !input.starts_with(&out.stdout) {
                     Some("output is not a prefix of the input".into())
                 } else if want.is_some_and(|w| !err.contains(w)) {
-                    Some(format!(
-                        "error does not name the defect ({:?}): {err}",
-                        want.unwrap()
-                    ))
+                    Some(format!("error does not name the defect ({:?}): {err}", want.unwrap()))
                 } else {
                     None
                 }
@@ -231,10 +179,7 @@ fn corpus_gets_the_manifest_verdicts() {
     );
     // every expected-error entry names a file that exists in the manifest
     for (f, _) in EXPECTED_ERRORS {
-        assert!(
-            cases.iter().any(|c| c.file == *f && c.verdict == "reject"),
-            "{f} is not a rejected manifest file"
-        );
+        assert!(cases.iter().any(|c| c.file == *f && c.verdict == "reject"), "{f} is not a rejected manifest file");
     }
 }
 
@@ -303,17 +248,9 @@ impl Rng {
 fn truncation_is_always_detected() {
     for name in MUTATED {
         let data = std::fs::read(data_dir().join(name)).unwrap();
-        let opts = Options {
-            record_offsets: true,
-            ..Options::default()
-        };
+        let opts = Options { record_offsets: true, ..Options::default() };
         let report = validate(&data, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut cuts: Vec<usize> = report
-            .record_offsets
-            .unwrap()
-            .iter()
-            .map(|&o| o as usize)
-            .collect();
+        let mut cuts: Vec<usize> = report.record_offsets.unwrap().iter().map(|&o| o as usize).collect();
         assert!(cuts.len() >= 3, "{name}: record offsets");
         // each record boundary, one byte into each record, the last bytes, and a sample
         let n = cuts.len();
@@ -336,10 +273,7 @@ fn truncation_is_always_detected() {
                 }
                 match validate(&d[..cut], &Options::default()) {
                     Err(e) if e.kind() == ErrorKind::Data => {}
-                    other => bad.push(format!(
-                        "{name2} cut at {cut}: {:?}",
-                        other.map(|_| "accepted")
-                    )),
+                    other => bad.push(format!("{name2} cut at {cut}: {:?}", other.map(|_| "accepted"))),
                 }
             }
             bad
@@ -353,11 +287,7 @@ fn bit_flips_are_detected_and_never_panic() {
     for name in MUTATED {
         let data = std::fs::read(data_dir().join(name)).unwrap();
         let has_crc = data[5..9].iter().all(u8::is_ascii_digit)
-            && std::str::from_utf8(&data[5..9])
-                .unwrap()
-                .parse::<u32>()
-                .unwrap()
-                >= 5
+            && std::str::from_utf8(&data[5..9]).unwrap().parse::<u32>().unwrap() >= 5
             || data.starts_with(b"VALKEY");
         let name2 = name.to_string();
         let bad = within(120, format!("{name}: bit flips"), move || {
@@ -414,25 +344,14 @@ fn kv(k: &[u8], v: &[u8]) -> Vec<u8> {
 
 #[test]
 fn duplicate_keys_only_with_check_duplicates() {
-    let body = [
-        vec![0xFE, 0],
-        kv(b"a", b"1"),
-        kv(b"b", b"2"),
-        kv(b"a", b"3"),
-        vec![0xFE, 1],
-        kv(b"a", b"4"),
-    ]
-    .concat();
+    let body = [vec![0xFE, 0], kv(b"a", b"1"), kv(b"b", b"2"), kv(b"a", b"3"), vec![0xFE, 1], kv(b"a", b"4")].concat();
     let file = rdb("REDIS0011", &body);
     let out = run(&["-n"], &file);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(&["-n", "--check-duplicates"], &file);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("duplicate key in db 0") && err.contains("key #3"),
-        "{err}"
-    );
+    assert!(err.contains("duplicate key in db 0") && err.contains("key #3"), "{err}");
     assert!(!err.contains("\"a\""), "key names only with -v: {err}");
     let out = run(&["-n", "--check-duplicates", "-v"], &file);
     assert!(stderr(&out).contains("key \"a\""), "{}", stderr(&out));
@@ -445,39 +364,20 @@ fn duplicate_keys_only_with_check_duplicates() {
 #[test]
 fn dangling_key_attributes_fail() {
     // EXPIRETIME_MS, IDLE, FREQ right before EOF
-    for attr in [
-        vec![0xFC, 1, 2, 3, 4, 5, 6, 7, 8],
-        vec![0xF8, 5],
-        vec![0xF9, 3],
-    ] {
+    for attr in [vec![0xFC, 1, 2, 3, 4, 5, 6, 7, 8], vec![0xF8, 5], vec![0xF9, 3]] {
         let body = [vec![0xFE, 0], kv(b"k", b"v"), attr].concat();
         let out = run(&["-n"], &rdb("REDIS0011", &body));
         assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stderr(&out).contains("followed by a EOF opcode instead of a key"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("followed by a EOF opcode instead of a key"), "{}", stderr(&out));
     }
     // before SELECTDB too
     let body = [vec![0xFE, 0, 0xF9, 3, 0xFE, 1], kv(b"k", b"v")].concat();
-    assert_eq!(
-        run(&["-n"], &rdb("REDIS0011", &body)).status.code(),
-        Some(1)
-    );
+    assert_eq!(run(&["-n"], &rdb("REDIS0011", &body)).status.code(), Some(1));
     // and the same attributes before a key are fine
-    let body = [
-        vec![0xFE, 0, 0xFC, 1, 2, 3, 4, 5, 6, 7, 0, 0xF9, 3],
-        kv(b"k", b"v"),
-    ]
-    .concat();
+    let body = [vec![0xFE, 0, 0xFC, 1, 2, 3, 4, 5, 6, 7, 0, 0xF9, 3], kv(b"k", b"v")].concat();
     let out = run(&["-n", "-v"], &rdb("REDIS0011", &body));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("db 0: 1 keys, 1 with expiry"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("db 0: 1 keys, 1 with expiry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -491,20 +391,10 @@ fn checksum_and_database_flags() {
     assert_eq!(run(&["-n"], &v4).status.code(), Some(0));
     let out = run(&["-n", "--require-checksum"], &v4);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no checksum trailer"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no checksum trailer"), "{}", stderr(&out));
     let db99 = std::fs::read(data_dir().join("bad/hand-dbid-99.rdb")).unwrap();
-    assert_eq!(
-        run(&["-n", "--databases", "100"], &db99).status.code(),
-        Some(0)
-    );
-    assert_eq!(
-        run(&["-n", "--databases", "99"], &db99).status.code(),
-        Some(1)
-    );
+    assert_eq!(run(&["-n", "--databases", "100"], &db99).status.code(), Some(0));
+    assert_eq!(run(&["-n", "--databases", "99"], &db99).status.code(), Some(1));
 }
 
 #[test]
@@ -514,44 +404,20 @@ fn unknown_and_undocumented_bytes_name_versions() {
     let out = run(&["-n"], &rdb("REDIS0014", &body));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("byte 27")
-            && err.contains("Redis RDB 14")
-            && err.contains("no documented layout"),
-        "{err}"
-    );
+    assert!(err.contains("byte 27") && err.contains("Redis RDB 14") && err.contains("no documented layout"), "{err}");
     // Valkey type 22 (HASH_2) is not valid under the REDIS magic before version 12, and means
     // HASH_METADATA_PRE_GA there; under VALKEY080 it is HASH_2.
-    let hash2 = [
-        vec![0xFE, 0, 22],
-        s(b"h"),
-        vec![1],
-        s(b"f"),
-        s(b"v"),
-        (-1i64).to_le_bytes().to_vec(),
-    ]
-    .concat();
+    let hash2 = [vec![0xFE, 0, 22], s(b"h"), vec![1], s(b"f"), s(b"v"), (-1i64).to_le_bytes().to_vec()].concat();
     let out = run(&["-n", "-v"], &rdb("VALKEY080", &hash2));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("hash2=1"));
-    assert_eq!(
-        run(&["-n"], &rdb("REDIS0012", &hash2)).status.code(),
-        Some(1)
-    );
+    assert_eq!(run(&["-n"], &rdb("REDIS0012", &hash2)).status.code(), Some(1));
     // a future version
     let out = run(&["-n"], &rdb("REDIS0015", &[]));
-    assert!(
-        stderr(&out).contains("unsupported RDB version 15"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("unsupported RDB version 15"), "{}", stderr(&out));
     // Valkey 9.2-dev UPDATE opcode
     let out = run(&["-n"], &rdb("VALKEY081", &[0xF2, 0]));
-    assert!(
-        stderr(&out).contains("UPDATE") && stderr(&out).contains("VALKEY081"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("UPDATE") && stderr(&out).contains("VALKEY081"), "{}", stderr(&out));
 }
 
 #[test]
@@ -573,11 +439,7 @@ fn module_values_need_known_opcodes() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bad = [vec![0xFE, 0, 7], s(b"m"), vec![10, 9, 1, 0]].concat();
     let out = run(&["-n"], &rdb("REDIS0011", &bad));
-    assert!(
-        stderr(&out).contains("unknown module opcode 9"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("unknown module opcode 9"), "{}", stderr(&out));
 }
 
 #[test]
@@ -597,12 +459,7 @@ fn eof_marker_is_passed_through_and_others_refused() {
     ] {
         let mut m = base.clone();
         m.extend_from_slice(tail);
-        assert_eq!(
-            run(&["-n"], &m).status.code(),
-            Some(1),
-            "tail of {} bytes",
-            tail.len()
-        );
+        assert_eq!(run(&["-n"], &m).status.code(), Some(1), "tail of {} bytes", tail.len());
     }
 }
 
@@ -611,12 +468,8 @@ fn eof_marker_is_passed_through_and_others_refused() {
 #[test]
 fn closed_pipe_exits_quietly_with_141() {
     let input = std::fs::read(data_dir().join("redis-7.4.1-full-save.rdb")).unwrap();
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(bin()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take()); // the reader goes away before anything is written
     let mut stdin = child.stdin.take().unwrap();
     let _ = stdin.write_all(&input);
@@ -635,20 +488,13 @@ fn usage_and_io_errors() {
     assert!(stderr(&out).contains("/nonexistent/dump.rdb"));
     // A full disk (/dev/full) on the output side: exit 6, one line.
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
-    let out = Command::new(bin())
-        .arg(data_dir().join("redis-7.4.1-full-cli-diskless.rdb"))
-        .stdout(full)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(bin()).arg(data_dir().join("redis-7.4.1-full-cli-diskless.rdb")).stdout(full).output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert!(stderr(&out).contains("No space left on device") && stderr(&out).lines().count() == 1, "{}", stderr(&out));
     let help = Command::new(bin()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(
-        help.contains("$EOF:")
-            && help.contains("PASSES THEM THROUGH")
-            && help.contains("--check-duplicates")
-    );
+    assert!(help.contains("$EOF:") && help.contains("PASSES THEM THROUGH") && help.contains("--check-duplicates"));
 }
 
 #[test]
@@ -657,10 +503,7 @@ fn json_report_on_success_and_failure() {
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("r.json");
     let input = std::fs::read(data_dir().join("redis-7.4.1-full-cli-diskless.rdb")).unwrap();
-    let out = run(
-        &["-n", "--top", "3", "--json", json.to_str().unwrap()],
-        &input,
-    );
+    let out = run(&["-n", "--top", "3", "--json", json.to_str().unwrap()], &input);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["valid"], true);
@@ -683,10 +526,7 @@ fn json_report_on_success_and_failure() {
     let start = err.find('{').unwrap();
     let v: serde_json::Value = serde_json::from_str(&err[start..]).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["error"]
-        .as_str()
-        .unwrap()
-        .contains("listpack header counts 3"));
+    assert!(v["error"].as_str().unwrap().contains("listpack header counts 3"));
     assert!(err.contains("key \"set\""), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -699,12 +539,8 @@ fn output_flows_while_input_is_still_arriving() {
     body.extend_from_slice(&(big.len() as u32).to_be_bytes());
     body.extend_from_slice(&big);
     let file = rdb("REDIS0011", &body);
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(bin()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -734,10 +570,7 @@ fn output_flows_while_input_is_still_arriving() {
     let status = child.wait().unwrap();
     assert!(status.success());
     assert_eq!(got, file);
-    assert!(
-        first.unwrap() < paused_until,
-        "2 MiB of output should flow before the input is complete"
-    );
+    assert!(first.unwrap() < paused_until, "2 MiB of output should flow before the input is complete");
 }
 
 // ------------------------------------------------------------ in the middle of a pipeline
@@ -747,10 +580,7 @@ fn output_flows_while_input_is_still_arriving() {
 fn big_rdb() -> Vec<u8> {
     let mut body = vec![0xFE, 0];
     for i in 0..120_000u32 {
-        body.extend_from_slice(&kv(
-            format!("key:{i}").as_bytes(),
-            format!("v{}", i * 7).as_bytes(),
-        ));
+        body.extend_from_slice(&kv(format!("key:{i}").as_bytes(), format!("v{}", i * 7).as_bytes()));
     }
     body.extend_from_slice(&[0, 3, b'b', b'i', b'g', 0x80]);
     let big: Vec<u8> = (0..8u32 << 20).map(|i| (i * 31 % 251) as u8).collect();
@@ -780,12 +610,8 @@ fn feed_unevenly(mut w: impl Write, data: &[u8]) {
 fn pipe_to_pipe_is_byte_identical_and_the_pipes_are_enlarged() {
     use std::os::fd::AsFd;
     let input = big_rdb();
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(bin()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let data = input.clone();
@@ -810,21 +636,10 @@ fn pipe_to_pipe_is_byte_identical_and_the_pipes_are_enlarged() {
     let in_size = feeder.join().unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        got == input,
-        "output differs from the input ({} of {} bytes)",
-        got.len(),
-        input.len()
-    );
+    assert!(got == input, "output differs from the input ({} of {} bytes)", got.len(), input.len());
     let want = (1usize << 20).min(sluice::sys::pipe::max_size().unwrap());
-    assert!(
-        in_size >= want,
-        "stdin pipe holds {in_size} bytes, want {want}"
-    );
-    assert!(
-        out_size >= want,
-        "stdout pipe holds {out_size} bytes, want {want}"
-    );
+    assert!(in_size >= want, "stdin pipe holds {in_size} bytes, want {want}");
+    assert!(out_size >= want, "stdout pipe holds {out_size} bytes, want {want}");
 }
 
 #[test]
@@ -843,22 +658,11 @@ fn pipe_to_file_and_file_to_pipe_are_byte_identical() {
     feed_unevenly(child.stdin.take().unwrap(), &input);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        std::fs::read(&outfile).unwrap() == input,
-        "file output differs"
-    );
+    assert!(std::fs::read(&outfile).unwrap() == input, "file output differs");
     // stdin a file (and the FILE argument), stdout a pipe
     for args in [vec![], vec![outfile.to_str().unwrap()]] {
-        let stdin = if args.is_empty() {
-            Stdio::from(std::fs::File::open(&outfile).unwrap())
-        } else {
-            Stdio::null()
-        };
-        let out = Command::new(bin())
-            .args(&args)
-            .stdin(stdin)
-            .output()
-            .unwrap();
+        let stdin = if args.is_empty() { Stdio::from(std::fs::File::open(&outfile).unwrap()) } else { Stdio::null() };
+        let out = Command::new(bin()).args(&args).stdin(stdin).output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(out.stdout == input, "pipe output differs (args {args:?})");
     }
@@ -877,12 +681,8 @@ fn pipe_to_file_and_file_to_pipe_are_byte_identical() {
 #[test]
 fn reader_closing_mid_stream_ends_quietly_with_a_prefix() {
     let input = big_rdb();
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(bin()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let data = input.clone();

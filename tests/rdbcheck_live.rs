@@ -31,15 +31,8 @@ struct Server {
 impl Server {
     fn start(name: &str, extra: &[&str]) -> Server {
         require_tools();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!(
-            "rdbcheck-live-{name}-{}-{port}",
-            std::process::id()
-        ));
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("rdbcheck-live-{name}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut args: Vec<String> = [
             "--port",
@@ -74,11 +67,7 @@ impl Server {
         let s = Server { child, port, dir };
         let t0 = Instant::now();
         while s.cli(&["ping"]).stdout != b"PONG\n" {
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "redis-server did not start: {}",
-                s.log()
-            );
+            assert!(t0.elapsed() < Duration::from_secs(15), "redis-server did not start: {}", s.log());
             std::thread::sleep(Duration::from_millis(50));
         }
         s
@@ -89,11 +78,7 @@ impl Server {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(CLI)
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("run redis-cli")
+        Command::new(CLI).args(["-p", &self.port.to_string()]).args(args).output().expect("run redis-cli")
     }
 
     fn ok(&self, args: &[&str]) {
@@ -118,10 +103,7 @@ impl Server {
         c.stdin.take().unwrap().write_all(resp).unwrap();
         let o = c.wait_with_output().unwrap();
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && out.contains("errors: 0"),
-            "redis-cli --pipe: {out}"
-        );
+        assert!(o.status.success() && out.contains("errors: 0"), "redis-cli --pipe: {out}");
     }
 
     fn save(&self) -> Vec<u8> {
@@ -131,18 +113,9 @@ impl Server {
 
     /// `redis-cli --rdb -`: the snapshot as a replica receives it, on stdout.
     fn cli_rdb(&self, diskless: bool) -> Vec<u8> {
-        self.ok(&[
-            "config",
-            "set",
-            "repl-diskless-sync",
-            if diskless { "yes" } else { "no" },
-        ]);
+        self.ok(&["config", "set", "repl-diskless-sync", if diskless { "yes" } else { "no" }]);
         let o = self.cli(&["--rdb", "-"]);
-        assert!(
-            o.status.success(),
-            "redis-cli --rdb -: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "redis-cli --rdb -: {}", String::from_utf8_lossy(&o.stderr));
         o.stdout
     }
 
@@ -196,11 +169,8 @@ fn cmd(parts: &[&[u8]]) -> Vec<Vec<u8>> {
 /// The varied dataset of the benchmark recipes, plus large values and big collections.
 fn load_dataset(s: &Server) {
     let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/recipes/gen_dataset.py");
-    let o = Command::new("python3")
-        .arg(&recipe)
-        .args(["--scale", "3"])
-        .output()
-        .expect("python3 runs the dataset recipe");
+    let o =
+        Command::new("python3").arg(&recipe).args(["--scale", "3"]).output().expect("python3 runs the dataset recipe");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     s.pipe(&o.stdout);
     let mut seed = 0x243f_6a88_85a3_08d3u64;
@@ -214,9 +184,7 @@ fn load_dataset(s: &Server) {
             })
             .collect()
     };
-    let big_text: Vec<u8> = (0..200_000)
-        .flat_map(|i| format!("row {i} lorem ipsum\n").into_bytes())
-        .collect();
+    let big_text: Vec<u8> = (0..200_000).flat_map(|i| format!("row {i} lorem ipsum\n").into_bytes()).collect();
     let mut cmds = vec![
         cmd(&[b"SELECT", b"3"]),
         cmd(&[b"SET", b"big:random-3m", &rnd(3 << 20)]),
@@ -228,55 +196,17 @@ fn load_dataset(s: &Server) {
     list.extend((0..20_000).map(|i| format!("element number {i} of a long list").into_bytes()));
     cmds.push(list);
     let mut lp = vec![b"HSET".to_vec(), b"big:hash-listpack".to_vec()];
-    lp.extend((0..100).flat_map(|i| {
-        [
-            format!("f{i}").into_bytes(),
-            format!("{}", i * 1000).into_bytes(),
-        ]
-    }));
+    lp.extend((0..100).flat_map(|i| [format!("f{i}").into_bytes(), format!("{}", i * 1000).into_bytes()]));
     cmds.push(lp);
     let mut zs = vec![b"ZADD".to_vec(), b"big:zset-ints".to_vec()];
-    zs.extend((0..3000).flat_map(|i| {
-        [
-            format!("{}", i as f64 / 7.0).into_bytes(),
-            format!("{i}").into_bytes(),
-        ]
-    }));
+    zs.extend((0..3000).flat_map(|i| [format!("{}", i as f64 / 7.0).into_bytes(), format!("{i}").into_bytes()]));
     cmds.push(zs);
     for i in 0..50 {
-        cmds.push(cmd(&[
-            b"XADD",
-            b"big:stream",
-            b"*",
-            b"n",
-            format!("{i}").as_bytes(),
-            b"blob",
-            &rnd(500),
-        ]));
+        cmds.push(cmd(&[b"XADD", b"big:stream", b"*", b"n", format!("{i}").as_bytes(), b"blob", &rnd(500)]));
     }
     cmds.push(cmd(&[b"XGROUP", b"CREATE", b"big:stream", b"grp", b"0"]));
-    cmds.push(cmd(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"grp",
-        b"c1",
-        b"COUNT",
-        b"20",
-        b"STREAMS",
-        b"big:stream",
-        b">",
-    ]));
-    cmds.push(cmd(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"grp",
-        b"c2",
-        b"COUNT",
-        b"5",
-        b"STREAMS",
-        b"big:stream",
-        b">",
-    ]));
+    cmds.push(cmd(&[b"XREADGROUP", b"GROUP", b"grp", b"c1", b"COUNT", b"20", b"STREAMS", b"big:stream", b">"]));
+    cmds.push(cmd(&[b"XREADGROUP", b"GROUP", b"grp", b"c2", b"COUNT", b"5", b"STREAMS", b"big:stream", b">"]));
     cmds.push(cmd(&[b"SELECT", b"0"]));
     s.pipe(&resp(&cmds));
     s.ok(&["debug", "populate", "5000", "pop", "30"]);
@@ -300,17 +230,8 @@ fn check(label: &str, input: &[u8]) -> serde_json::Value {
     let feeder = std::thread::spawn(move || stdin.write_all(&data));
     let o = c.wait_with_output().unwrap();
     feeder.join().unwrap().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{label}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        o.stderr.is_empty(),
-        "{label}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "{label}: {}", String::from_utf8_lossy(&o.stderr));
     assert!(o.stdout == input, "{label}: output differs from input");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     std::fs::remove_file(&json).ok();
@@ -336,31 +257,15 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
             .as_object()
             .unwrap()
             .values()
-            .flat_map(|d| {
-                d["by_type"]
-                    .as_object()
-                    .unwrap()
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|d| d["by_type"].as_object().unwrap().keys().cloned().collect::<Vec<_>>())
             .collect()
     };
 
     let v = check(&format!("{name}-save"), &s.save());
     assert_counts(name, &v, &ks);
-    assert_eq!(
-        v["checksum"]["status"],
-        if checksum { "ok" } else { "disabled" }
-    );
-    assert_eq!(
-        v["format"]["version"], 10,
-        "Debian's redis-server 7.0 writes RDB 10"
-    );
-    assert!(
-        v["functions"].as_u64().unwrap() >= 1,
-        "the function library"
-    );
+    assert_eq!(v["checksum"]["status"], if checksum { "ok" } else { "disabled" });
+    assert_eq!(v["format"]["version"], 10, "Debian's redis-server 7.0 writes RDB 10");
+    assert!(v["functions"].as_u64().unwrap() >= 1, "the function library");
     let types = kinds(&v);
     for t in [
         "string",
@@ -389,10 +294,7 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
     assert_counts(name, &v, &ks);
     let diskless = s.cli_rdb(true);
     let v = check(&format!("{name}-cli-diskless"), &diskless);
-    assert_eq!(
-        v["eof_marker"], true,
-        "{name}: diskless --rdb - ends with the 40-byte $EOF marker"
-    );
+    assert_eq!(v["eof_marker"], true, "{name}: diskless --rdb - ends with the 40-byte $EOF marker");
     assert_eq!(diskless.len() as u64, v["rdb_bytes"].as_u64().unwrap() + 40);
     assert_counts(name, &v, &ks);
 
@@ -415,37 +317,17 @@ fn exercise(name: &str, extra: &[&str], checksum: bool) {
         .output()
         .unwrap();
     assert!(cli.wait().unwrap().success());
-    assert_eq!(
-        rc.status.code(),
-        Some(0),
-        "{name}: pipeline: {}",
-        String::from_utf8_lossy(&rc.stderr)
-    );
+    assert_eq!(rc.status.code(), Some(0), "{name}: pipeline: {}", String::from_utf8_lossy(&rc.stderr));
 }
 
 #[test]
 fn live_compression_and_checksum_on() {
-    exercise(
-        "on",
-        &[
-            "--rdbcompression",
-            "yes",
-            "--rdbchecksum",
-            "yes",
-            "--list-compress-depth",
-            "1",
-        ],
-        true,
-    );
+    exercise("on", &["--rdbcompression", "yes", "--rdbchecksum", "yes", "--list-compress-depth", "1"], true);
 }
 
 #[test]
 fn live_compression_and_checksum_off() {
-    exercise(
-        "off",
-        &["--rdbcompression", "no", "--rdbchecksum", "no"],
-        false,
-    );
+    exercise("off", &["--rdbcompression", "no", "--rdbchecksum", "no"], false);
 }
 
 #[test]
@@ -453,13 +335,7 @@ fn live_truncated_snapshot_from_the_server_fails() {
     let s = Server::start("trunc", &[]);
     load_dataset(&s);
     let full = s.save();
-    for cut in [
-        9,
-        full.len() / 3,
-        full.len() / 2,
-        full.len() - 9,
-        full.len() - 1,
-    ] {
+    for cut in [9, full.len() / 3, full.len() / 2, full.len() - 9, full.len() - 1] {
         let mut c = Command::new(env!("CARGO_BIN_EXE_rdbcheck"))
             .arg("-n")
             .stdin(Stdio::piped())
@@ -470,9 +346,6 @@ fn live_truncated_snapshot_from_the_server_fails() {
         let _ = c.stdin.take().unwrap().write_all(&full[..cut]);
         let o = c.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(1), "cut at {cut}");
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("unexpected end of input"),
-            "cut at {cut}"
-        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("unexpected end of input"), "cut at {cut}");
     }
 }

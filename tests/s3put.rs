@@ -172,11 +172,7 @@ fn wrong_secret_is_a_one_line_credential_error() {
     assert!(!out.status.success());
     let msg = stderr(&out);
     let last = msg.lines().last().unwrap_or_default().to_string();
-    assert!(
-        matches!(out.status.code(), Some(3) | Some(8)),
-        "exit {:?}: {msg}",
-        out.status.code()
-    );
+    assert!(matches!(out.status.code(), Some(3) | Some(8)), "exit {:?}: {msg}", out.status.code());
     assert!(last.contains("credential") || last.contains("secret") || last.contains("signature"), "{last}");
     assert!(!msg.contains(secret), "the secret leaked into stderr");
     assert!(!msg.contains(&env.secret), "the real secret leaked into stderr");
@@ -229,7 +225,13 @@ fn unreachable_endpoint_fails_fast_with_a_clear_message() {
     drop(listener);
     let started = Instant::now();
     let out = run_timeout(
-        env.cmd("s3put").args(["--endpoint", &format!("http://127.0.0.1:{port}"), "--connect-timeout", "2", "s3://b/k"]),
+        env.cmd("s3put").args([
+            "--endpoint",
+            &format!("http://127.0.0.1:{port}"),
+            "--connect-timeout",
+            "2",
+            "s3://b/k",
+        ]),
         Some(b"x"),
         Duration::from_secs(60),
     );
@@ -242,7 +244,13 @@ fn unreachable_endpoint_fails_fast_with_a_clear_message() {
 #[test]
 fn bad_urls_and_flags_are_usage_errors() {
     let env = s3_env();
-    for args in [vec!["http://b/k"], vec!["s3://b"], vec!["s3://b/"], vec!["--part-size", "1M", "s3://b/k"], vec!["--metadata", "novalue", "s3://b/k"]] {
+    for args in [
+        vec!["http://b/k"],
+        vec!["s3://b"],
+        vec!["s3://b/"],
+        vec!["--part-size", "1M", "s3://b/k"],
+        vec!["--metadata", "novalue", "s3://b/k"],
+    ] {
         let out = run(env.cmd("s3put").args(&args), Some(b"x"));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert_eq!(stderr(&out).trim().lines().count(), 1, "{args:?}: {}", stderr(&out));
@@ -385,10 +393,11 @@ fn profile_files_and_credential_process() {
         assert!(!stderr(&out).contains(&env.secret));
     }
     let out = run(
-        common::bare_cmd("s3put")
-            .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
-            .env("AWS_CONFIG_FILE", &config)
-            .args(["--profile", "nosuch", &format!("s3://{bucket}/x")]),
+        common::bare_cmd("s3put").env("AWS_SHARED_CREDENTIALS_FILE", &creds).env("AWS_CONFIG_FILE", &config).args([
+            "--profile",
+            "nosuch",
+            &format!("s3://{bucket}/x"),
+        ]),
         Some(b"p"),
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));

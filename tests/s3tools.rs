@@ -64,12 +64,7 @@ fn put_many(env: &S3Env, bucket: &str, objects: Vec<(String, Vec<u8>)>) {
 }
 
 fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?}): {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{what} failed ({:?}): {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
 }
 
 fn stdout_lines(out: &Output) -> Vec<String> {
@@ -80,9 +75,7 @@ fn stdout_lines(out: &Output) -> Vec<String> {
 fn sh(env: &S3Env, script: &str) -> Output {
     let mut cmd = env.cmd_for_path("/bin/sh");
     let bins = bin_path("s3ls").parent().unwrap().to_path_buf();
-    cmd.arg("-c")
-        .arg(format!("set -e; {script}"))
-        .env("PATH", format!("{}:/usr/bin:/bin", bins.display()));
+    cmd.arg("-c").arg(format!("set -e; {script}")).env("PATH", format!("{}:/usr/bin:/bin", bins.display()));
     run(&mut cmd, None)
 }
 
@@ -200,10 +193,8 @@ fn listing_quirks_on_documented_bodies() {
     }
 
     // A truncated v2 page with neither token nor marker cannot go on: an error, not a loop.
-    let stuck = fixture("aws-list-objects-v2-continuation.xml").replace(
-        "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>",
-        "",
-    );
+    let stuck = fixture("aws-list-objects-v2-continuation.xml")
+        .replace("<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>", "");
     let mut p = Pager::new(ListOptions::default());
     assert!(p.absorb(Ok(stuck)).is_err());
     assert!(p.is_done());
@@ -235,10 +226,12 @@ fn ls_formats_delimiter_and_filters() {
     );
     assert!(out.stderr.is_empty());
 
-    let out = run(env.cmd("s3ls").args(["--match", r"\.rdb$", "--exclude", "/old/", &format!("s3://{b}/valkey/")]), None);
+    let out =
+        run(env.cmd("s3ls").args(["--match", r"\.rdb$", "--exclude", "/old/", &format!("s3://{b}/valkey/")]), None);
     ok(&out, "s3ls --match --exclude");
     assert_eq!(stdout_lines(&out).len(), 2, "{:?}", stdout_lines(&out));
-    let out = run(env.cmd("s3ls").args(["--match", r"^valkey/\d{8}T\d{6}Z\.rdb$", "-l", &format!("s3://{b}/valkey/")]), None);
+    let out =
+        run(env.cmd("s3ls").args(["--match", r"^valkey/\d{8}T\d{6}Z\.rdb$", "-l", &format!("s3://{b}/valkey/")]), None);
     ok(&out, "s3ls -l --match");
     let lines = stdout_lines(&out);
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -264,7 +257,10 @@ fn ls_formats_delimiter_and_filters() {
 
     let out = run(env.cmd("s3ls").args(["--max-size", "1", &format!("s3://{b}")]), None);
     ok(&out, "s3ls --max-size");
-    assert_eq!(stdout_lines(&out), [format!("s3://{b}/other/y"), format!("s3://{b}/valkey/notes.txt"), format!("s3://{b}/valkey/old/x.rdb")]);
+    assert_eq!(
+        stdout_lines(&out),
+        [format!("s3://{b}/other/y"), format!("s3://{b}/valkey/notes.txt"), format!("s3://{b}/valkey/old/x.rdb")]
+    );
 
     // Everything is newer than a day and nothing older; an RFC 3339 cut-off works too.
     let out = run(env.cmd("s3ls").args(["--older-than", "1d", &format!("s3://{b}")]), None);
@@ -397,8 +393,19 @@ fn rm_refuses_buckets_and_is_quiet_about_missing_keys() {
 fn odd_keys_round_trip_through_ls_and_rm() {
     let env = s3_env();
     let b = env.new_bucket("odd-keys");
-    let odd = ["with space", "uni ✓ ünï 日本", "plus+sign", "percent%20%zz", "new\nline", "tab\there", "back\\slash\\n",
-               "amp&<lt>\"q'", "trailing space ", "a/b//c", "~tilde*star"];
+    let odd = [
+        "with space",
+        "uni ✓ ünï 日本",
+        "plus+sign",
+        "percent%20%zz",
+        "new\nline",
+        "tab\there",
+        "back\\slash\\n",
+        "amp&<lt>\"q'",
+        "trailing space ",
+        "a/b//c",
+        "~tilde*star",
+    ];
     let mut objects = Vec::new();
     for i in 0..2600 {
         let key = format!("d{}/{:04} {}", i % 3, i, odd[i % odd.len()]);
@@ -484,7 +491,8 @@ fn get_is_byte_identical_to_what_s3put_stored() {
         }
     }
     // Several objects, in argument order; a range of one.
-    let out = run(env.cmd("s3get").args([format!("s3://{b}/one"), format!("s3://{b}/empty"), format!("s3://{b}/one")]), None);
+    let out =
+        run(env.cmd("s3get").args([format!("s3://{b}/one"), format!("s3://{b}/empty"), format!("s3://{b}/one")]), None);
     ok(&out, "s3get several");
     assert_eq!(out.stdout, b"\x00\x00");
     for (range, want) in [("10-19", &big[10..20]), ("-5", &big[big.len() - 5..]), ("314572700-", &big[314_572_700..])] {
@@ -492,8 +500,15 @@ fn get_is_byte_identical_to_what_s3put_stored() {
         ok(&out, "s3get --range");
         assert_eq!(out.stdout, want, "--range {range}");
     }
-    let (code, digest, _, err) =
-        run_hashed(env.cmd("s3get").args(["-j", "3", "--chunk-size", "5M", "--range", "1000-99999999", &format!("s3://{b}/big")]));
+    let (code, digest, _, err) = run_hashed(env.cmd("s3get").args([
+        "-j",
+        "3",
+        "--chunk-size",
+        "5M",
+        "--range",
+        "1000-99999999",
+        &format!("s3://{b}/big"),
+    ]));
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(digest, sha(&big[1000..100_000_000]));
 }

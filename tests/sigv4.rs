@@ -13,9 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use sluice::sigv4::{
-    self, sha256_hex, Credentials, SignableRequest, Signer, SigningOptions, UNSIGNED_PAYLOAD,
-};
+use sluice::sigv4::{self, sha256_hex, Credentials, SignableRequest, Signer, SigningOptions, UNSIGNED_PAYLOAD};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sigv4");
 
@@ -205,11 +203,26 @@ fn crt_suite_header_and_query_signing() {
         };
 
         let (added, steps) = signer.sign_steps(&sreq, now);
-        t.eq("header canonical request", &name, &steps.canonical_request, read(dir.join("header-canonical-request.txt")).trim_end());
-        t.eq("header string to sign", &name, &steps.string_to_sign, read(dir.join("header-string-to-sign.txt")).trim_end());
+        t.eq(
+            "header canonical request",
+            &name,
+            &steps.canonical_request,
+            read(dir.join("header-canonical-request.txt")).trim_end(),
+        );
+        t.eq(
+            "header string to sign",
+            &name,
+            &steps.string_to_sign,
+            read(dir.join("header-string-to-sign.txt")).trim_end(),
+        );
         t.eq("header signature", &name, &steps.signature, read(dir.join("header-signature.txt")).trim());
         let signed = read(dir.join("header-signed-request.txt"));
-        t.eq("Authorization header", &name, header(&added, "authorization").unwrap(), &authorization_of(&signed).unwrap());
+        t.eq(
+            "Authorization header",
+            &name,
+            header(&added, "authorization").unwrap(),
+            &authorization_of(&signed).unwrap(),
+        );
         // Every header we add must be the one the signed request carries.
         let signed_req = parse_request(&signed, true);
         for (k, v) in &added {
@@ -218,8 +231,18 @@ fn crt_suite_header_and_query_signing() {
 
         let expires = ctx["expiration_in_seconds"].as_u64().unwrap();
         let (wire, qsteps) = signer.presign_steps(&sreq, now, expires);
-        t.eq("query canonical request", &name, &qsteps.canonical_request, read(dir.join("query-canonical-request.txt")).trim_end());
-        t.eq("query string to sign", &name, &qsteps.string_to_sign, read(dir.join("query-string-to-sign.txt")).trim_end());
+        t.eq(
+            "query canonical request",
+            &name,
+            &qsteps.canonical_request,
+            read(dir.join("query-canonical-request.txt")).trim_end(),
+        );
+        t.eq(
+            "query string to sign",
+            &name,
+            &qsteps.string_to_sign,
+            read(dir.join("query-string-to-sign.txt")).trim_end(),
+        );
         t.eq("query signature", &name, &qsteps.signature, read(dir.join("query-signature.txt")).trim());
         // Same parameters as the signed request (its order differs; servers do not care).
         let want = query_of(&read(dir.join("query-signed-request.txt")));
@@ -250,11 +273,18 @@ fn crt_unnormalized_cases_match_s3_single_encoding() {
         let mut opts = SigningOptions::s3();
         opts.content_sha256_header = false;
         let c = &ctx["credentials"];
-        let creds = Credentials::new(c["access_key_id"].as_str().unwrap(), c["secret_access_key"].as_str().unwrap(), None);
+        let creds =
+            Credentials::new(c["access_key_id"].as_str().unwrap(), c["secret_access_key"].as_str().unwrap(), None);
         let signer = Signer::new(creds, "us-east-1", "service", opts);
         let now = sluice::time::parse_rfc3339(ctx["timestamp"].as_str().unwrap()).unwrap();
         let hash = sha256_hex(&req.body);
-        let sreq = SignableRequest { method: &req.method, path: &req.path, query: &req.query, headers: &req.headers, payload_hash: &hash };
+        let sreq = SignableRequest {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &req.headers,
+            payload_hash: &hash,
+        };
         let (_, steps) = signer.sign_steps(&sreq, now);
         t.eq("signature (s3 rules)", &name, &steps.signature, read(dir.join("header-signature.txt")).trim());
     }
@@ -296,7 +326,13 @@ fn classic_suite() {
         let token = header(&req.headers, "x-amz-security-token").map(str::to_owned);
         let headers = without(&req.headers, &["x-amz-date", "x-amz-security-token"]);
         let hash = sha256_hex(&req.body);
-        let sreq = SignableRequest { method: &req.method, path: &req.path, query: &req.query, headers: &headers, payload_hash: &hash };
+        let sreq = SignableRequest {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &headers,
+            payload_hash: &hash,
+        };
         let expected_auth = file("authz").or_else(|| file("sreq").as_deref().and_then(authorization_of));
         let (akid, region, service) =
             expected_auth.as_deref().map_or(("AKIDEXAMPLE".into(), "us-east-1".into(), "service".into()), scope_of);
@@ -316,14 +352,20 @@ fn classic_suite() {
                 // smithy-rs's case: its `.creq` carries a 2021 x-amz-date while the `.req` and
                 // the `.sreq` signature use 20150830T123600Z; compare all but that line.
                 "double-encode-path" => {
-                    let strip = |s: &str| s.lines().filter(|l| !l.starts_with("x-amz-date:")).collect::<Vec<_>>().join("\n");
+                    let strip =
+                        |s: &str| s.lines().filter(|l| !l.starts_with("x-amz-date:")).collect::<Vec<_>>().join("\n");
                     t.eq("canonical request", &name, &strip(&steps.canonical_request), &strip(&creq));
                 }
                 _ => t.eq("canonical request", &name, &steps.canonical_request, creq.trim_end()),
             }
             if let Some(sts) = file("sts") {
                 let scope = sigv4::credential_scope(&date[..8], &region, &service);
-                t.eq("string to sign (from .creq)", &name, &sigv4::string_to_sign(&date, &scope, creq.trim_end()), sts.trim_end());
+                t.eq(
+                    "string to sign (from .creq)",
+                    &name,
+                    &sigv4::string_to_sign(&date, &scope, creq.trim_end()),
+                    sts.trim_end(),
+                );
             }
         }
         if let Some(sts) = file("sts") {
@@ -396,7 +438,13 @@ fn s3_documented_examples() {
         if name == "put-object" {
             assert_eq!(sha256_hex(&req.body), payload_hash, "the documented body hash");
         }
-        let sreq = SignableRequest { method: &req.method, path: &req.path, query: &req.query, headers: &headers, payload_hash: &payload_hash };
+        let sreq = SignableRequest {
+            method: &req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &headers,
+            payload_hash: &payload_hash,
+        };
         let (creq, sts, sig) = if name == "presigned-get" {
             let (wire, steps) = signer.presign_steps(&sreq, now, 86400);
             let url = format!("https://examplebucket.s3.amazonaws.com{}?{wire}", req.path);
@@ -434,7 +482,13 @@ fn s3_sign_returns_the_headers_to_send() {
     let signer = Signer::s3(creds, "eu-west-3");
     let headers = vec![("Host".to_owned(), "b.s3.eu-west-3.amazonaws.com".to_owned())];
     let query = vec![("uploads".to_owned(), String::new())];
-    let req = SignableRequest { method: "POST", path: "/k%20ey", query: &query, headers: &headers, payload_hash: sigv4::EMPTY_SHA256 };
+    let req = SignableRequest {
+        method: "POST",
+        path: "/k%20ey",
+        query: &query,
+        headers: &headers,
+        payload_hash: sigv4::EMPTY_SHA256,
+    };
     let now = amz_time("20260101T000000Z");
     let (added, steps) = signer.sign_steps(&req, now);
     let names: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();

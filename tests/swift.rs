@@ -223,7 +223,8 @@ fn big_round_trip(auth: Auth, size: usize) {
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let mut child = bin("swift-get", auth).args([&c, "big.bin"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        bin("swift-get", auth).args([&c, "big.bin"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut got = Md5::new();
     let mut buf = vec![0u8; MIB];
@@ -364,11 +365,8 @@ fn interoperates_with_python_swiftclient() {
     // A DLO made by swiftclient from a file.
     let dir = std::env::temp_dir().join(unique("dlo"));
     std::fs::write(&dir, &input).unwrap();
-    let out = swift_cli(Auth::V1)
-        .args(["upload", "-S", "1048576", "--object-name", "dlo", &c])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let out =
+        swift_cli(Auth::V1).args(["upload", "-S", "1048576", "--object-name", "dlo", &c]).arg(&dir).output().unwrap();
     let _ = std::fs::remove_file(&dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(get_ok(Auth::V1, &c, "dlo") == input);
@@ -517,7 +515,11 @@ fn pre_authenticated_storage_url_and_token() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(out.stdout, b"pre");
     assert!(!text(&out.stderr).contains(&token), "the token leaked into -vv output");
-    let out = clean(env!("CARGO_BIN_EXE_swift-ls")).env("OS_STORAGE_URL", &storage).env("OS_AUTH_TOKEN", "bogus").output().unwrap();
+    let out = clean(env!("CARGO_BIN_EXE_swift-ls"))
+        .env("OS_STORAGE_URL", &storage)
+        .env("OS_AUTH_TOKEN", "bogus")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
 
@@ -590,7 +592,8 @@ fn swift_ls_lists_filters_and_paginates() {
 fn swift_get_stops_quietly_when_the_reader_closes() {
     let c = unique("early");
     put_ok(Auth::V1, &c, "big", &data(8 * MIB, 3), &["-S", "1M"]);
-    let mut child = bin("swift-get", Auth::V1).args([&c, "big"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        bin("swift-get", Auth::V1).args([&c, "big"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut out = child.stdout.take().unwrap();
     let mut first = [0u8; 10];
     out.read_exact(&mut first).unwrap();

@@ -92,7 +92,8 @@ fn initiate() {
     assert_eq!(cos.bucket, "examplebucket-1250000000");
     assert_eq!(cos.upload_id, "1585130821cbb7df1d11846c073ad648e8f33b087cec2381df437acdc833cf654b9ecc6361");
 
-    let e = parse_initiate("<InitiateMultipartUploadResult><Bucket>b</Bucket></InitiateMultipartUploadResult>").unwrap_err();
+    let e = parse_initiate("<InitiateMultipartUploadResult><Bucket>b</Bucket></InitiateMultipartUploadResult>")
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server);
     assert!(e.message().contains("unexpected response from server") && e.message().contains("UploadId"), "{e}");
     let e = parse_initiate("<ListBucketResult/>").unwrap_err();
@@ -135,7 +136,8 @@ fn request_bodies() {
     );
     // What we write, we read back.
     let doc = xml::parse(&body).unwrap();
-    let parts: Vec<_> = xml::children(doc.root_element(), "Part").map(|p| xml::child_text(p, "ETag").unwrap().to_owned()).collect();
+    let parts: Vec<_> =
+        xml::children(doc.root_element(), "Part").map(|p| xml::child_text(p, "ETag").unwrap().to_owned()).collect();
     assert_eq!(parts, ["\"a&<\"", "\"b\""]);
 
     assert_eq!(create_bucket_body("us-east-1"), None);
@@ -150,7 +152,8 @@ fn request_bodies() {
     assert!(del.contains("<Key>line1&#xA;line2</Key>"), "{del}");
     assert!(del.contains("<Key>a&amp;b &lt;c&gt;</Key>"), "{del}");
     let doc = xml::parse(&del).unwrap();
-    let back: Vec<String> = xml::children(doc.root_element(), "Object").map(|o| xml::child_text(o, "Key").unwrap().to_owned()).collect();
+    let back: Vec<String> =
+        xml::children(doc.root_element(), "Object").map(|o| xml::child_text(o, "Key").unwrap().to_owned()).collect();
     assert_eq!(back, keys, "keys survive the round trip, CR and newline included");
     assert!(!delete_objects_body(&keys, false).contains("Quiet"));
 }
@@ -215,12 +218,15 @@ fn list_objects_v1_and_quirks() {
     assert!(p.next_continuation_token.is_some());
     let no_flag_done = fixture("aws-list-objects-v2.xml").replace("<IsTruncated>false</IsTruncated>", "");
     assert!(!parse_list_objects(&no_flag_done).unwrap().is_truncated);
-    let no_flag_v1 = fixture("aws-list-objects-v1.xml").replace("<IsTruncated>false</IsTruncated>", "<NextMarker>my-third-image.jpg</NextMarker>");
+    let no_flag_v1 = fixture("aws-list-objects-v1.xml")
+        .replace("<IsTruncated>false</IsTruncated>", "<NextMarker>my-third-image.jpg</NextMarker>");
     assert!(parse_list_objects(&no_flag_v1).unwrap().is_truncated);
 
     let e = parse_list_objects("<ListBucketResult><IsTruncated>maybe</IsTruncated></ListBucketResult>").unwrap_err();
     assert!(e.message().contains("IsTruncated"), "{e}");
-    let e = parse_list_objects("<ListBucketResult><Contents><Key>k</Key><Size>big</Size></Contents></ListBucketResult>").unwrap_err();
+    let e =
+        parse_list_objects("<ListBucketResult><Contents><Key>k</Key><Size>big</Size></Contents></ListBucketResult>")
+            .unwrap_err();
     assert!(e.message().contains("Size"), "{e}");
 }
 
@@ -274,7 +280,8 @@ fn list_uploads() {
     assert_eq!(p.uploads[2].initiated, at(1_289_422_173));
     assert_eq!(p.next_key_marker.as_deref(), Some("my-movie.m2ts"));
     assert_eq!(p.next_upload_id_marker.as_deref(), Some("YW55IGlkZWEgd2h5IGVsdmluZydzIHVwbG9hZCBmYWlsZWQ"));
-    let none = parse_list_uploads("<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>").unwrap();
+    let none =
+        parse_list_uploads("<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>").unwrap();
     assert!(none.uploads.is_empty() && !none.is_truncated);
 }
 
@@ -296,7 +303,8 @@ fn delete_result() {
         r.errors,
         [DeleteError { key: "sample2.txt".into(), code: "AccessDenied".into(), message: "Access Denied".into() }]
     );
-    let quiet = parse_delete_result("<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>").unwrap();
+    let quiet =
+        parse_delete_result("<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>").unwrap();
     assert_eq!(quiet, responses::DeleteResult::default());
 }
 
@@ -304,8 +312,14 @@ fn delete_result() {
 fn location_constraint() {
     assert_eq!(parse_location_constraint(&fixture("aws-location-constraint.xml")).unwrap().as_deref(), Some("Europe"));
     assert_eq!(parse_location_constraint(&fixture("aws-location-constraint-us-east-1.xml")).unwrap(), None);
-    assert_eq!(parse_location_constraint("<LocationConstraint>EU</LocationConstraint>").unwrap().as_deref(), Some("eu-west-1"));
-    assert_eq!(parse_location_constraint("<LocationConstraint> ap-south-1 </LocationConstraint>").unwrap().as_deref(), Some("ap-south-1"));
+    assert_eq!(
+        parse_location_constraint("<LocationConstraint>EU</LocationConstraint>").unwrap().as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        parse_location_constraint("<LocationConstraint> ap-south-1 </LocationConstraint>").unwrap().as_deref(),
+        Some("ap-south-1")
+    );
 }
 
 #[test]
@@ -321,10 +335,7 @@ fn error_bodies() {
     let e = xml::parse_s3_error(&fixture("aws-error-no-such-key.xml")).unwrap();
     assert_eq!((e.code.as_str(), e.request_id.as_deref()), ("NoSuchKey", Some("4442587FB7D0A2F9")));
     assert_eq!(e.region, None);
-    assert_eq!(
-        e.summary(),
-        "NoSuchKey: The resource you requested does not exist (request id 4442587FB7D0A2F9)"
-    );
+    assert_eq!(e.summary(), "NoSuchKey: The resource you requested does not exist (request id 4442587FB7D0A2F9)");
 
     // COS documents its error body with placeholder values and a single-quoted declaration.
     let e = xml::parse_s3_error(&fixture("cos-error.xml")).unwrap();
@@ -341,8 +352,9 @@ fn error_bodies() {
     .unwrap();
     assert_eq!(e.code, "SignatureDoesNotMatch");
     assert!(!e.summary().contains('\n'), "{}", e.summary());
-    let e = xml::parse_s3_error("<Error><Code>NoSuchBucket</Code><Message>m</Message><BucketName>b1</BucketName></Error>")
-        .unwrap();
+    let e =
+        xml::parse_s3_error("<Error><Code>NoSuchBucket</Code><Message>m</Message><BucketName>b1</BucketName></Error>")
+            .unwrap();
     assert_eq!(e.bucket.as_deref(), Some("b1"));
     assert!(e.summary().contains("bucket b1"), "{}", e.summary());
 

@@ -105,7 +105,14 @@ impl S3Args {
 /// even without --progress.
 pub fn engine_options(jobs: u16, plan: PartPlan, allow_empty: bool, progress: bool, verbose: u8) -> Options<'static> {
     use std::io::IsTerminal;
-    Options { jobs: jobs as usize, plan, allow_empty, progress: progress || std::io::stderr().is_terminal(), verbose, tee: None }
+    Options {
+        jobs: jobs as usize,
+        plan,
+        allow_empty,
+        progress: progress || std::io::stderr().is_terminal(),
+        verbose,
+        tee: None,
+    }
 }
 
 /// The uploaders' pipeline flags (s3put, swift-slo-put): mirroring, command mode, and the

@@ -35,70 +35,72 @@ pub struct Page {
 }
 
 /// The pages of every binary in this tree, in SEE ALSO order.
-pub const PAGES: &[Page] = &[Page {
-    name: "s3put",
-    command: <super::s3put::Args as clap::CommandFactory>::command,
-    examples: super::s3put::EXAMPLES,
-    env: &[Scope::S3, Scope::Pipeline],
-    sections: "",
-    see_also: &["aws(1)", "rclone(1)"],
-},
-Page {
-    name: "s3ls",
-    command: <super::s3ls::Args as clap::CommandFactory>::command,
-    examples: super::s3ls::EXAMPLES,
-    env: &[Scope::S3],
-    sections: "",
-    see_also: &["aws(1)"],
-},
-Page {
-    name: "s3get",
-    command: <super::s3get::Args as clap::CommandFactory>::command,
-    examples: super::s3get::EXAMPLES,
-    env: &[Scope::S3, Scope::Pipeline],
-    sections: "",
-    see_also: &["aws(1)", "rclone(1)"],
-},
-Page {
-    name: "s3rm",
-    command: <super::s3rm::Args as clap::CommandFactory>::command,
-    examples: super::s3rm::EXAMPLES,
-    env: &[Scope::S3],
-    sections: "",
-    see_also: &["aws(1)"],
-},
-Page {
-    name: "swift-slo-put",
-    command: <super::swift_slo_put::Args as clap::CommandFactory>::command,
-    examples: super::swift_slo_put::EXAMPLES,
-    env: &[Scope::Swift, Scope::Pipeline],
-    sections: "",
-    see_also: &["swift(1)"],
-},
-Page {
-    name: "swift-ls",
-    command: <super::swift_ls::Args as clap::CommandFactory>::command,
-    examples: super::swift_ls::EXAMPLES,
-    env: &[Scope::Swift],
-    sections: "",
-    see_also: &["swift(1)"],
-},
-Page {
-    name: "swift-get",
-    command: <super::swift_get::Args as clap::CommandFactory>::command,
-    examples: super::swift_get::EXAMPLES,
-    env: &[Scope::Swift, Scope::Pipeline],
-    sections: "",
-    see_also: &["swift(1)"],
-},
-Page {
-    name: "rdbcheck",
-    command: <super::rdbcheck::Args as clap::CommandFactory>::command,
-    examples: super::rdbcheck::EXAMPLES,
-    env: &[Scope::Pipeline],
-    sections: super::rdbcheck::AFTER_LONG_HELP,
-    see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
-}];
+pub const PAGES: &[Page] = &[
+    Page {
+        name: "s3put",
+        command: <super::s3put::Args as clap::CommandFactory>::command,
+        examples: super::s3put::EXAMPLES,
+        env: &[Scope::S3, Scope::Pipeline],
+        sections: "",
+        see_also: &["aws(1)", "rclone(1)"],
+    },
+    Page {
+        name: "s3ls",
+        command: <super::s3ls::Args as clap::CommandFactory>::command,
+        examples: super::s3ls::EXAMPLES,
+        env: &[Scope::S3],
+        sections: "",
+        see_also: &["aws(1)"],
+    },
+    Page {
+        name: "s3get",
+        command: <super::s3get::Args as clap::CommandFactory>::command,
+        examples: super::s3get::EXAMPLES,
+        env: &[Scope::S3, Scope::Pipeline],
+        sections: "",
+        see_also: &["aws(1)", "rclone(1)"],
+    },
+    Page {
+        name: "s3rm",
+        command: <super::s3rm::Args as clap::CommandFactory>::command,
+        examples: super::s3rm::EXAMPLES,
+        env: &[Scope::S3],
+        sections: "",
+        see_also: &["aws(1)"],
+    },
+    Page {
+        name: "swift-slo-put",
+        command: <super::swift_slo_put::Args as clap::CommandFactory>::command,
+        examples: super::swift_slo_put::EXAMPLES,
+        env: &[Scope::Swift, Scope::Pipeline],
+        sections: "",
+        see_also: &["swift(1)"],
+    },
+    Page {
+        name: "swift-ls",
+        command: <super::swift_ls::Args as clap::CommandFactory>::command,
+        examples: super::swift_ls::EXAMPLES,
+        env: &[Scope::Swift],
+        sections: "",
+        see_also: &["swift(1)"],
+    },
+    Page {
+        name: "swift-get",
+        command: <super::swift_get::Args as clap::CommandFactory>::command,
+        examples: super::swift_get::EXAMPLES,
+        env: &[Scope::Swift, Scope::Pipeline],
+        sections: "",
+        see_also: &["swift(1)"],
+    },
+    Page {
+        name: "rdbcheck",
+        command: <super::rdbcheck::Args as clap::CommandFactory>::command,
+        examples: super::rdbcheck::EXAMPLES,
+        env: &[Scope::Pipeline],
+        sections: super::rdbcheck::AFTER_LONG_HELP,
+        see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
+    },
+];
 
 /// The registry of section-1 pages.
 pub fn pages() -> &'static [Page] {
@@ -213,18 +215,28 @@ pub const PIPELINE_SAFETY: &[Block] = &[
 
 /// The toolkit's pipelines (the README's), in sluice(7)'s EXAMPLES.
 pub const PIPELINES: &[(&str, &str)] = &[
-    ("Back up Valkey or Redis, validating the snapshot on the way:",
-     "valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb"),
+    (
+        "Back up Valkey or Redis, validating the snapshot on the way:",
+        "valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb",
+    ),
     ("Back up PostgreSQL, compressed:", "pg_dump app | zstd | s3put s3://backups/pg/app.sql.zst"),
-    ("Stream 250 GB from an FTP server into OVH Swift as a Static Large Object:",
-     "curl -s ftp://nas/full.tar | swift-slo-put backups full.tar"),
+    (
+        "Stream 250 GB from an FTP server into OVH Swift as a Static Large Object:",
+        "curl -s ftp://nas/full.tar | swift-slo-put backups full.tar",
+    ),
     ("Retention: delete the snapshots older than 30 days:", "s3ls --older-than 30d s3://backups/valkey/ | s3rm"),
-    ("Restore, validating before anything is written:",
-     "s3get s3://backups/valkey/20261121T0300Z.rdb | rdbcheck > dump.rdb"),
-    ("Command mode: complete only if the producer exits 0:",
-     "s3put s3://backups/valkey/latest.rdb -- sh -c 'valkey-cli --rdb - | rdbcheck'"),
-    ("Mirror one stream to AWS and to Swift:",
-     "valkey-cli --rdb - | rdbcheck | s3put --tee s3://aws-bucket/k | swift-slo-put backups k"),
+    (
+        "Restore, validating before anything is written:",
+        "s3get s3://backups/valkey/20261121T0300Z.rdb | rdbcheck > dump.rdb",
+    ),
+    (
+        "Command mode: complete only if the producer exits 0:",
+        "s3put s3://backups/valkey/latest.rdb -- sh -c 'valkey-cli --rdb - | rdbcheck'",
+    ),
+    (
+        "Mirror one stream to AWS and to Swift:",
+        "valkey-cli --rdb - | rdbcheck | s3put --tee s3://aws-bucket/k | swift-slo-put backups k",
+    ),
 ];
 
 /// The binaries of the toolkit with one line each, for sluice(7): all of them, registered or

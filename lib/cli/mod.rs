@@ -2,10 +2,10 @@
 //! structs, so `--help`, the man pages and the shell completions come from one source.
 
 pub mod common;
+pub mod doc;
 pub mod rdbcheck;
 pub mod s3get;
 pub mod s3ls;
-pub mod doc;
 pub mod s3put;
 pub mod s3rm;
 pub mod swift_common;

@@ -144,7 +144,9 @@ impl<W: Write> Printer<W> {
         let line = match self.format {
             Format::Plain => self.url(p),
             Format::Long => format!("{:<20}  {:>SIZE_W$}  {:<ETAG_W$}  {}", "-", "PRE", "-", self.url(p)),
-            Format::Json => json!({"url": format!("s3://{}/{p}", self.bucket), "bucket": self.bucket, "prefix": p}).to_string(),
+            Format::Json => {
+                json!({"url": format!("s3://{}/{p}", self.bucket), "bucket": self.bucket, "prefix": p}).to_string()
+            }
         };
         self.w.write(&line)
     }

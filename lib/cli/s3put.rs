@@ -108,8 +108,14 @@ impl Args {
         for m in &self.metadata {
             let (k, v) = m
                 .split_once('=')
-                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-                .ok_or_else(|| Error::usage(format!("--metadata {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _")))?;
+                .filter(|(k, _)| {
+                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "--metadata {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"
+                    ))
+                })?;
             metadata.push((k.to_string(), v.to_string()));
         }
         Ok(ObjectOptions {

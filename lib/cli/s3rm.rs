@@ -174,7 +174,12 @@ impl Batch {
         }
     }
 
-    fn flush<W: Write>(&mut self, deleter: Option<&mut BatchDeleter>, dry: &mut RecordWriter<W>, stats: &mut Stats) -> Result<()> {
+    fn flush<W: Write>(
+        &mut self,
+        deleter: Option<&mut BatchDeleter>,
+        dry: &mut RecordWriter<W>,
+        stats: &mut Stats,
+    ) -> Result<()> {
         let Some(bucket) = self.bucket.take() else { return Ok(()) };
         let keys = std::mem::take(&mut self.keys);
         self.seen.clear();
@@ -200,7 +205,8 @@ impl Batch {
 /// separated by tabs; the URL may hold tabs only in -0 input, so fields are taken from the right.
 pub fn parse_upload_record(rec: &str) -> Option<(&str, &str)> {
     let (rest, last) = rec.rsplit_once('\t')?;
-    let (url, id) = if last == "-" || crate::time::parse_rfc3339(last).is_some() { rest.rsplit_once('\t')? } else { (rest, last) };
+    let (url, id) =
+        if last == "-" || crate::time::parse_rfc3339(last).is_some() { rest.rsplit_once('\t')? } else { (rest, last) };
     (!url.is_empty() && !id.is_empty() && !id.contains(char::is_whitespace)).then_some((url, id))
 }
 
@@ -232,10 +238,16 @@ fn abort_uploads<W: Write>(
     }
     dry.flush()?;
     if args.s3.verbose >= 1 {
-        log::note(format!("{done} upload(s) {}, {failed} failed", if args.dry_run { "would be aborted" } else { "aborted" }));
+        log::note(format!(
+            "{done} upload(s) {}, {failed} failed",
+            if args.dry_run { "would be aborted" } else { "aborted" }
+        ));
     }
     if failed > 0 {
-        return Err(Error::new(ErrorKind::Partial, format!("{failed} of {} upload(s) could not be aborted", done + failed)));
+        return Err(Error::new(
+            ErrorKind::Partial,
+            format!("{failed} of {} upload(s) could not be aborted", done + failed),
+        ));
     }
     Ok(())
 }

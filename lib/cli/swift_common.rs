@@ -37,7 +37,10 @@ pub struct SwiftArgs {
 
 impl SwiftArgs {
     pub fn http_options(&self) -> HttpOptions {
-        let ca = self.ca_bundle.clone().or_else(|| std::env::var_os("OS_CACERT").filter(|v| !v.is_empty()).map(PathBuf::from));
+        let ca = self
+            .ca_bundle
+            .clone()
+            .or_else(|| std::env::var_os("OS_CACERT").filter(|v| !v.is_empty()).map(PathBuf::from));
         // https: the storage URL comes from the auth answer, so it may be TLS even when auth is not.
         HttpOptions { ca_bundle: ca, https: true, ..self.net.http_options() }
     }

@@ -8,7 +8,8 @@ use crate::transfer::PartPlan;
 use crate::{Error, Result};
 use clap::Parser;
 
-pub const ABOUT: &str = "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure";
+pub const ABOUT: &str =
+    "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure";
 
 pub const LONG_ABOUT: &str = "\
 Reads standard input to EOF and stores it as CONTAINER/OBJECT in OpenStack Swift.
@@ -109,8 +110,12 @@ impl Args {
         for m in &self.meta {
             let (k, v) = m
                 .split_once('=')
-                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-                .ok_or_else(|| Error::usage(format!("--meta {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _")))?;
+                .filter(|(k, _)| {
+                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+                .ok_or_else(|| {
+                    Error::usage(format!("--meta {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"))
+                })?;
             headers.push((format!("X-Object-Meta-{k}"), v.to_string()));
         }
         Ok(UploadOptions {

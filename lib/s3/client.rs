@@ -295,8 +295,10 @@ fn read_error_body(resp: ureq::Response) -> String {
 fn corrected_region(status: u16, err: Option<&xml::S3ErrorBody>, header: Option<&str>) -> Option<String> {
     let valid = |r: &str| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if let Some(e) = err {
-        if matches!(e.code.as_str(), "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException")
-        {
+        if matches!(
+            e.code.as_str(),
+            "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException"
+        ) {
             if let Some(r) = e.region.as_deref().filter(|r| valid(r)) {
                 return Some(r.to_string());
             }
@@ -338,12 +340,17 @@ pub fn classify(what: &str, status: u16, body: Option<xml::S3ErrorBody>, request
         }
         d
     };
-    let retryable = RETRYABLE_CODES.contains(&code.as_str()) || (code.is_empty() && http::status_is_retryable(status))
+    let retryable = RETRYABLE_CODES.contains(&code.as_str())
+        || (code.is_empty() && http::status_is_retryable(status))
         || (status >= 500 && code != "NotImplemented");
     let (kind, hint) = match code.as_str() {
         _ if retryable => (ErrorKind::Server, ""),
-        "InvalidAccessKeyId" => (ErrorKind::Config, "; the access key id is unknown to the server: check AWS_ACCESS_KEY_ID or the profile"),
-        "SignatureDoesNotMatch" => (ErrorKind::Config, "; the secret access key is probably wrong: check AWS_SECRET_ACCESS_KEY or the profile"),
+        "InvalidAccessKeyId" => {
+            (ErrorKind::Config, "; the access key id is unknown to the server: check AWS_ACCESS_KEY_ID or the profile")
+        }
+        "SignatureDoesNotMatch" => {
+            (ErrorKind::Config, "; the secret access key is probably wrong: check AWS_SECRET_ACCESS_KEY or the profile")
+        }
         "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired" => (ErrorKind::Config, "; refresh AWS_SESSION_TOKEN"),
         "RequestTimeTooSkewed" => (ErrorKind::Config, "; the local clock is off: fix it (NTP)"),
         "AuthorizationHeaderMalformed" | "InvalidRegion" => (ErrorKind::Config, "; check --region / AWS_REGION"),

@@ -38,8 +38,7 @@ impl<'c> BatchDeleter<'c> {
     /// Deletes `keys` (at most [`MAX_BATCH`]) from `bucket`. Keys already gone are not errors.
     /// A failure of the whole request (missing bucket, no permission) is the `Err`.
     pub fn delete(&mut self, bucket: &str, keys: &[String]) -> Result<BatchResult> {
-        let (bulk, single): (Vec<String>, Vec<String>) =
-            keys.iter().cloned().partition(|k| self.bulk && xml_safe(k));
+        let (bulk, single): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(|k| self.bulk && xml_safe(k));
         let mut result = BatchResult::default();
         for chunk in bulk.chunks(MAX_BATCH) {
             match self.delete_objects(bucket, chunk) {
@@ -76,8 +75,8 @@ impl<'c> BatchDeleter<'c> {
             .header("content-md5", base64(&d.md5))
             .body(body.as_bytes(), Some(d.sha256_hex));
         let text = self.client.send_text(&req)?;
-        let parsed = responses::parse_delete_result(&text)
-            .map_err(|e| e.context(format!("POST s3://{bucket}?delete")))?;
+        let parsed =
+            responses::parse_delete_result(&text).map_err(|e| e.context(format!("POST s3://{bucket}?delete")))?;
         let errors: Vec<DeleteError> = parsed.errors.into_iter().filter(|e| e.code != "NoSuchKey").collect();
         Ok(BatchResult { deleted: keys.len().saturating_sub(errors.len()), errors })
     }

@@ -157,7 +157,9 @@ struct Ctx<'a> {
 
 fn range_error(e: Error, url: &S3Url, range: Option<ByteRange>) -> Error {
     match (e.status(), range) {
-        (Some(416), Some(r)) => Error::usage(format!("--range {}: outside of {url}", r.header().trim_start_matches("bytes="))),
+        (Some(416), Some(r)) => {
+            Error::usage(format!("--range {}: outside of {url}", r.header().trim_start_matches("bytes=")))
+        }
         _ => e,
     }
 }
@@ -172,7 +174,10 @@ fn read_head(resp: &ureq::Response, url: &S3Url, range: Option<ByteRange>) -> Re
         return Ok(Head { start, len: Some(end + 1 - start), total, etag });
     }
     if range.is_some() {
-        return Err(Error::server(format!("GET {url}: the server ignored the Range header (answered {})", resp.status())));
+        return Err(Error::server(format!(
+            "GET {url}: the server ignored the Range header (answered {})",
+            resp.status()
+        )));
     }
     Ok(Head { start: 0, len: content_length, total: content_length, etag })
 }

@@ -240,7 +240,10 @@ impl<'c> ObjectLister<'c> {
                 }
                 None => {
                     if was_v2 && self.client.verbose() >= 1 {
-                        crate::log::note(format!("s3://{}: the server rejects ListObjectsV2; listing with v1", self.bucket));
+                        crate::log::note(format!(
+                            "s3://{}: the server rejects ListObjectsV2; listing with v1",
+                            self.bucket
+                        ));
                     }
                 }
             }
@@ -376,7 +379,8 @@ mod tests {
 
     #[test]
     fn v2_query_then_token() {
-        let mut p = Pager::new(ListOptions { prefix: "a b/".into(), delimiter: Some("/".into()), ..Default::default() });
+        let mut p =
+            Pager::new(ListOptions { prefix: "a b/".into(), delimiter: Some("/".into()), ..Default::default() });
         assert!(q(&p).contains(&("list-type".into(), "2".into())));
         assert!(q(&p).contains(&("encoding-type".into(), "url".into())));
         assert!(q(&p).contains(&("prefix".into(), "a b/".into())));
@@ -396,7 +400,13 @@ mod tests {
         let page = ListObjectsPage {
             objects: ["a", "c/", "e"]
                 .iter()
-                .map(|k| ObjectEntry { key: k.to_string(), last_modified: None, etag: None, size: 0, storage_class: None })
+                .map(|k| ObjectEntry {
+                    key: k.to_string(),
+                    last_modified: None,
+                    etag: None,
+                    size: 0,
+                    storage_class: None,
+                })
                 .collect(),
             common_prefixes: vec!["b/".into(), "d/".into()],
             ..Default::default()

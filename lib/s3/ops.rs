@@ -96,7 +96,14 @@ impl Digests {
 
 impl S3Client {
     /// Single PUT with Content-MD5 and a signed SHA-256 payload hash. Returns the ETag.
-    pub fn put_object(&self, bucket: &str, key: &str, data: &[u8], d: &Digests, opts: &ObjectOptions) -> Result<Option<String>> {
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+        d: &Digests,
+        opts: &ObjectOptions,
+    ) -> Result<Option<String>> {
         let mut req = Request::new("PUT", Some(bucket), Some(key)).body(data, Some(d.sha256_hex.clone()));
         req.headers = opts.creation_headers();
         req = req.header("content-md5", base64(&d.md5));
@@ -114,7 +121,8 @@ impl S3Client {
             req = req.header("x-amz-checksum-algorithm", "SHA256");
         }
         let body = self.send_text(&req)?;
-        let init = responses::parse_initiate(&body).map_err(|e| e.context(format!("POST s3://{bucket}/{key}?uploads")))?;
+        let init =
+            responses::parse_initiate(&body).map_err(|e| e.context(format!("POST s3://{bucket}/{key}?uploads")))?;
         if init.upload_id.is_empty() {
             return Err(Error::server(format!("POST s3://{bucket}/{key}?uploads: the server returned no UploadId")));
         }
@@ -171,7 +179,9 @@ impl S3Client {
             let text = self.send_text(&req)?;
             match responses::parse_complete(&text) {
                 Ok(done) => return Ok(done),
-                Err(e) if attempt < 3 && matches!(e.code(), Some("InternalError" | "SlowDown" | "ServiceUnavailable")) => {
+                Err(e)
+                    if attempt < 3 && matches!(e.code(), Some("InternalError" | "SlowDown" | "ServiceUnavailable")) =>
+                {
                     std::thread::sleep(Duration::from_millis(500 * attempt));
                 }
                 Err(e) => return Err(e.context(format!("POST s3://{bucket}/{key}?uploadId (complete)"))),
@@ -247,7 +257,13 @@ impl S3Client {
     }
 
     /// Streams an object (or a byte range of it) from a GET.
-    pub fn get_object(&self, bucket: &str, key: &str, range: Option<(u64, u64)>, if_match: Option<&str>) -> Result<ureq::Response> {
+    pub fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<(u64, u64)>,
+        if_match: Option<&str>,
+    ) -> Result<ureq::Response> {
         let mut req = Request::new("GET", Some(bucket), Some(key));
         if let Some((start, end)) = range {
             req = req.header("range", format!("bytes={start}-{end}"));
@@ -263,9 +279,7 @@ impl S3Client {
         use std::io::Read;
         let resp = self.get_object(bucket, key, None, None)?;
         let mut buf = Vec::new();
-        resp.into_reader()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::server(format!("GET s3://{bucket}/{key}: {e}")))?;
+        resp.into_reader().read_to_end(&mut buf).map_err(|e| Error::server(format!("GET s3://{bucket}/{key}: {e}")))?;
         Ok(buf)
     }
 

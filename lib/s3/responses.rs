@@ -38,8 +38,7 @@ fn with_root<T>(body: &str, expected: &str, f: impl FnOnce(Node) -> Result<T>) -
 }
 
 fn required<'a>(node: Node<'a, '_>, local: &str) -> Result<&'a str> {
-    child_text(node, local)
-        .ok_or_else(|| unexpected(format!("<{}> has no <{local}>", node.tag_name().name())))
+    child_text(node, local).ok_or_else(|| unexpected(format!("<{}> has no <{local}>", node.tag_name().name())))
 }
 
 /// Optional text, `None` when absent or empty.
@@ -187,7 +186,9 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
         for c in children(root, "Contents") {
             let key = decode_if(enc, required(c, "Key")?, "an object key")?;
             let size = match child_text(c, "Size").map(str::trim) {
-                Some(s) => s.parse::<u64>().map_err(|_| unexpected(format!("<Size> {s:?} of {key:?} is not a number")))?,
+                Some(s) => {
+                    s.parse::<u64>().map_err(|_| unexpected(format!("<Size> {s:?} of {key:?} is not a number")))?
+                }
                 None => return Err(unexpected(format!("<Contents> of {key:?} has no <Size>"))),
             };
             objects.push(ObjectEntry {
@@ -209,8 +210,8 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
             Some(m) => Some(decode_if(enc, &m, "NextMarker")?),
             None => None,
         };
-        let is_truncated = parse_bool(root, "IsTruncated")?
-            .unwrap_or(next_continuation_token.is_some() || next_marker.is_some());
+        let is_truncated =
+            parse_bool(root, "IsTruncated")?.unwrap_or(next_continuation_token.is_some() || next_marker.is_some());
         let is_v2 = child(root, "KeyCount").is_some()
             || child(root, "ContinuationToken").is_some()
             || next_continuation_token.is_some()

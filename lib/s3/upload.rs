@@ -103,7 +103,8 @@ impl Destination for S3Destination {
     fn complete(&self, parts: &[Part], _total: u64) -> Result<()> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let list: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
-        let sums: Option<Vec<String>> = self.opts.checksum.map(|_| parts.iter().filter_map(|p| p.extra.clone()).collect());
+        let sums: Option<Vec<String>> =
+            self.opts.checksum.map(|_| parts.iter().filter_map(|p| p.extra.clone()).collect());
         self.client.complete_multipart(&self.url.bucket, &self.url.key, &id, &list, sums.as_deref())?;
         // Completed: from here on, cleanup means deleting the object, not aborting the upload.
         self.set_upload_id(None);

@@ -12,14 +12,19 @@ pub struct S3Url {
 impl S3Url {
     /// Parses `s3://BUCKET[/KEY]`. The key is taken verbatim (it may contain spaces, `+`, `%`).
     pub fn parse(s: &str) -> Result<S3Url> {
-        let rest = s
-            .strip_prefix("s3://")
-            .ok_or_else(|| Error::usage(format!("{:?} is not an s3:// URL (expected s3://BUCKET/KEY)", crate::s3::client::printable(s))))?;
+        let rest = s.strip_prefix("s3://").ok_or_else(|| {
+            Error::usage(format!(
+                "{:?} is not an s3:// URL (expected s3://BUCKET/KEY)",
+                crate::s3::client::printable(s)
+            ))
+        })?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(Error::usage(format!("{s:?} has no bucket name (expected s3://BUCKET/KEY)")));
         }
-        if bucket.len() > 255 || bucket.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\')) {
+        if bucket.len() > 255
+            || bucket.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
+        {
             return Err(Error::usage(format!("{:?} is not a valid bucket name", crate::s3::client::printable(bucket))));
         }
         Ok(S3Url { bucket: bucket.to_string(), key: key.to_string() })

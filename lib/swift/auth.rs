@@ -123,7 +123,11 @@ pub struct Session {
 impl AuthConfig {
     /// Reads swiftclient's variables through `get` (the process environment in the binaries).
     /// `region` and `interface` from flags win over OS_REGION_NAME and OS_INTERFACE.
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>, region: Option<&str>, interface: Option<&str>) -> Result<AuthConfig> {
+    pub fn from_env(
+        get: &dyn Fn(&str) -> Option<String>,
+        region: Option<&str>,
+        interface: Option<&str>,
+    ) -> Result<AuthConfig> {
         let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let first = |ks: &[&str]| ks.iter().find_map(|k| var(k));
         let region = region.map(str::to_string).or_else(|| var("OS_REGION_NAME"));
@@ -132,7 +136,9 @@ impl AuthConfig {
             None => Interface::Public,
         };
         let storage_url = var("OS_STORAGE_URL");
-        let done = |method| Ok(AuthConfig { method, region: region.clone(), interface, storage_url_override: storage_url.clone() });
+        let done = |method| {
+            Ok(AuthConfig { method, region: region.clone(), interface, storage_url_override: storage_url.clone() })
+        };
 
         if let (Some(url), Some(token)) = (storage_url.clone(), var("OS_AUTH_TOKEN")) {
             return done(AuthMethod::PreAuth { storage_url: url, token: Secret::new(token) });
@@ -141,15 +147,19 @@ impl AuthConfig {
         let version = version.as_deref().map(|v| v.trim().trim_start_matches(['v', 'V']).to_string());
         if let Some(v) = &version {
             if !matches!(v.as_str(), "1" | "1.0" | "2" | "2.0" | "3") {
-                return Err(Error::config(format!("auth version {v:?} is not 1.0, 2.0 or 3 (check ST_AUTH_VERSION / OS_AUTH_VERSION)")));
+                return Err(Error::config(format!(
+                    "auth version {v:?} is not 1.0, 2.0 or 3 (check ST_AUTH_VERSION / OS_AUTH_VERSION)"
+                )));
             }
         }
         let want = |n: &str| version.as_deref().map(|v| v.starts_with(n));
 
         if var("ST_AUTH").is_some() && want("1") != Some(false) {
             let url = var("ST_AUTH").unwrap_or_default();
-            let user = var("ST_USER").ok_or_else(|| Error::config("ST_AUTH is set but ST_USER is not (v1 auth needs ST_USER and ST_KEY)"))?;
-            let key = var("ST_KEY").ok_or_else(|| Error::config("ST_AUTH is set but ST_KEY is not (v1 auth needs ST_USER and ST_KEY)"))?;
+            let user = var("ST_USER")
+                .ok_or_else(|| Error::config("ST_AUTH is set but ST_USER is not (v1 auth needs ST_USER and ST_KEY)"))?;
+            let key = var("ST_KEY")
+                .ok_or_else(|| Error::config("ST_AUTH is set but ST_KEY is not (v1 auth needs ST_USER and ST_KEY)"))?;
             return done(AuthMethod::V1 { url, user, key: Secret::new(key) });
         }
         let Some(url) = var("OS_AUTH_URL") else {
@@ -158,22 +168,32 @@ impl AuthConfig {
             ));
         };
         if want("1") == Some(true) {
-            let user = first(&["OS_USERNAME", "ST_USER"]).ok_or_else(|| Error::config("v1 auth needs OS_USERNAME (or ST_USER)"))?;
-            let key = first(&["OS_PASSWORD", "ST_KEY"]).ok_or_else(|| Error::config("v1 auth needs OS_PASSWORD (or ST_KEY)"))?;
+            let user = first(&["OS_USERNAME", "ST_USER"])
+                .ok_or_else(|| Error::config("v1 auth needs OS_USERNAME (or ST_USER)"))?;
+            let key = first(&["OS_PASSWORD", "ST_KEY"])
+                .ok_or_else(|| Error::config("v1 auth needs OS_PASSWORD (or ST_KEY)"))?;
             return done(AuthMethod::V1 { url, user, key: Secret::new(key) });
         }
         let app_id = var("OS_APPLICATION_CREDENTIAL_ID");
-        let domain_set = ["OS_USER_DOMAIN_NAME", "OS_USER_DOMAIN_ID", "OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID", "OS_DOMAIN_NAME", "OS_DOMAIN_ID"]
-            .iter()
-            .any(|k| var(k).is_some());
+        let domain_set = [
+            "OS_USER_DOMAIN_NAME",
+            "OS_USER_DOMAIN_ID",
+            "OS_PROJECT_DOMAIN_NAME",
+            "OS_PROJECT_DOMAIN_ID",
+            "OS_DOMAIN_NAME",
+            "OS_DOMAIN_ID",
+        ]
+        .iter()
+        .any(|k| var(k).is_some());
         let v3 = match want("3") {
             Some(b) => b,
             None => domain_set || app_id.is_some() || url.trim_end_matches('/').ends_with("/v3"),
         };
         if v3 {
             let identity = if let Some(id) = app_id {
-                let secret = var("OS_APPLICATION_CREDENTIAL_SECRET")
-                    .ok_or_else(|| Error::config("OS_APPLICATION_CREDENTIAL_ID is set but OS_APPLICATION_CREDENTIAL_SECRET is not"))?;
+                let secret = var("OS_APPLICATION_CREDENTIAL_SECRET").ok_or_else(|| {
+                    Error::config("OS_APPLICATION_CREDENTIAL_ID is set but OS_APPLICATION_CREDENTIAL_SECRET is not")
+                })?;
                 V3Identity::ApplicationCredential { id, secret: Secret::new(secret) }
             } else {
                 let user = Named {
@@ -196,7 +216,9 @@ impl AuthConfig {
             };
             let project = (project.id.is_some() || project.name.is_some()).then_some(project);
             if project.is_none() && matches!(identity, V3Identity::Password { .. }) {
-                return Err(Error::config("Keystone v3 auth needs OS_PROJECT_NAME or OS_PROJECT_ID (an unscoped token has no catalog)"));
+                return Err(Error::config(
+                    "Keystone v3 auth needs OS_PROJECT_NAME or OS_PROJECT_ID (an unscoped token has no catalog)",
+                ));
             }
             return done(AuthMethod::V3 { url, identity, project });
         }
@@ -258,15 +280,26 @@ type Attempt<T> = std::result::Result<T, (Error, bool)>;
 
 fn authenticate_once(agent: &ureq::Agent, cfg: &AuthConfig) -> Attempt<Session> {
     match &cfg.method {
-        AuthMethod::PreAuth { storage_url, token } => Ok(Session { storage_url: storage_url.clone(), token: token.clone() }),
+        AuthMethod::PreAuth { storage_url, token } => {
+            Ok(Session { storage_url: storage_url.clone(), token: token.clone() })
+        }
         AuthMethod::V1 { url, user, key } => {
             let what = format!("v1 auth at {url}");
-            let resp = call(agent.get(url).set("X-Auth-User", user).set("X-Auth-Key", key.expose()).call(), &what, "ST_USER and ST_KEY")?;
+            let resp = call(
+                agent.get(url).set("X-Auth-User", user).set("X-Auth-Key", key.expose()).call(),
+                &what,
+                "ST_USER and ST_KEY",
+            )?;
             let storage = resp.header("X-Storage-Url").map(str::to_string);
             let token = resp.header("X-Auth-Token").or_else(|| resp.header("X-Storage-Token")).map(str::to_string);
             match (storage, token) {
                 (Some(s), Some(t)) => Ok(Session { storage_url: s, token: Secret::new(t) }),
-                _ => Err((Error::config(format!("{what}: the answer has no X-Storage-Url or X-Auth-Token; is this a v1 auth URL?")), false)),
+                _ => Err((
+                    Error::config(format!(
+                        "{what}: the answer has no X-Storage-Url or X-Auth-Token; is this a v1 auth URL?"
+                    )),
+                    false,
+                )),
             }
         }
         AuthMethod::V2 { url, username, password, tenant_name, tenant_id } => {
@@ -280,7 +313,11 @@ fn authenticate_once(agent: &ureq::Agent, cfg: &AuthConfig) -> Attempt<Session> 
             }
             let body = json!({ "auth": auth }).to_string();
             let resp = call(
-                agent.post(&endpoint).set("Content-Type", "application/json").set("Accept", "application/json").send_string(&body),
+                agent
+                    .post(&endpoint)
+                    .set("Content-Type", "application/json")
+                    .set("Accept", "application/json")
+                    .send_string(&body),
                 &what,
                 "OS_USERNAME, OS_PASSWORD and OS_TENANT_NAME",
             )?;
@@ -293,17 +330,22 @@ fn authenticate_once(agent: &ureq::Agent, cfg: &AuthConfig) -> Attempt<Session> 
             let body = v3_request_body(identity, project.as_ref()).to_string();
             let hint = match identity {
                 V3Identity::Password { .. } => "OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME and the domains",
-                V3Identity::ApplicationCredential { .. } => "OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET",
+                V3Identity::ApplicationCredential { .. } => {
+                    "OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET"
+                }
             };
             let resp = call(
-                agent.post(&endpoint).set("Content-Type", "application/json").set("Accept", "application/json").send_string(&body),
+                agent
+                    .post(&endpoint)
+                    .set("Content-Type", "application/json")
+                    .set("Accept", "application/json")
+                    .send_string(&body),
                 &what,
                 hint,
             )?;
-            let token = resp
-                .header("X-Subject-Token")
-                .map(str::to_string)
-                .ok_or_else(|| (Error::config(format!("{what}: no X-Subject-Token in the answer; is this a Keystone v3 URL?")), false))?;
+            let token = resp.header("X-Subject-Token").map(str::to_string).ok_or_else(|| {
+                (Error::config(format!("{what}: no X-Subject-Token in the answer; is this a Keystone v3 URL?")), false)
+            })?;
             let text = read_body(resp, &what)?;
             let storage_url = parse_v3_catalog(&text, cfg.region.as_deref(), cfg.interface)
                 .or_else(|e| cfg.storage_url_override.clone().ok_or(e))
@@ -363,7 +405,10 @@ fn call(r: std::result::Result<ureq::Response, ureq::Error>, what: &str, check: 
             let _ = resp.into_reader().take(4096).read_to_string(&mut body);
             let detail = error_detail(&body);
             match status {
-                401 | 403 => Err((Error::config(format!("{what}: credentials rejected (HTTP {status}{detail}); check {check}")), false)),
+                401 | 403 => Err((
+                    Error::config(format!("{what}: credentials rejected (HTTP {status}{detail}); check {check}")),
+                    false,
+                )),
                 404 => Err((Error::config(format!("{what}: HTTP 404{detail}; check the auth URL and version")), false)),
                 s if http::status_is_retryable(s) => Err((Error::server(format!("{what}: HTTP {s}{detail}")), true)),
                 s => Err((Error::config(format!("{what}: HTTP {s}{detail}")), false)),
@@ -377,7 +422,9 @@ fn error_detail(body: &str) -> String {
     let msg = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| body.lines().find(|l| !l.trim().is_empty() && !l.contains('<')).unwrap_or("").trim().to_string());
+        .unwrap_or_else(|| {
+            body.lines().find(|l| !l.trim().is_empty() && !l.contains('<')).unwrap_or("").trim().to_string()
+        });
     if msg.is_empty() {
         String::new()
     } else {
@@ -432,7 +479,8 @@ fn choose(endpoints: Vec<Endpoint>, region: Option<&str>, interface: Interface) 
 /// Parses a Keystone v2.0 `POST /v2.0/tokens` answer: the token id and the object-store URL.
 pub fn parse_v2_response(body: &str, region: Option<&str>, interface: Interface) -> Result<Session> {
     let v: Value = serde_json::from_str(body).map_err(bad_json)?;
-    let token = v["access"]["token"]["id"].as_str().ok_or_else(|| Error::server("the answer has no access.token.id"))?;
+    let token =
+        v["access"]["token"]["id"].as_str().ok_or_else(|| Error::server("the answer has no access.token.id"))?;
     let empty = Vec::new();
     let catalog = v["access"]["serviceCatalog"].as_array().unwrap_or(&empty);
     let mut eps = Vec::new();
@@ -460,7 +508,8 @@ pub fn parse_v3_catalog(body: &str, region: Option<&str>, interface: Interface) 
     let mut found = false;
     for svc in catalog.iter().filter(|s| s["type"] == "object-store") {
         found = true;
-        for ep in svc["endpoints"].as_array().unwrap_or(&empty).iter().filter(|e| e["interface"] == interface.v3_name()) {
+        for ep in svc["endpoints"].as_array().unwrap_or(&empty).iter().filter(|e| e["interface"] == interface.v3_name())
+        {
             let region = ep["region_id"].as_str().or_else(|| ep["region"].as_str()).unwrap_or("");
             if let Some(url) = ep["url"].as_str() {
                 eps.push(Endpoint { region: region.to_string(), url: url.to_string() });
@@ -485,33 +534,61 @@ mod tests {
 
     #[test]
     fn chooses_like_swiftclient() {
-        let c = AuthConfig::from_env(&env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "k")]), None, None).unwrap();
+        let c = AuthConfig::from_env(
+            &env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "k")]),
+            None,
+            None,
+        )
+        .unwrap();
         assert!(matches!(c.method, AuthMethod::V1 { .. }));
         let c = AuthConfig::from_env(
-            &env(&[("OS_AUTH_URL", "http://k/v2.0"), ("OS_USERNAME", "u"), ("OS_PASSWORD", "p"), ("OS_TENANT_NAME", "t")]),
+            &env(&[
+                ("OS_AUTH_URL", "http://k/v2.0"),
+                ("OS_USERNAME", "u"),
+                ("OS_PASSWORD", "p"),
+                ("OS_TENANT_NAME", "t"),
+            ]),
             None,
             None,
         )
         .unwrap();
         assert!(matches!(c.method, AuthMethod::V2 { .. }));
         let c = AuthConfig::from_env(
-            &env(&[("OS_AUTH_URL", "http://k/"), ("OS_USERNAME", "u"), ("OS_PASSWORD", "p"), ("OS_PROJECT_NAME", "t"), ("OS_USER_DOMAIN_NAME", "Default")]),
+            &env(&[
+                ("OS_AUTH_URL", "http://k/"),
+                ("OS_USERNAME", "u"),
+                ("OS_PASSWORD", "p"),
+                ("OS_PROJECT_NAME", "t"),
+                ("OS_USER_DOMAIN_NAME", "Default"),
+            ]),
             None,
             Some("internalURL"),
         )
         .unwrap();
         assert!(matches!(c.method, AuthMethod::V3 { .. }));
         assert_eq!(c.interface, Interface::Internal);
-        let c = AuthConfig::from_env(&env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "t")]), None, None).unwrap();
+        let c =
+            AuthConfig::from_env(&env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "t")]), None, None)
+                .unwrap();
         assert!(matches!(c.method, AuthMethod::PreAuth { .. }));
         assert!(AuthConfig::from_env(&env(&[]), None, None).is_err());
     }
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let c = AuthConfig::from_env(&env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "hunter2")]), None, None).unwrap();
+        let c = AuthConfig::from_env(
+            &env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "hunter2")]),
+            None,
+            None,
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
-        let c = AuthConfig::from_env(&env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "gAAAAtoken")]), None, None).unwrap();
+        let c = AuthConfig::from_env(
+            &env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "gAAAAtoken")]),
+            None,
+            None,
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("gAAAAtoken"));
     }
 

@@ -218,7 +218,13 @@ impl SwiftClient {
             let q: Vec<String> = req
                 .query
                 .iter()
-                .map(|(k, v)| if v.is_empty() && k != "marker" && k != "prefix" { quote(k, false) } else { format!("{}={}", quote(k, false), quote(v, false)) })
+                .map(|(k, v)| {
+                    if v.is_empty() && k != "marker" && k != "prefix" {
+                        quote(k, false)
+                    } else {
+                        format!("{}={}", quote(k, false), quote(v, false))
+                    }
+                })
                 .collect();
             url.push('?');
             url.push_str(&q.join("&"));
@@ -275,7 +281,8 @@ impl SwiftClient {
             }
             return Err(if retryable && attempt > 1 {
                 let status = err.status();
-                Error::new(err.kind(), format!("{} (gave up after {attempt} attempts)", err.message())).with_code(None, status)
+                Error::new(err.kind(), format!("{} (gave up after {attempt} attempts)", err.message()))
+                    .with_code(None, status)
             } else {
                 err
             });
@@ -335,19 +342,35 @@ impl SwiftClient {
 
     /// PUTs an object from memory with its MD5 as ETag (Swift refuses a mismatch with 422,
     /// which is retried); returns the server's ETag, checked against the MD5.
-    pub fn put_object(&self, container: &str, object: &str, data: &[u8], md5_hex: &str, headers: &[(String, String)]) -> Result<String> {
+    pub fn put_object(
+        &self,
+        container: &str,
+        object: &str,
+        data: &[u8],
+        md5_hex: &str,
+        headers: &[(String, String)],
+    ) -> Result<String> {
         let mut req = Req::new("PUT", Some(container), Some(object)).body(data).header("Etag", md5_hex);
         req.headers.extend(headers.iter().cloned());
         let resp = self.send(&req)?;
         let etag = unquote(resp.header("Etag").unwrap_or(""));
         drain(resp);
         if !etag.eq_ignore_ascii_case(md5_hex) {
-            return Err(Error::verify(format!("{}: the server's ETag {etag:?} is not the MD5 of the data sent ({md5_hex})", req.describe())));
+            return Err(Error::verify(format!(
+                "{}: the server's ETag {etag:?} is not the MD5 of the data sent ({md5_hex})",
+                req.describe()
+            )));
         }
         Ok(etag)
     }
 
-    pub fn delete_object(&self, container: &str, object: &str, whole_slo: bool, deadline: Option<Duration>) -> Result<()> {
+    pub fn delete_object(
+        &self,
+        container: &str,
+        object: &str,
+        whole_slo: bool,
+        deadline: Option<Duration>,
+    ) -> Result<()> {
         let mut req = Req::new("DELETE", Some(container), Some(object));
         if whole_slo {
             req = req.query("multipart-manifest", "delete");
@@ -365,7 +388,8 @@ impl SwiftClient {
         let mut failed = Vec::new();
         if let Some(max) = self.info().ok().and_then(|i| i.bulk_delete) {
             for chunk in paths.chunks(max.clamp(1, 10_000)) {
-                let body: String = chunk.iter().map(|(c, o)| format!("/{}/{}\n", quote(c, false), quote(o, true))).collect();
+                let body: String =
+                    chunk.iter().map(|(c, o)| format!("/{}/{}\n", quote(c, false), quote(o, true))).collect();
                 let req = Req::new("POST", None, None)
                     .query("bulk-delete", "")
                     .header("Content-Type", "text/plain")
@@ -401,7 +425,14 @@ impl SwiftClient {
     }
 
     /// One page of a listing (JSON): containers of the account, or objects of a container.
-    pub fn list_page(&self, container: Option<&str>, prefix: Option<&str>, delimiter: Option<char>, marker: &str, limit: usize) -> Result<Vec<Value>> {
+    pub fn list_page(
+        &self,
+        container: Option<&str>,
+        prefix: Option<&str>,
+        delimiter: Option<char>,
+        marker: &str,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
         let mut req = Req::new("GET", container, None).query("format", "json").query("limit", limit.to_string());
         if !marker.is_empty() {
             req = req.query("marker", marker);
@@ -413,10 +444,9 @@ impl SwiftClient {
             req = req.query("delimiter", d.to_string());
         }
         let text = self.send_text(&req).map_err(|e| match container {
-            Some(c) if e.kind() == ErrorKind::NotFound => Error::new(
-                ErrorKind::NotFound,
-                format!("container \"{}\" does not exist", printable(c)),
-            ),
+            Some(c) if e.kind() == ErrorKind::NotFound => {
+                Error::new(ErrorKind::NotFound, format!("container \"{}\" does not exist", printable(c)))
+            }
             _ => e,
         })?;
         if text.trim().is_empty() {
@@ -474,7 +504,9 @@ fn classify(what: &str, status: u16, resp: ureq::Response, auth: &AuthConfig) ->
         detail = format!("{detail} [{t}]");
     }
     let (kind, retry, hint) = match status {
-        401 if auth.can_renew() => (ErrorKind::Config, false, "; the new token was rejected too: check the credentials"),
+        401 if auth.can_renew() => {
+            (ErrorKind::Config, false, "; the new token was rejected too: check the credentials")
+        }
         401 => (ErrorKind::Config, false, "; OS_AUTH_TOKEN is expired or invalid: get a new one"),
         403 => (ErrorKind::Denied, false, ""),
         404 => (ErrorKind::NotFound, false, ""),

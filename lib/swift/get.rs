@@ -169,7 +169,8 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
     let mut verified = "length";
     let mut segments = Vec::new();
     if meta.slo {
-        let text = client.send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
+        let text =
+            client.send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
         let top = slo::parse_stored(&text)?;
         let expected = slo::slo_etag(top.iter().map(|s| s.hash.as_str()));
         if top.iter().all(|s| s.range.is_none()) && !expected.eq_ignore_ascii_case(&meta.etag) {
@@ -180,12 +181,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
         }
         if leaves(client, &top, 0, &mut segments)? {
             let l = segments.iter().map(|s| (s.hash.clone(), s.bytes)).collect();
-            check = Some(SegmentCheck {
-                leaves: l,
-                index: 0,
-                filled: 0,
-                md5: Md5::new(),
-            });
+            check = Some(SegmentCheck { leaves: l, index: 0, filled: 0, md5: Md5::new() });
             verified = "segments";
         } else {
             segments.clear();
@@ -216,10 +212,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
             let mut total = 0;
             for seg in &segments {
                 let Some((c, o)) = seg.container_object() else {
-                    return Err(Error::server(format!(
-                        "{name}: bad segment path {:?} in the manifest",
-                        seg.name
-                    )));
+                    return Err(Error::server(format!("{name}: bad segment path {:?} in the manifest", seg.name)));
                 };
                 if seg.bytes == 0 {
                     continue;
@@ -227,10 +220,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
                 let label = format!("{name} segment /{c}/{}", super::client::printable(&o));
                 let n = stream(client, &c, &o, seg.bytes, &seg.hash, &label, &mut sink)?;
                 if n != seg.bytes {
-                    return Err(Error::verify(format!(
-                        "{label}: got {n} bytes, the manifest says {}",
-                        seg.bytes
-                    )));
+                    return Err(Error::verify(format!("{label}: got {n} bytes, the manifest says {}", seg.bytes)));
                 }
                 total += n;
             }
@@ -239,10 +229,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
     };
     out.flush().map_err(write_err)?;
     if pos != meta.size {
-        return Err(Error::verify(format!(
-            "{name}: got {pos} bytes, the object has {}",
-            meta.size
-        )));
+        return Err(Error::verify(format!("{name}: got {pos} bytes, the object has {}", meta.size)));
     }
     if let Some(c) = &check {
         if c.index < c.leaves.len() && c.leaves[c.index..].iter().any(|(_, s)| *s > 0) {
@@ -252,15 +239,8 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
     if plain_md5 {
         let got = hex::encode(md5.finalize());
         if !got.eq_ignore_ascii_case(&meta.etag) {
-            return Err(Error::verify(format!(
-                "{name}: the data's MD5 is {got}, the object's ETag {}",
-                meta.etag
-            )));
+            return Err(Error::verify(format!("{name}: the data's MD5 is {got}, the object's ETag {}", meta.etag)));
         }
     }
-    Ok(GetSummary {
-        bytes: pos,
-        etag: meta.etag,
-        verified,
-    })
+    Ok(GetSummary { bytes: pos, etag: meta.etag, verified })
 }

@@ -24,7 +24,8 @@ impl Entry {
 
 /// The `?multipart-manifest=put` body.
 pub fn manifest_json(entries: &[Entry]) -> String {
-    let v: Vec<Value> = entries.iter().map(|e| json!({ "path": e.path(), "etag": e.etag, "size_bytes": e.size })).collect();
+    let v: Vec<Value> =
+        entries.iter().map(|e| json!({ "path": e.path(), "etag": e.etag, "size_bytes": e.size })).collect();
     Value::Array(v).to_string()
 }
 
@@ -57,7 +58,8 @@ pub fn chunk_ranges(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
 pub fn nested_etag(leaf_etags: &[String], per: usize) -> String {
     let mut level: Vec<String> = leaf_etags.to_vec();
     while level.len() > per {
-        level = chunk_ranges(level.len(), per).into_iter().map(|r| slo_etag(level[r].iter().map(String::as_str))).collect();
+        level =
+            chunk_ranges(level.len(), per).into_iter().map(|r| slo_etag(level[r].iter().map(String::as_str))).collect();
     }
     slo_etag(level.iter().map(String::as_str))
 }
@@ -84,7 +86,8 @@ impl Stored {
 }
 
 pub fn parse_stored(body: &str) -> Result<Vec<Stored>> {
-    let v: Value = serde_json::from_str(body).map_err(|e| Error::server(format!("the stored manifest is not JSON ({e})")))?;
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| Error::server(format!("the stored manifest is not JSON ({e})")))?;
     let arr = v.as_array().ok_or_else(|| Error::server("the stored manifest is not a JSON array"))?;
     Ok(arr
         .iter()
@@ -101,7 +104,8 @@ pub fn parse_stored(body: &str) -> Result<Vec<Stored>> {
 /// Reads the final status of a `heartbeat=on` manifest PUT: whitespace, then JSON with
 /// "Response Status" and "Errors". Returns the manifest's ETag on success.
 pub fn parse_heartbeat(body: &str) -> std::result::Result<Option<String>, String> {
-    let v: Value = serde_json::from_str(body.trim()).map_err(|_| format!("unexpected answer: {}", body.trim().chars().take(200).collect::<String>()))?;
+    let v: Value = serde_json::from_str(body.trim())
+        .map_err(|_| format!("unexpected answer: {}", body.trim().chars().take(200).collect::<String>()))?;
     let status = v["Response Status"].as_str().unwrap_or("");
     if status.starts_with('2') {
         return Ok(v["Etag"].as_str().map(|e| e.trim_matches('"').to_string()));
@@ -111,7 +115,11 @@ pub fn parse_heartbeat(body: &str) -> std::result::Result<Option<String>, String
         msg.push_str(&format!(": {}", b.split_whitespace().collect::<Vec<_>>().join(" ")));
     }
     if let Some(errs) = v["Errors"].as_array().filter(|e| !e.is_empty()) {
-        let list: Vec<String> = errs.iter().take(5).map(|e| format!("{} {}", e[0].as_str().unwrap_or(""), e[1].as_str().unwrap_or(""))).collect();
+        let list: Vec<String> = errs
+            .iter()
+            .take(5)
+            .map(|e| format!("{} {}", e[0].as_str().unwrap_or(""), e[1].as_str().unwrap_or("")))
+            .collect();
         msg.push_str(&format!(" ({}{})", list.join("; "), if errs.len() > 5 { "; ..." } else { "" }));
     }
     Err(msg)
@@ -125,14 +133,17 @@ mod tests {
     fn etags_nest() {
         let leaves: Vec<String> = (0..25).map(|i| format!("{:032x}", i)).collect();
         // 25 leaves, 10 per manifest: 3 sub-manifests, one top.
-        let subs: Vec<String> = chunk_ranges(25, 10).into_iter().map(|r| slo_etag(leaves[r].iter().map(String::as_str))).collect();
+        let subs: Vec<String> =
+            chunk_ranges(25, 10).into_iter().map(|r| slo_etag(leaves[r].iter().map(String::as_str))).collect();
         assert_eq!(subs.len(), 3);
         assert_eq!(nested_etag(&leaves, 10), slo_etag(subs.iter().map(String::as_str)));
         assert_eq!(nested_etag(&leaves[..10], 10), slo_etag(leaves[..10].iter().map(String::as_str)));
         // 101 leaves at 10: 11 subs, which nest once more into 2.
         let many: Vec<String> = (0..101).map(|i| format!("{:032x}", i)).collect();
-        let l1: Vec<String> = chunk_ranges(101, 10).into_iter().map(|r| slo_etag(many[r].iter().map(String::as_str))).collect();
-        let l2: Vec<String> = chunk_ranges(l1.len(), 10).into_iter().map(|r| slo_etag(l1[r].iter().map(String::as_str))).collect();
+        let l1: Vec<String> =
+            chunk_ranges(101, 10).into_iter().map(|r| slo_etag(many[r].iter().map(String::as_str))).collect();
+        let l2: Vec<String> =
+            chunk_ranges(l1.len(), 10).into_iter().map(|r| slo_etag(l1[r].iter().map(String::as_str))).collect();
         assert_eq!(nested_etag(&many, 10), slo_etag(l2.iter().map(String::as_str)));
     }
 
@@ -144,8 +155,12 @@ mod tests {
 
     #[test]
     fn heartbeat_answers() {
-        assert_eq!(parse_heartbeat("  \n {\"Response Status\": \"201 Created\", \"Etag\": \"\\\"abc\\\"\", \"Errors\": []}"), Ok(Some("abc".into())));
-        let e = parse_heartbeat(r#"{"Response Status": "400 Bad Request", "Errors": [["/c/o", "Etag Mismatch"]]}"#).unwrap_err();
+        assert_eq!(
+            parse_heartbeat("  \n {\"Response Status\": \"201 Created\", \"Etag\": \"\\\"abc\\\"\", \"Errors\": []}"),
+            Ok(Some("abc".into()))
+        );
+        let e = parse_heartbeat(r#"{"Response Status": "400 Bad Request", "Errors": [["/c/o", "Etag Mismatch"]]}"#)
+            .unwrap_err();
         assert!(e.contains("Etag Mismatch"));
     }
 }

@@ -110,7 +110,10 @@ impl SwiftDestination {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(Error::new(
                     ErrorKind::NotFound,
-                    format!("container {:?} does not exist: create it (swift post {0}) or pass --create-container", self.container),
+                    format!(
+                        "container {:?} does not exist: create it (swift post {0}) or pass --create-container",
+                        self.container
+                    ),
                 ))
             }
             Err(e) => return Err(e),
@@ -132,7 +135,9 @@ impl SwiftDestination {
     }
 
     fn stored_manifest(&self, container: &str, object: &str) -> Result<Vec<Stored>> {
-        let text = self.client.send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
+        let text = self
+            .client
+            .send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
         slo::parse_stored(&text)
     }
 
@@ -151,7 +156,13 @@ impl SwiftDestination {
 
     /// PUTs one manifest (heartbeat on: a big manifest validates for a while) and returns
     /// the ETag Swift reports for it.
-    fn put_manifest(&self, container: &str, object: &str, entries: &[Entry], headers: &[(String, String)]) -> Result<String> {
+    fn put_manifest(
+        &self,
+        container: &str,
+        object: &str,
+        entries: &[Entry],
+        headers: &[(String, String)],
+    ) -> Result<String> {
         let body = slo::manifest_json(entries);
         let mut req = Req::new("PUT", Some(container), Some(object))
             .query("multipart-manifest", "put")
@@ -176,7 +187,8 @@ impl SwiftDestination {
         if old.is_empty() {
             return;
         }
-        let mine: HashSet<String> = lock(&self.written).iter().map(|o| format!("/{}/{o}", self.seg_container)).collect();
+        let mine: HashSet<String> =
+            lock(&self.written).iter().map(|o| format!("/{}/{o}", self.seg_container)).collect();
         let mut plain = Vec::new();
         for s in old.iter().filter(|s| !mine.contains(&s.name)) {
             let Some((c, o)) = s.container_object() else { continue };
@@ -203,7 +215,8 @@ impl SwiftDestination {
     fn delete_old_dlo_segments(&self, manifest: &str) {
         let Some((c, prefix)) = manifest.split_once('/') else { return };
         // Never our own new segments, should the prefixes overlap.
-        let mine: HashSet<String> = if c == self.seg_container { lock(&self.written).iter().cloned().collect() } else { HashSet::new() };
+        let mine: HashSet<String> =
+            if c == self.seg_container { lock(&self.written).iter().cloned().collect() } else { HashSet::new() };
         let mut paths = Vec::new();
         let listed = super::list::for_each(&self.client, Some(c), Some(prefix), None, 10_000, |item| {
             if !mine.contains(&item.name) {
@@ -258,7 +271,11 @@ impl Destination for SwiftDestination {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.client.put_container(&self.seg_container, policy.as_deref())?;
                 if self.client.verbose() >= 1 {
-                    log::note(format!("created segment container {} (policy {})", self.seg_container, policy.unwrap_or_default()));
+                    log::note(format!(
+                        "created segment container {} (policy {})",
+                        self.seg_container,
+                        policy.unwrap_or_default()
+                    ));
                 }
             }
             Err(e) => return Err(e.context("checking the segment container")),
@@ -301,9 +318,16 @@ impl Destination for SwiftDestination {
                 self.record(&name);
                 let got = self.put_manifest(&self.seg_container, &name, group, &sub_headers)?;
                 if !got.is_empty() && !got.eq_ignore_ascii_case(&etag) {
-                    return Err(Error::verify(format!("sub-manifest {name}: Swift reports ETag {got}, expected {etag}")));
+                    return Err(Error::verify(format!(
+                        "sub-manifest {name}: Swift reports ETag {got}, expected {etag}"
+                    )));
                 }
-                next.push(Entry { container: self.seg_container.clone(), object: name, etag, size: group.iter().map(|e| e.size).sum() });
+                next.push(Entry {
+                    container: self.seg_container.clone(),
+                    object: name,
+                    etag,
+                    size: group.iter().map(|e| e.size).sum(),
+                });
             }
             if self.client.verbose() >= 1 {
                 log::note(format!("{} sub-manifests at level {depth}", next.len()));
@@ -340,7 +364,10 @@ impl Destination for SwiftDestination {
         };
         if let Some(p) = problem {
             self.discard(&meta);
-            return Err(Error::verify(format!("verification of {} failed: {p}; the object was deleted", self.describe())));
+            return Err(Error::verify(format!(
+                "verification of {} failed: {p}; the object was deleted",
+                self.describe()
+            )));
         }
         if self.client.verbose() >= 1 {
             log::note(format!("verified {}: {total} bytes, ETag {}", self.describe(), meta.etag));

@@ -258,11 +258,7 @@ pub fn endpoint_addr(endpoint: &str) -> SocketAddr {
     } else {
         format!("{hostport}:{}", if scheme == "https" { 443 } else { 80 })
     };
-    with_port
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .unwrap_or_else(|| panic!("bad endpoint {endpoint:?}"))
+    with_port.to_socket_addrs().ok().and_then(|mut a| a.next()).unwrap_or_else(|| panic!("bad endpoint {endpoint:?}"))
 }
 
 impl S3Env {
@@ -348,8 +344,7 @@ impl S3Env {
 
     /// An object's bytes; panics if it does not exist.
     pub fn get_object(&self, bucket: &str, key: &str) -> Vec<u8> {
-        self.try_get_object(bucket, key)
-            .unwrap_or_else(|| panic!("object {bucket}/{key} does not exist"))
+        self.try_get_object(bucket, key).unwrap_or_else(|| panic!("object {bucket}/{key} does not exist"))
     }
 
     /// An object's bytes, or None if there is no such key.
@@ -443,11 +438,8 @@ impl S3Env {
 /// `prefix-<pid>-<n>-<time>`, lower case and at most 63 characters, as S3 requires.
 pub fn unique_bucket_name(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let clean: String = prefix
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .take(30)
-        .collect();
+    let clean: String =
+        prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).take(30).collect();
     let clean = clean.trim_matches('-');
     let clean = if clean.is_empty() { "t" } else { clean };
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -499,7 +491,11 @@ fn python() -> String {
         return p;
     }
     // Debian's interpreter starts faster than a pyenv shim; any python3 will do.
-    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3".into() } else { "python3".into() }
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3".into()
+    } else {
+        "python3".into()
+    }
 }
 
 /// Runs a command with a default deadline, feeding `stdin` (or nothing) to it.

@@ -98,7 +98,9 @@ impl Redis {
 
     /// DEBUG DIGEST of the whole dataset: equal digests mean equal data.
     pub fn digest(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["DEBUG", "DIGEST"]).expect("DEBUG DIGEST")).trim_start_matches('+').to_string()
+        String::from_utf8_lossy(&self.cmd(&["DEBUG", "DIGEST"]).expect("DEBUG DIGEST"))
+            .trim_start_matches('+')
+            .to_string()
     }
 }
 
