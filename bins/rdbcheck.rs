@@ -12,9 +12,9 @@ use std::process::exit;
 fn main() {
     let args = Args::parse();
     if args.no_abort_downstream {
-        sluice::pipeline::disable();
+        sluice::transfer::uploader::disable();
     }
-    sluice::pipeline::abort_downstream_on_signals();
+    sluice::transfer::uploader::abort_downstream_on_signals();
     // The library reads and writes the descriptors directly (std's stdout is line-buffered).
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
     let file;
@@ -42,7 +42,7 @@ fn main() {
 /// before the reader of our output sees end-of-file belongs here.
 fn on_failure(args: &Args, report: &Report, err: Error) -> ! {
     if err.kind() != ErrorKind::Signal(libc::SIGPIPE) {
-        sluice::pipeline::abort_downstream();
+        sluice::transfer::uploader::abort_downstream();
     }
     finish(args, Some(report), Err(err))
 }

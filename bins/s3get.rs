@@ -7,6 +7,6 @@ use sluice::cli::{
 
 fn main() {
     let args: Args = parse_args();
-    sluice::pipeline::abort_downstream_on_signals();
+    sluice::transfer::uploader::abort_downstream_on_signals();
     exit_writer(run(&args));
 }

@@ -1,10 +1,10 @@
 //! s3put: stream stdin into one S3 object, verified. See `s3put --help` and s3put(1).
 
 use clap::Parser;
-use sluice::cli::common::engine_options;
+use sluice::cli::args::engine_options;
 use sluice::cli::{exit_with, s3put::Args};
-use sluice::pipeline;
 use sluice::s3::{upload::S3Destination, S3Url};
+use sluice::transfer::uploader as pipeline;
 use sluice::Result;
 use std::sync::Arc;
 

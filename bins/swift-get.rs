@@ -7,7 +7,7 @@ use sluice::Result;
 
 fn main() {
     let args = Args::parse();
-    sluice::pipeline::abort_downstream_on_signals();
+    sluice::transfer::uploader::abort_downstream_on_signals();
     exit_writer(run(&args));
 }
 

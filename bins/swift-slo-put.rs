@@ -1,10 +1,10 @@
 //! swift-slo-put: stream stdin into Swift as a Static Large Object, verified. See --help.
 
 use clap::Parser;
-use sluice::cli::common::engine_options;
+use sluice::cli::args::engine_options;
 use sluice::cli::{exit_with, swift_slo_put::Args};
-use sluice::pipeline;
 use sluice::swift::SwiftDestination;
+use sluice::transfer::uploader as pipeline;
 use sluice::Result;
 use std::sync::Arc;
 

@@ -6,14 +6,11 @@
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod filter;
 pub mod http;
 pub mod log;
-pub mod pipeline;
 pub mod rdb;
 pub mod records;
 pub mod s3;
-pub mod signals;
 pub mod sigv4;
 pub mod swift;
 pub mod sys;

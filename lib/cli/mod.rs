@@ -1,8 +1,9 @@
 //! Command-line definitions: every binary's flags are defined here once, as clap derive
 //! structs, so `--help`, the man pages and the shell completions come from one source.
 
-pub mod common;
+pub mod args;
 pub mod doc;
+pub mod filter;
 pub mod rdbcheck;
 pub mod s3get;
 pub mod s3ls;
@@ -72,7 +73,7 @@ pub fn exit_with(result: Result<(), Error>) -> ! {
 pub fn exit_writer(result: Result<(), Error>) -> ! {
     if let Err(e) = &result {
         if e.kind() != crate::ErrorKind::Signal(libc::SIGPIPE) {
-            crate::pipeline::abort_downstream();
+            crate::transfer::uploader::abort_downstream();
         }
     }
     exit_with(result)

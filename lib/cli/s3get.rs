@@ -1,6 +1,6 @@
 //! s3get: flags and the download loop.
 
-use super::common::{parse_size, S3Args};
+use super::args::{parse_size, S3Args};
 use crate::records::raw_stdout;
 use crate::s3::get::{download, ByteRange, GetOptions};
 use crate::s3::S3Url;

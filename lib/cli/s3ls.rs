@@ -1,7 +1,7 @@
 //! s3ls: flags, output formats and the listing loop.
 
-use super::common::S3Args;
-use crate::filter::FilterArgs;
+use super::args::S3Args;
+use crate::cli::filter::FilterArgs;
 use crate::records::{raw_stdout, RecordWriter};
 use crate::s3::list::{Entry, ListOptions};
 use crate::s3::responses::{BucketEntry, ObjectEntry, UploadEntry};

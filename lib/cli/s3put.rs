@@ -1,6 +1,6 @@
 //! s3put's flags.
 
-use super::common::{parse_size, PipelineArgs, S3Args};
+use super::args::{parse_size, PipelineArgs, S3Args};
 use crate::config::Provider;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
 use crate::transfer::{PartPlan, MIB};

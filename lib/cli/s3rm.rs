@@ -1,6 +1,6 @@
 //! s3rm: flags, reading URLs, batching deletes and aborts.
 
-use super::common::S3Args;
+use super::args::S3Args;
 use crate::records::{escape, raw_stdout, RecordReader, RecordWriter};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
 use crate::s3::S3Url;

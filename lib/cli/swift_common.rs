@@ -1,7 +1,7 @@
 //! Flags shared by the Swift binaries. Credentials never come from flags: only from
 //! python-swiftclient's environment variables (ST_*, OS_*).
 
-use super::common::NetArgs;
+use super::args::NetArgs;
 use crate::http::HttpOptions;
 use crate::swift::{AuthConfig, SwiftClient};
 use crate::Result;

@@ -1,7 +1,7 @@
 //! swift-ls's flags.
 
 use super::swift_common::{SwiftArgs, AUTH_HELP};
-use crate::filter::FilterArgs;
+use crate::cli::filter::FilterArgs;
 use clap::Parser;
 
 pub const ABOUT: &str = "List Swift containers, or the objects of a container";

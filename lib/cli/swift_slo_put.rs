@@ -1,6 +1,6 @@
 //! swift-slo-put's flags.
 
-use super::common::parse_size;
+use super::args::parse_size;
 use super::swift_common::{SwiftArgs, AUTH_HELP};
 use crate::swift::client::Info;
 use crate::swift::UploadOptions;
@@ -80,7 +80,7 @@ pub struct Args {
     pub progress: bool,
 
     #[command(flatten)]
-    pub pipeline: super::common::PipelineArgs,
+    pub pipeline: super::args::PipelineArgs,
 }
 
 pub fn after_help() -> String {

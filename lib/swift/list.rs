@@ -1,5 +1,5 @@
 //! Listings of the account (containers) or of a container (objects), paginated with markers.
-//! swift-ls filters them with the shared [`crate::filter::Filter`].
+//! swift-ls filters them with the shared [`crate::cli::filter::Filter`].
 
 use super::client::SwiftClient;
 use crate::error::Result;
@@ -47,7 +47,7 @@ impl Item {
     /// Whether the shared listing filters keep this item: rolled-up subdirs and containers are
     /// judged by name alone (swift-ls refuses time and size filters on the container listing);
     /// objects by name, size and last modification.
-    pub fn passes(&self, f: &crate::filter::Filter) -> bool {
+    pub fn passes(&self, f: &crate::cli::filter::Filter) -> bool {
         if self.subdir {
             f.prefix_matches(&self.name)
         } else if self.count.is_some() {

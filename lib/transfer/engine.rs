@@ -10,7 +10,8 @@
 //! engine knows nothing of S3 or Swift: a `Destination` does the protocol work.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::{log, signals};
+use crate::log;
+use crate::sys::signal as signals;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -160,7 +161,7 @@ pub struct Summary {
 }
 
 fn interrupted(sig: i32, dest: &dyn Destination) -> Error {
-    let why = if sig == crate::pipeline::ABORT_SIGNAL {
+    let why = if sig == crate::transfer::uploader::ABORT_SIGNAL {
         format!("the upstream stage reported a failure ({})", signals::name(sig))
     } else {
         format!("interrupted by {}", signals::name(sig))

@@ -2,8 +2,8 @@
 
 use crate::config::{self, AddressingStyle, Overrides};
 use crate::http::{HttpOptions, Retry};
-use crate::pipeline::{OnFail, Uploader};
 use crate::s3::S3Client;
+use crate::transfer::uploader::{OnFail, Uploader};
 use crate::transfer::{Options, PartPlan};
 use crate::Result;
 use clap::Args;
@@ -137,7 +137,7 @@ impl PipelineArgs {
     /// Applies the opt-out and wraps the engine options into the uploader's plan.
     pub fn uploader<'a>(&self, engine: Options<'a>) -> Uploader<'a> {
         if self.no_abort_downstream {
-            crate::pipeline::disable();
+            crate::transfer::uploader::disable();
         }
         Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() }
     }

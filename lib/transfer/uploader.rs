@@ -79,7 +79,7 @@ pub fn abort_downstream_on_signals() {
         let why = if sig == ABORT_SIGNAL {
             "the upstream stage reported a failure".to_string()
         } else {
-            format!("interrupted by {}", crate::signals::name(sig))
+            format!("interrupted by {}", crate::sys::signal::name(sig))
         };
         crate::log::note(format!(
             "{why}{}",
@@ -221,7 +221,7 @@ impl Source for CommandSource {
             match self.child.wait() {
                 Ok(s) => break s,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    if crate::signals::pending().is_some() {
+                    if crate::sys::signal::pending().is_some() {
                         return Err(Error::data("interrupted while waiting for the command"));
                     }
                 }
@@ -296,8 +296,8 @@ fn stream_is_bad(e: &Error) -> bool {
 }
 
 pub fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Summary> {
-    crate::signals::install(crate::signals::ABORT_SIGNALS);
-    crate::signals::install_extra(ABORT_SIGNAL);
+    crate::sys::signal::install(crate::sys::signal::ABORT_SIGNALS);
+    crate::sys::signal::install_extra(ABORT_SIGNAL);
     let mut source: Box<dyn Source> = if up.command.is_empty() {
         Box::new(transfer::Stdin::new())
     } else {
@@ -339,8 +339,11 @@ pub fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Summary> {
 fn pass_through(src: &mut dyn Source, mut tee: StdoutTee) -> Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        if let Some(sig) = crate::signals::pending() {
-            return Err(Error::new(ErrorKind::Signal(sig), format!("interrupted by {}", crate::signals::name(sig))));
+        if let Some(sig) = crate::sys::signal::pending() {
+            return Err(Error::new(
+                ErrorKind::Signal(sig),
+                format!("interrupted by {}", crate::sys::signal::name(sig)),
+            ));
         }
         match src.read(&mut buf) {
             Ok(0) => return src.finish(),

@@ -1,0 +1,5 @@
+//! The transfer layer: the upload engine and the uploaders' plumbing.
+mod engine;
+pub mod uploader;
+
+pub use engine::*;
