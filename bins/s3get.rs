@@ -1,12 +1,5 @@
-//! s3get: see `s3get --help`.
-
-use sluice::cli::{
-    exit_writer, parse_args,
-    s3get::{run, Args},
-};
+//! s3get: see `s3get --help` and s3get(1).
 
 fn main() {
-    let args: Args = parse_args();
-    sluice::transfer::uploader::abort_downstream_on_signals();
-    exit_writer(run(&args));
+    sluice::cli::main::<sluice::cli::s3get::Args>()
 }

@@ -1,11 +1,5 @@
-//! s3ls: see `s3ls --help`.
-
-use sluice::cli::{
-    exit_with, parse_args,
-    s3ls::{run, Args},
-};
+//! s3ls: see `s3ls --help` and s3ls(1).
 
 fn main() {
-    let args: Args = parse_args();
-    exit_with(run(&args));
+    sluice::cli::main::<sluice::cli::s3ls::Args>()
 }

@@ -1,11 +1,5 @@
-//! s3rm: see `s3rm --help`.
-
-use sluice::cli::{
-    exit_with, parse_args,
-    s3rm::{run, Args},
-};
+//! s3rm: see `s3rm --help` and s3rm(1).
 
 fn main() {
-    let args: Args = parse_args();
-    exit_with(run(&args));
+    sluice::cli::main::<sluice::cli::s3rm::Args>()
 }

@@ -285,7 +285,8 @@ fn resolve_credentials(
 /// Runs `credential_process` (aws-cli's external credential source) with a timeout and parses
 /// its JSON. Its stderr passes through to ours so the user sees why it failed.
 fn run_credential_process(cmdline: &str, env: &dyn Env) -> Result<Credentials> {
-    let argv = split_command_line(cmdline)
+    // Split like a shell command line (aws-cli uses Python's shlex), never run by a shell.
+    let argv = shlex::split(cmdline)
         .ok_or_else(|| Error::config(format!("credential_process {cmdline:?} has unbalanced quotes")))?;
     let Some((prog, args)) = argv.split_first() else {
         return Err(Error::config("credential_process is empty"));
@@ -339,56 +340,6 @@ fn run_credential_process(cmdline: &str, env: &dyn Env) -> Result<Credentials> {
     }
 }
 
-/// Splits like a POSIX shell would for plain words, single and double quotes and backslashes
-/// (what aws-cli does with shlex); no expansion. None on unbalanced quotes.
-pub fn split_command_line(s: &str) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        ch => cur.push(ch),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => cur.push(chars.next()?),
-                        ch => cur.push(ch),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                cur.push(chars.next()?);
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    Some(out)
-}
-
 fn expand_home(p: &str, env: &dyn Env) -> PathBuf {
     match (p.strip_prefix("~/"), env.var("HOME")) {
         (Some(rest), Some(home)) => Path::new(&home).join(rest),
@@ -405,10 +356,28 @@ fn config_section_name(profile: &str) -> String {
 }
 
 /// An INI section: flat keys plus aws-cli's nested blocks (`s3 =` followed by indented lines).
-#[derive(Clone, Debug, Default)]
+/// `Debug` redacts the values of the secret keys.
+#[derive(Clone, Default)]
 pub struct Section {
     values: HashMap<String, String>,
     nested: HashMap<String, HashMap<String, String>>,
+}
+
+/// Profile keys whose values are secrets.
+const SECRET_KEYS: &[&str] = &["aws_secret_access_key", "aws_session_token"];
+
+impl std::fmt::Debug for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |k: &String, v: &String| {
+            if SECRET_KEYS.contains(&k.as_str()) {
+                "<redacted>".to_string()
+            } else {
+                v.clone()
+            }
+        };
+        let values: std::collections::BTreeMap<_, _> = self.values.iter().map(|(k, v)| (k, shown(k, v))).collect();
+        f.debug_struct("Section").field("values", &values).field("nested", &self.nested).finish()
+    }
 }
 
 impl Section {
@@ -556,8 +525,16 @@ mod tests {
 
     #[test]
     fn split_like_shlex() {
-        assert_eq!(split_command_line(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(), ["a", "b c", "d \"e\"", "f g"]);
-        assert!(split_command_line("a 'b").is_none());
+        assert_eq!(shlex::split(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(), ["a", "b c", "d \"e\"", "f g"]);
+        assert!(shlex::split("a 'b").is_none());
+    }
+
+    #[test]
+    fn profile_secrets_are_redacted_in_debug() {
+        let s =
+            parse_ini("[p]\naws_access_key_id = AKID\naws_secret_access_key = hunter2\naws_session_token = tok3n\n");
+        let d = format!("{:?}", s["p"]);
+        assert!(d.contains("AKID") && !d.contains("hunter2") && !d.contains("tok3n"), "{d}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One error type for the whole toolkit, carrying the exit code it maps to.
 //!
-//! Every binary documents the same exit codes (see `ExitCode` below, the man pages and the
-//! README), so the mapping lives here, not in each `main`.
+//! Every binary documents the same exit codes ([`EXIT_CODES`], shown by `--help`, the man pages
+//! and the README), so the mapping lives here, not in each `main`.
 
 use std::fmt;
 
@@ -30,38 +30,71 @@ pub enum ErrorKind {
     Signal(i32),
 }
 
-impl ErrorKind {
-    /// The process exit status for this kind; documented in every man page under EXIT STATUS.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::Data => 1,
-            ErrorKind::Usage => 2,
-            ErrorKind::Config => 3,
-            ErrorKind::Server => 4,
-            ErrorKind::Verify => 5,
-            ErrorKind::Io => 6,
-            ErrorKind::NotFound => 7,
-            ErrorKind::Denied => 8,
-            ErrorKind::Partial => 9,
-            ErrorKind::Signal(sig) => 128 + sig,
+/// Every exit status with its meaning: the one table behind [`ErrorKind::exit_code`], every
+/// `--help`, every man page's EXIT STATUS and the README's table (tests/docs.rs checks it).
+/// `kind` is None for success and for signals, whose status is 128 + the signal number.
+pub const EXIT_CODES: &[ExitStatus] = &[
+    ExitStatus { code: 0, kind: None, meaning: "success" },
+    ExitStatus {
+        code: 1,
+        kind: Some(ErrorKind::Data),
+        meaning: "invalid or refused input data (corrupt RDB, empty input, upstream stage failed)",
+    },
+    ExitStatus { code: 2, kind: Some(ErrorKind::Usage), meaning: "usage error (bad flag, URL, regex or duration)" },
+    ExitStatus { code: 3, kind: Some(ErrorKind::Config), meaning: "configuration or credentials problem" },
+    ExitStatus { code: 4, kind: Some(ErrorKind::Server), meaning: "server or network error after retries" },
+    ExitStatus {
+        code: 5,
+        kind: Some(ErrorKind::Verify),
+        meaning: "verification failed (size or ETag mismatch); nothing was kept",
+    },
+    ExitStatus {
+        code: 6,
+        kind: Some(ErrorKind::Io),
+        meaning: "local I/O error (reading input, writing output, disk full)",
+    },
+    ExitStatus { code: 7, kind: Some(ErrorKind::NotFound), meaning: "bucket, container or object not found" },
+    ExitStatus { code: 8, kind: Some(ErrorKind::Denied), meaning: "access denied" },
+    ExitStatus { code: 9, kind: Some(ErrorKind::Partial), meaning: "partial failure: some items of a batch failed" },
+    ExitStatus {
+        code: SIGNAL_BASE,
+        kind: None,
+        meaning: "interrupted by signal N (130 for SIGINT, 143 for SIGTERM, 141 when the reader went away)",
+    },
+];
+
+/// Exit statuses from this up are 128 + a signal number.
+const SIGNAL_BASE: i32 = 128;
+
+/// One row of [`EXIT_CODES`].
+#[derive(Clone, Copy, Debug)]
+pub struct ExitStatus {
+    pub code: i32,
+    /// The errors that exit with this status.
+    pub kind: Option<ErrorKind>,
+    pub meaning: &'static str,
+}
+
+impl ExitStatus {
+    /// The status as documented: `2`, or `128+N` for signals.
+    pub fn label(&self) -> String {
+        if self.code == SIGNAL_BASE {
+            "128+N".to_string()
+        } else {
+            self.code.to_string()
         }
     }
 }
 
-/// The exit statuses every binary shares, for help texts and man pages.
-pub const EXIT_CODES: &[(i32, &str)] = &[
-    (0, "success"),
-    (1, "invalid or refused input data (corrupt RDB, empty input, upstream stage failed)"),
-    (2, "usage error (bad flag, URL, regex or duration)"),
-    (3, "configuration or credentials problem"),
-    (4, "server or network error after retries"),
-    (5, "verification failed (size or ETag mismatch); nothing was kept"),
-    (6, "local I/O error (reading input, writing output, disk full)"),
-    (7, "bucket, container or object not found"),
-    (8, "access denied"),
-    (9, "partial failure: some items of a batch failed"),
-    (128, "+N: interrupted by signal N (130 for SIGINT, 143 for SIGTERM)"),
-];
+impl ErrorKind {
+    /// The process exit status for this kind, from [`EXIT_CODES`].
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Signal(sig) => SIGNAL_BASE + sig,
+            kind => EXIT_CODES.iter().find(|s| s.kind == Some(kind)).map_or(1, |s| s.code),
+        }
+    }
+}
 
 /// An error with a one-line, user-facing message that names what to fix.
 #[derive(Debug)]
@@ -110,6 +143,20 @@ impl Error {
     }
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
         Self::new(ErrorKind::Io, format!("{context}: {err}"))
+    }
+    /// An error writing standard output. EPIPE means the reader went away on purpose
+    /// (`| head`): the tool then ends quietly with 128 + SIGPIPE, as a program killed by
+    /// SIGPIPE would. Anything else is an I/O error.
+    pub fn stdout(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::new(ErrorKind::Signal(libc::SIGPIPE), "standard output closed")
+        } else {
+            Self::io("writing standard output", err)
+        }
+    }
+    /// Whether the reader of standard output went away (see [`Error::stdout`]): nothing to say.
+    pub fn is_closed_stdout(&self) -> bool {
+        self.kind == ErrorKind::Signal(libc::SIGPIPE)
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -1,21 +1,39 @@
-//! sluice: the shared core of the sluice binaries.
+//! sluice: the shared core of the sluice binaries. ARCHITECTURE.md at the top of the
+//! repository describes the layers; each module below names what it owns.
 //!
-//! Each module owns one protocol or concern; the binaries under `bins/` are thin mains that
-//! parse flags, build what they need from here, run it and map the error to an exit code.
+//! Layers point down only: `cli` -> `transfer` -> protocols (`sigv4`, `config`, `s3`, `swift`,
+//! `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `secret`, `signals`,
+//! `records`) -> `sys`, the only module allowed `unsafe`.
+#![deny(unsafe_code)]
 
-pub mod cli;
-pub mod config;
+// The system layer: the only `unsafe` (raw stdio, signals, the /proc scan).
+#[allow(unsafe_code)]
+pub mod sys;
+
+// Core types.
 pub mod error;
-pub mod http;
 pub mod log;
-pub mod rdb;
 pub mod records;
+pub mod secret;
+pub mod signals;
+pub mod time;
+pub mod units;
+
+// HTTP and XML.
+pub mod http;
+pub mod xml;
+
+// Protocols.
+pub mod config;
+pub mod rdb;
 pub mod s3;
 pub mod sigv4;
 pub mod swift;
-pub mod sys;
-pub mod time;
+
+// Moving streams.
 pub mod transfer;
-pub mod xml;
+
+// The binaries' shared main, flags and documentation.
+pub mod cli;
 
 pub use error::{Error, ErrorKind, Result};

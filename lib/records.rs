@@ -7,7 +7,7 @@
 //! `s3ls ... | s3rm` works for any key; arguments on a command line are always taken literally.
 
 use crate::error::{Error, Result};
-use std::io::{self, BufRead, Write};
+use std::io::{BufRead, Write};
 
 /// Escapes control characters and backslashes so `s` fits on one line, reversibly.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
@@ -97,7 +97,7 @@ impl<W: Write> RecordWriter<W> {
         } else {
             self.out.write_all(record.as_bytes()).and_then(|_| self.out.write_all(b"\n"))
         };
-        res.map_err(stdout_error)
+        res.map_err(Error::stdout)
     }
 
     /// A field holding a name: escaped for line records, raw for NUL records.
@@ -110,38 +110,7 @@ impl<W: Write> RecordWriter<W> {
     }
 
     pub fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(stdout_error)
-    }
-}
-
-/// EPIPE means the reader went away on purpose (`| head`): end quietly with 128+SIGPIPE, like
-/// a program killed by SIGPIPE. Anything else is an I/O error.
-pub fn stdout_error(e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Error::new(crate::ErrorKind::Signal(libc::SIGPIPE), "standard output closed")
-    } else {
-        Error::io("writing standard output", e)
-    }
-}
-
-/// Standard output as a plain file (fd 1): no line buffering in the way of large writes.
-pub fn raw_stdout() -> RawStdout {
-    use std::os::fd::FromRawFd;
-    // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    RawStdout(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) }))
-}
-
-pub struct RawStdout(std::mem::ManuallyDrop<std::fs::File>);
-
-impl Write for RawStdout {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.write_all(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.out.flush().map_err(Error::stdout)
     }
 }
 

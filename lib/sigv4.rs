@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// Hex SHA-256 of the empty string: the payload hash of a bodiless request.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -45,59 +45,9 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// URI-encodes per SigV4: RFC 3986 unreserved characters (`A-Za-z0-9-._~`) stay, every other
-/// byte of the UTF-8 becomes `%XX` with uppercase hex; `/` stays unless `encode_slash`.
-pub fn uri_encode(s: &str, encode_slash: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len() + s.len() / 2);
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            b'/' if !encode_slash => out.push('/'),
-            _ => {
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 15)] as char);
-            }
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes (either hex case), and `+` as a space only when `plus_as_space`
-/// (S3's `encoding-type=url` listings encode like HTML forms). The result must be UTF-8.
-/// Errors are `ErrorKind::Server`, the usual source being a listing; re-kind them for user input.
-pub fn percent_decode(s: &str, plus_as_space: bool) -> Result<String> {
-    fn hexval(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|v| v as u8)
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let pair = bytes.get(i + 1).copied().and_then(hexval).zip(bytes.get(i + 2).copied().and_then(hexval));
-                let Some((hi, lo)) = pair else {
-                    return Err(Error::server(format!("unexpected response from server: bad percent-escape in {s:?}")));
-                };
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        Error::server(format!("unexpected response from server: percent-decoding {s:?} gives invalid UTF-8"))
-    })
-}
+/// SigV4's URI encoding (RFC 3986 unreserved characters stay, every other byte is `%XX` in
+/// uppercase hex) and its inverse, shared with Swift: see [`crate::http::encoding`].
+pub use crate::http::encoding::{percent_decode, uri_encode};
 
 /// The canonical query string: each name and value `uri_encode(.., true)`, pairs sorted by
 /// encoded name then encoded value, `name=value` joined with `&` (a valueless `?uploads` is
@@ -266,31 +216,30 @@ pub fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
 }
 
 /// Access key, secret and optional session token. `Debug` never shows the secrets.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Credentials {
     pub access_key_id: String,
-    secret_access_key: String,
-    pub session_token: Option<String>,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
 }
 
 impl Credentials {
     pub fn new(id: impl Into<String>, secret: impl Into<String>, token: Option<String>) -> Self {
-        Credentials { access_key_id: id.into(), secret_access_key: secret.into(), session_token: token }
+        Credentials {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new(secret),
+            session_token: token.map(Secret::new),
+        }
     }
 
     /// The secret, for code that must prove possession of it (signing). Never print it.
-    pub fn secret_access_key(&self) -> &str {
+    pub fn secret_access_key(&self) -> &Secret {
         &self.secret_access_key
     }
-}
 
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
-            .finish()
+    /// The session token of temporary credentials, sent with every request.
+    pub fn session_token(&self) -> Option<&Secret> {
+        self.session_token.as_ref()
     }
 }
 
@@ -345,13 +294,31 @@ impl SigningOptions {
     }
 }
 
-/// Every intermediate of one signature, for tests and `-v` diagnostics. Holds no secret.
-#[derive(Clone, Debug)]
+/// Every intermediate of one signature, for tests and diagnostics. `canonical_request` is the
+/// text that was signed, so with temporary credentials it holds the session token: print it
+/// only through `Debug`, which redacts the token (raw and URI-encoded).
+#[derive(Clone)]
 pub struct SigningSteps {
     pub canonical_request: String,
     pub string_to_sign: String,
     pub signed_headers: String,
     pub signature: String,
+    token: Option<Secret>,
+}
+
+impl fmt::Debug for SigningSteps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut creq = self.canonical_request.clone();
+        if let Some(t) = self.token.as_ref().map(Secret::expose).filter(|t| !t.is_empty()) {
+            creq = creq.replace(t, "<redacted>").replace(&uri_encode(t, true), "<redacted>");
+        }
+        f.debug_struct("SigningSteps")
+            .field("canonical_request", &creq)
+            .field("string_to_sign", &self.string_to_sign)
+            .field("signed_headers", &self.signed_headers)
+            .field("signature", &self.signature)
+            .finish()
+    }
 }
 
 /// (YYYYMMDD, key): the signing key depends only on the date for a given signer.
@@ -429,7 +396,7 @@ impl Signer {
                 return *key;
             }
         }
-        let key = signing_key(&self.credentials.secret_access_key, date, &self.region, &self.service);
+        let key = signing_key(self.credentials.secret_access_key.expose(), date, &self.region, &self.service);
         *cache = Some((date.to_owned(), key));
         key
     }
@@ -440,6 +407,17 @@ impl Signer {
 
     fn caller_headers<'r>(&self, req: &'r SignableRequest) -> impl Iterator<Item = &'r (String, String)> {
         req.headers.iter().filter(|(k, _)| !SIGNER_HEADERS.iter().any(|s| k.trim().eq_ignore_ascii_case(s)))
+    }
+
+    fn steps(
+        &self,
+        canonical_request: String,
+        string_to_sign: String,
+        signed_headers: String,
+        signature: String,
+    ) -> SigningSteps {
+        let token = self.credentials.session_token().cloned();
+        SigningSteps { canonical_request, string_to_sign, signed_headers, signature, token }
     }
 
     /// Header auth. Returns the headers to add to the request (lowercase names):
@@ -455,11 +433,12 @@ impl Signer {
         let date = &amz_date[..8];
         let mut added: Vec<(String, String)> = vec![("x-amz-date".into(), amz_date.clone())];
         let mut unsigned_token = None;
-        if let Some(token) = &self.credentials.session_token {
+        if let Some(token) = self.credentials.session_token() {
+            let header = ("x-amz-security-token".to_owned(), token.expose().to_owned());
             if self.opts.sign_session_token {
-                added.push(("x-amz-security-token".into(), token.clone()));
+                added.push(header);
             } else {
-                unsigned_token = Some(("x-amz-security-token".to_owned(), token.clone()));
+                unsigned_token = Some(header);
             }
         }
         if self.opts.content_sha256_header {
@@ -484,7 +463,7 @@ impl Signer {
         );
         added.extend(unsigned_token);
         added.push(("authorization".into(), authorization));
-        (added, SigningSteps { canonical_request: creq, string_to_sign: sts, signed_headers, signature: sig })
+        (added, self.steps(creq, sts, signed_headers, sig))
     }
 
     /// Query auth (presigned URL): returns the complete wire query string, the request's own
@@ -509,11 +488,11 @@ impl Signer {
         query.push(("X-Amz-Expires".into(), expires_secs.to_string()));
         query.push(("X-Amz-SignedHeaders".into(), signed_headers.clone()));
         let mut unsigned_token = None;
-        if let Some(token) = &self.credentials.session_token {
+        if let Some(token) = self.credentials.session_token() {
             if self.opts.sign_session_token {
-                query.push(("X-Amz-Security-Token".into(), token.clone()));
+                query.push(("X-Amz-Security-Token".into(), token.expose().to_owned()));
             } else {
-                unsigned_token = Some(token.clone());
+                unsigned_token = Some(token.expose());
             }
         }
         let cqs = canonical_query_string(&query);
@@ -525,11 +504,11 @@ impl Signer {
         let mut wire = cqs;
         if let Some(token) = unsigned_token {
             wire.push_str("&X-Amz-Security-Token=");
-            wire.push_str(&uri_encode(&token, true));
+            wire.push_str(&uri_encode(token, true));
         }
         wire.push_str("&X-Amz-Signature=");
         wire.push_str(&sig);
-        (wire, SigningSteps { canonical_request: creq, string_to_sign: sts, signed_headers, signature: sig })
+        (wire, self.steps(creq, sts, signed_headers, sig))
     }
 
     /// The signature of one aws-chunked chunk (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`): chains
@@ -552,20 +531,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn constants() {
-        assert_eq!(sha256_hex(b""), EMPTY_SHA256);
+    fn signing_steps_debug_redacts_the_session_token() {
+        let signer = Signer::s3(Credentials::new("AKID", "sekrit", Some("TOKEN/+=".into())), "us-east-1");
+        let headers = vec![("host".to_owned(), "h".to_owned())];
+        let req =
+            SignableRequest { method: "GET", path: "/", query: &[], headers: &headers, payload_hash: EMPTY_SHA256 };
+        let (_, steps) = signer.sign_steps(&req, std::time::UNIX_EPOCH);
+        assert!(steps.canonical_request.contains("x-amz-security-token:TOKEN/+="));
+        let (_, query) = signer.presign_steps(&req, std::time::UNIX_EPOCH, 60);
+        assert!(query.canonical_request.contains("X-Amz-Security-Token=TOKEN%2F%2B%3D"));
+        for s in [format!("{steps:?}"), format!("{query:#?}")] {
+            assert!(!s.contains("TOKEN") && !s.contains("sekrit") && s.contains("<redacted>"), "{s}");
+        }
     }
 
     #[test]
-    fn encodes() {
-        assert_eq!(uri_encode("a b/c~d$e+f", false), "a%20b/c~d%24e%2Bf");
-        assert_eq!(uri_encode("a/b", true), "a%2Fb");
-        assert_eq!(uri_encode("ሴ", true), "%E1%88%B4");
-        assert_eq!(percent_decode("a%20b+c%2b%E1%88%b4", false).unwrap(), "a b+c+ሴ");
-        assert_eq!(percent_decode("a+b", true).unwrap(), "a b");
-        assert!(percent_decode("a%2", false).is_err());
-        assert!(percent_decode("a%zz", false).is_err());
-        assert!(percent_decode("%FF", false).is_err());
+    fn constants() {
+        assert_eq!(sha256_hex(b""), EMPTY_SHA256);
     }
 
     #[test]

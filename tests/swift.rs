@@ -2,6 +2,9 @@
 //! `scripts/swift-server start` (see `scripts/test-servers`). A missing server fails the tests.
 //! v2 auth is tested on the documented Keystone v2.0 answer (Keystone 22 has no v2).
 
+mod common;
+
+use common::{Fault, FaultProxy, Rule};
 use md5::{Digest as _, Md5};
 use serde_json::Value;
 use sluice::swift::auth::{self, Interface};
@@ -717,5 +720,37 @@ fn swift_get_resumes_a_cut_connection() {
         assert!(out.status.success(), "{obj}: {err}");
         assert!(err.contains("resuming"), "{obj}: the connection was never cut: {err}");
         assert!(out.stdout == input, "{obj}: resumed download differs");
+    }
+}
+
+/// swift-get's resumed reads count against `--retries`, like every other retry: a GET cut
+/// short twice fails with `--retries 1` (two attempts) and succeeds with `--retries 2`.
+#[test]
+fn swift_get_resumes_within_its_retries() {
+    let c = unique("retries");
+    let input = data(3 * MIB + 5, 23);
+    put_ok(Auth::V1, &c, "plain", &input, &["-S", "16M"]);
+    let (token, storage) = v1_token();
+    let rest = storage.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    for (retries, succeeds) in [("1", false), ("2", true)] {
+        let proxy = FaultProxy::start(host.parse().unwrap());
+        proxy.add(Rule::new(Fault::TruncateResponseBody(100_000)).method("GET").path_contains("/plain").times(2));
+        let out = clean(env!("CARGO_BIN_EXE_swift-get"))
+            .env("OS_STORAGE_URL", format!("http://{}/{path}", proxy.addr()))
+            .env("OS_AUTH_TOKEN", &token)
+            .args(["-v", "--retries", retries, &c, "plain"])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(proxy.injected(), 2, "--retries {retries}: {err}");
+        assert!(err.contains("resuming"), "--retries {retries}: the GET was never resumed: {err}");
+        if succeeds {
+            assert!(out.status.success(), "--retries {retries}: {err}");
+            assert!(out.stdout == input, "--retries {retries}: resumed download differs");
+        } else {
+            assert_eq!(out.status.code(), Some(4), "--retries {retries}: {err}");
+            assert!(err.contains("gave up after 2 attempts"), "--retries {retries}: {err}");
+        }
     }
 }

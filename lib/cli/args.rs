@@ -1,11 +1,12 @@
-//! Flags shared by the S3 binaries, and value parsers (sizes, durations).
+//! Flags shared by several binaries, defined once: connection (S3, Swift), timeouts and
+//! retries, the uploaders' pipeline flags, and the value parsers they use.
 
 use crate::config::{self, AddressingStyle, Overrides};
 use crate::http::{HttpOptions, Retry};
 use crate::s3::S3Client;
-use crate::transfer::uploader::{OnFail, Uploader};
-use crate::transfer::{Options, PartPlan};
-use crate::Result;
+use crate::swift::{AuthConfig, SwiftClient};
+use crate::transfer::{OnFail, Options, PartPlan, Uploader};
+use crate::{Error, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -134,47 +135,65 @@ pub struct PipelineArgs {
 }
 
 impl PipelineArgs {
-    /// Applies the opt-out and wraps the engine options into the uploader's plan.
+    /// Wraps the engine options into the uploader's plan (`--no-abort-downstream` is applied by
+    /// `cli::main`, for every tool alike).
     pub fn uploader<'a>(&self, engine: Options<'a>) -> Uploader<'a> {
-        if self.no_abort_downstream {
-            crate::transfer::uploader::disable();
-        }
         Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() }
     }
 }
 
-/// Parses sizes like `16M`, `16MiB`, `1G`, `512k`, `5368709120` (binary units: M = MiB).
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (examples: 16M, 1G, 5368709120)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(format!("{s:?} has an unknown unit (use K, M, G or T; binary multiples)")),
-    };
-    let v = n * mult as f64;
-    if !(0.0..1.8e19).contains(&v) {
-        return Err(format!("{s:?} is out of range"));
-    }
-    Ok(v as u64)
+/// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`.
+pub fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
+    s.split_once('=')
+        .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| {
+            Error::usage(format!("{flag} {s:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"))
+        })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub const AUTH_HELP: &str = "\
+Authentication (from the environment only, as python-swiftclient reads it):
+  v1:        ST_AUTH, ST_USER, ST_KEY
+  Keystone:  OS_AUTH_URL, OS_USERNAME (or OS_USER_ID), OS_PASSWORD, OS_PROJECT_NAME (or _ID),
+             OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME (any domain variable selects v3),
+             OS_REGION_NAME, OS_INTERFACE / OS_ENDPOINT_TYPE, OS_AUTH_VERSION
+             or OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET (v3)
+  token:     OS_STORAGE_URL and OS_AUTH_TOKEN (no authentication, no renewal)";
 
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("16M").unwrap(), 16 << 20);
-        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_size("1.5k").unwrap(), 1536);
-        assert_eq!(parse_size("42").unwrap(), 42);
-        assert!(parse_size("12q").is_err());
-        assert!(parse_size("").is_err());
+#[derive(Args, Clone, Debug, Default)]
+pub struct SwiftArgs {
+    /// Region of the object-store endpoint in the catalog (default: OS_REGION_NAME, else the first)
+    #[arg(long, value_name = "REGION", help_heading = "Connection")]
+    pub region: Option<String>,
+    /// Catalog interface: public, internal or admin (default: OS_INTERFACE, OS_ENDPOINT_TYPE, then public)
+    #[arg(long, value_name = "TYPE", help_heading = "Connection")]
+    pub interface: Option<String>,
+    /// PEM file of extra CA certificates to trust (default: OS_CACERT)
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub ca_bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Say more on stderr: -v for the steps, -vv for every request
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl SwiftArgs {
+    pub fn http_options(&self) -> HttpOptions {
+        let ca = self
+            .ca_bundle
+            .clone()
+            .or_else(|| std::env::var_os("OS_CACERT").filter(|v| !v.is_empty()).map(PathBuf::from));
+        // https: the storage URL comes from the auth answer, so it may be TLS even when auth is not.
+        HttpOptions { ca_bundle: ca, https: true, ..self.net.http_options() }
+    }
+
+    pub fn auth(&self) -> Result<AuthConfig> {
+        AuthConfig::from_env(&|k| std::env::var(k).ok(), self.region.as_deref(), self.interface.as_deref())
+    }
+
+    pub fn client(&self) -> Result<SwiftClient> {
+        SwiftClient::new(self.auth()?, self.http_options(), self.verbose)
     }
 }

@@ -1,110 +1,20 @@
-//! The documentation registry: which man pages and shell completions exist, and the text they
-//! share (environment, files, exit status, pipeline safety, the toolkit's pipelines).
+//! The text the man pages share (environment, files, exit status, pipeline safety, the
+//! toolkit's pipelines), next to the tool registry ([`pages`]) they are generated from.
 //!
 //! Each binary's page is generated from its clap definition (the same one `--help` uses) plus
-//! the sections below; `tests/docs.rs` renders every page and completion from [`PAGES`],
+//! the sections below; `tests/docs.rs` renders every page and completion from [`pages`],
 //! compares them with the committed `man/` and `completions/` files, and rewrites them under
-//! `SLUICE_REGENERATE=1` (`make docs`).
-//!
-//! REGISTERING A BINARY: add one [`Page`] to [`PAGES`] (its `command` is
-//! `<super::NAME::Args as clap::CommandFactory>::command`, its `examples` the module's
-//! `EXAMPLES` constant), add the binary to `BINS` in the Makefile, then run `make docs`.
+//! `SLUICE_REGENERATE=1` (`make docs`). Registering a binary: see [`super::registry`].
 //!
 //! Text here is plain ASCII (man pages are rendered without a UTF-8 input encoding).
 
 use crate::error::EXIT_CODES;
 
-/// One binary's manual page (section 1) and completions.
-pub struct Page {
-    /// The binary's name, as installed.
-    pub name: &'static str,
-    /// Its clap definition: `<Args as clap::CommandFactory>::command`.
-    pub command: fn() -> clap::Command,
-    /// Help-formatted examples: an optional "Examples:" line, then one indented command per
-    /// line (a trailing `# comment` stays on the line). Usually the module's `EXAMPLES`.
-    pub examples: &'static str,
-    /// Which groups of environment variables (and their files) the binary reads.
-    pub env: &'static [Scope],
-    /// Extra sections in help format (a line `TITLE` in capitals, then indented paragraphs
-    /// separated by blank lines; a paragraph of several lines stays preformatted). They follow
-    /// OPTIONS; one titled like a standard section (e.g. `EXIT STATUS`) replaces that section.
-    pub sections: &'static str,
-    /// Pages outside sluice for SEE ALSO, e.g. `aws(1)`. sluice(7) and the other sluice pages
-    /// are added automatically.
-    pub see_also: &'static [&'static str],
-}
+pub use super::registry::Page;
 
-/// The pages of every binary in this tree, in SEE ALSO order.
-pub const PAGES: &[Page] = &[
-    Page {
-        name: "s3put",
-        command: <super::s3put::Args as clap::CommandFactory>::command,
-        examples: super::s3put::EXAMPLES,
-        env: &[Scope::S3, Scope::Pipeline],
-        sections: "",
-        see_also: &["aws(1)", "rclone(1)"],
-    },
-    Page {
-        name: "s3ls",
-        command: <super::s3ls::Args as clap::CommandFactory>::command,
-        examples: super::s3ls::EXAMPLES,
-        env: &[Scope::S3],
-        sections: "",
-        see_also: &["aws(1)"],
-    },
-    Page {
-        name: "s3get",
-        command: <super::s3get::Args as clap::CommandFactory>::command,
-        examples: super::s3get::EXAMPLES,
-        env: &[Scope::S3, Scope::Pipeline],
-        sections: "",
-        see_also: &["aws(1)", "rclone(1)"],
-    },
-    Page {
-        name: "s3rm",
-        command: <super::s3rm::Args as clap::CommandFactory>::command,
-        examples: super::s3rm::EXAMPLES,
-        env: &[Scope::S3],
-        sections: "",
-        see_also: &["aws(1)"],
-    },
-    Page {
-        name: "swift-slo-put",
-        command: <super::swift_slo_put::Args as clap::CommandFactory>::command,
-        examples: super::swift_slo_put::EXAMPLES,
-        env: &[Scope::Swift, Scope::Pipeline],
-        sections: "",
-        see_also: &["swift(1)"],
-    },
-    Page {
-        name: "swift-ls",
-        command: <super::swift_ls::Args as clap::CommandFactory>::command,
-        examples: super::swift_ls::EXAMPLES,
-        env: &[Scope::Swift],
-        sections: "",
-        see_also: &["swift(1)"],
-    },
-    Page {
-        name: "swift-get",
-        command: <super::swift_get::Args as clap::CommandFactory>::command,
-        examples: super::swift_get::EXAMPLES,
-        env: &[Scope::Swift, Scope::Pipeline],
-        sections: "",
-        see_also: &["swift(1)"],
-    },
-    Page {
-        name: "rdbcheck",
-        command: <super::rdbcheck::Args as clap::CommandFactory>::command,
-        examples: super::rdbcheck::EXAMPLES,
-        env: &[Scope::Pipeline],
-        sections: super::rdbcheck::AFTER_LONG_HELP,
-        see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
-    },
-];
-
-/// The registry of section-1 pages.
+/// The pages of every binary in this tree, in SEE ALSO order: the tool registry.
 pub fn pages() -> &'static [Page] {
-    PAGES
+    super::registry::REGISTRY
 }
 
 /// Groups of environment variables, so each page lists only what its binary reads.
@@ -129,7 +39,7 @@ const fn env(name: &'static str, scope: Scope, text: &'static str) -> EnvVar {
 }
 
 /// Every environment variable any sluice binary reads (lib/config.rs, the Swift auth module,
-/// lib/pipeline.rs). The README's configuration section must name each one (tests/docs.rs).
+/// lib/signals.rs). The README's configuration section must name each one (tests/docs.rs).
 pub const ENVIRONMENT: &[EnvVar] = &[
     env("AWS_ACCESS_KEY_ID", Scope::S3,
         "Access key. Together with AWS_SECRET_ACCESS_KEY it wins over the shared files, unless --profile is given."),
@@ -204,7 +114,7 @@ pub struct Section {
     pub blocks: &'static [Block],
 }
 
-/// PIPELINE SAFETY, in every page and in sluice(7) (the mechanism is lib/pipeline.rs).
+/// PIPELINE SAFETY, in every page and in sluice(7) (the mechanism is lib/signals.rs).
 pub const PIPELINE_SAFETY: &[Block] = &[
     Block::P("In a pipeline such as `valkey-cli --rdb - | rdbcheck | s3put s3://b/k`, end of input looks the same whether the producer finished or died: a plain uploader would store a truncated object. sluice closes that hole in three ways."),
     Block::Item("Abort downstream", "A sluice stage that fails while its standard output is a pipe (rdbcheck finding corruption, a --tee uploader whose input broke) first sends SIGUSR2 to the processes reading that pipe, found through /proc, and only then closes its output and exits. The signal is pending before the reader can see end of input, so a sluice uploader downstream aborts instead of completing. Readers that do not catch SIGUSR2 are never signalled (its default action would kill them), and nothing is sent when standard output is a file, a terminal or a socket. Opt out with SLUICE_PIPELINE_ABORT=0 or --no-abort-downstream."),
@@ -239,18 +149,18 @@ pub const PIPELINES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The binaries of the toolkit with one line each, for sluice(7): all of them, registered or
-/// not (a registered page's own `about` is used instead of this text).
-pub const TOOLS: &[(&str, &str)] = &[
-    ("s3put", "Stream standard input into one S3 object, verified, leaving nothing behind on failure"),
-    ("s3get", "Write S3 objects to standard output, in order, verified"),
-    ("s3ls", "List buckets, objects or in-progress multipart uploads, one s3:// URL per line"),
-    ("s3rm", "Delete S3 objects (or abort multipart uploads) named by s3ls's output"),
-    ("swift-slo-put", "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure"),
-    ("swift-ls", "List Swift containers, or the objects of a container"),
-    ("swift-get", "Stream a Swift object (plain, SLO or DLO) to standard output, verified"),
-    ("rdbcheck", "Validate a Redis/Valkey RDB snapshot while passing it through"),
-];
+/// The binaries of the toolkit with their one-line description, for sluice(7), in registry
+/// order (derived from the registry, so the list lives in one place).
+pub const TOOLS: &[(&str, &str)] = &{
+    let pages = super::registry::REGISTRY;
+    let mut out = [("", ""); super::registry::REGISTRY.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = (pages[i].name, pages[i].about);
+        i += 1;
+    }
+    out
+};
 
 /// sluice(7)'s own sections, between DESCRIPTION and the generated ENVIRONMENT.
 pub const SLUICE7_SECTIONS: &[Section] = &[
@@ -312,18 +222,9 @@ pub fn parse_sections(text: &str) -> Vec<(String, Vec<Vec<String>>)> {
     out
 }
 
-/// The EXIT STATUS table as (code, meaning) strings, from the shared EXIT_CODES.
+/// The EXIT STATUS table as (status, meaning) strings, from the shared [`EXIT_CODES`].
 pub fn exit_statuses() -> Vec<(String, &'static str)> {
-    EXIT_CODES
-        .iter()
-        .map(|(code, what)| {
-            if *code == 128 {
-                ("128+N".to_string(), what.trim_start_matches("+N: "))
-            } else {
-                (code.to_string(), *what)
-            }
-        })
-        .collect()
+    EXIT_CODES.iter().map(|s| (s.label(), s.meaning)).collect()
 }
 
 /// The environment variables of the given scopes, in table order.
@@ -345,9 +246,10 @@ mod tests {
 
     #[test]
     fn every_page_has_a_command_named_like_it() {
-        for p in PAGES {
+        for p in pages() {
             assert_eq!((p.command)().get_name(), p.name);
             assert!(TOOLS.iter().any(|(t, _)| *t == p.name), "{} missing from TOOLS", p.name);
+            assert_eq!((p.command)().get_about().map(|a| a.to_string()).as_deref(), Some(p.about), "{}", p.name);
         }
     }
 }

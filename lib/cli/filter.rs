@@ -6,9 +6,9 @@
 //! Entries without a modification time never pass a time filter: a retention pipeline must not
 //! delete what it cannot date.
 
-use crate::cli::args::parse_size;
 use crate::error::{Error, Result};
 use crate::time::{parse_duration, parse_rfc3339, rfc3339};
+use crate::units::parse_size;
 use clap::Args;
 use regex::Regex;
 use std::time::SystemTime;

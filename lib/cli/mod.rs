@@ -1,29 +1,91 @@
-//! Command-line definitions: every binary's flags are defined here once, as clap derive
-//! structs, so `--help`, the man pages and the shell completions come from one source.
+//! The command line: every binary's flags, defined once as clap derive structs (so `--help`,
+//! the man pages and the shell completions come from one source), the [`Tool`] trait each
+//! binary's flags implement, and [`main`], the one `main` all eight binaries share.
+//!
+//! A binary is `fn main() { sluice::cli::main::<sluice::cli::NAME::Args>() }`: [`main`]
+//! parses the command line (a bad one is a one-line usage error, exit 2), sets up the signal
+//! handling the tool's kind needs, runs it, tells the next stage of the pipeline when a stream
+//! went bad, says how the run ended, and exits with the documented status.
 
 pub mod args;
 pub mod doc;
 pub mod filter;
+pub mod registry;
+
 pub mod rdbcheck;
 pub mod s3get;
 pub mod s3ls;
 pub mod s3put;
 pub mod s3rm;
-pub mod swift_common;
 pub mod swift_get;
 pub mod swift_ls;
 pub mod swift_slo_put;
 
-use crate::error::{Error, EXIT_CODES};
+use crate::error::{Error, ErrorKind, Result, EXIT_CODES};
+use crate::{log, signals};
+pub use registry::Page;
 
-/// The EXIT STATUS text shared by every binary's help and man page.
-pub fn exit_status_help() -> String {
-    let mut s = String::from("Exit status:\n");
-    for (code, what) in EXIT_CODES {
-        let code = if *code == 128 { "128+N".to_string() } else { code.to_string() };
-        s.push_str(&format!("  {code:>5}  {what}\n"));
+/// One binary: its flags (the clap struct implementing this), its registry entry, and what it
+/// does once the flags are parsed.
+pub trait Tool: clap::Parser {
+    /// The tool's entry in the registry: name, description, man page parts.
+    const PAGE: Page;
+
+    /// Whether standard output carries a stream the next stage must not trust after a failure
+    /// (s3get, swift-get, rdbcheck). Such a tool tells the reader of its stdout when it fails,
+    /// and on SIGINT, SIGTERM, SIGHUP or an upstream SIGUSR2 it does that and exits at once.
+    /// (The uploaders handle their signals inside the engine, to abort the upload first.)
+    const WRITES_STREAM: bool = false;
+
+    /// Whether `--no-abort-downstream` was given.
+    fn no_abort_downstream(&self) -> bool {
+        false
     }
-    s
+
+    /// Does the work.
+    fn run(&self) -> Result<()>;
+
+    /// Says on stderr how the run ended and returns the exit status. By default: nothing on
+    /// success, one line for an error, and nothing when the reader of stdout went away (as `cat`).
+    fn finish(&self, result: Result<()>) -> i32 {
+        report(result)
+    }
+}
+
+/// The `main` of every binary: parse, run, report, exit.
+pub fn main<T: Tool>() -> ! {
+    let tool: T = parse_args();
+    if tool.no_abort_downstream() {
+        signals::disable_abort_downstream();
+    }
+    if T::WRITES_STREAM {
+        // Before any thread exists, so every thread inherits the blocked signals.
+        signals::exit_on_signals();
+    }
+    let result = tool.run();
+    if T::WRITES_STREAM {
+        if let Err(e) = &result {
+            if !e.is_closed_stdout() {
+                // Before stdout is closed: the reader must have the signal before it sees EOF.
+                signals::abort_downstream();
+            }
+        }
+    }
+    std::process::exit(tool.finish(result))
+}
+
+/// Prints the error (one line, prefixed with the program name) and returns its exit status.
+pub fn report(result: Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            // A closed stdout already ended the pipeline on purpose: exit like `cat` would.
+            if !e.is_closed_stdout() {
+                log::note(&e);
+            }
+            e.exit_code()
+        }
+    }
 }
 
 /// Parses the command line like `clap::Parser::parse`, but a bad command line is reported on
@@ -48,39 +110,36 @@ pub fn parse_args<T: clap::Parser>() -> T {
                 .collect();
             let msg = msg.join(" ");
             let msg = msg.strip_prefix("error:").unwrap_or(&msg).trim();
-            crate::log::note(format!("{msg} (see --help)"));
-            std::process::exit(crate::ErrorKind::Usage.exit_code());
+            log::note(format!("{msg} (see --help)"));
+            std::process::exit(ErrorKind::Usage.exit_code());
         }
     }
 }
 
-/// Prints the error (one line, prefixed with the program name) and exits with its code.
-pub fn exit_with(result: Result<(), Error>) -> ! {
-    match result {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            // A closed stdout already ended the pipeline on purpose: exit like `cat` would.
-            if e.kind() != crate::ErrorKind::Signal(libc::SIGPIPE) {
-                crate::log::note(&e);
-            }
-            std::process::exit(e.exit_code())
-        }
+/// The EXIT STATUS text shared by every binary's help (the man pages render [`EXIT_CODES`]).
+pub fn exit_status_help() -> String {
+    let mut s = String::from("Exit status:\n");
+    for status in EXIT_CODES {
+        s.push_str(&format!("  {:>5}  {}\n", status.label(), status.meaning));
     }
+    s
 }
 
-/// Like `exit_with`, for stages that write a stream to stdout: a failure first tells the
-/// process reading that pipe that the stream is bad (see `pipeline`), then exits.
-pub fn exit_writer(result: Result<(), Error>) -> ! {
-    if let Err(e) = &result {
-        if e.kind() != crate::ErrorKind::Signal(libc::SIGPIPE) {
-            crate::transfer::uploader::abort_downstream();
-        }
+/// The text after the options in `--help`: `preface` paragraphs, the exit statuses, examples.
+pub fn after_help(preface: &[&str], examples: &str) -> String {
+    let mut s = String::new();
+    for p in preface {
+        s.push_str(p);
+        s.push_str("\n\n");
     }
-    exit_with(result)
+    s.push_str(&exit_status_help());
+    s.push('\n');
+    s.push_str(examples);
+    s
 }
 
 /// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data.
-pub fn print_result(line: &str, to_stderr: bool) -> Result<(), Error> {
+pub fn print_result(line: &str, to_stderr: bool) -> Result<()> {
     use std::io::Write;
     if to_stderr {
         eprintln!("{line}");
@@ -88,4 +147,27 @@ pub fn print_result(line: &str, to_stderr: bool) -> Result<(), Error> {
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| Error::io("writing standard output", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_help_shows_each_status_once() {
+        let help = exit_status_help();
+        assert!(help.contains("  128+N  interrupted by signal N"), "{help}");
+        assert!(!help.contains("+N:"), "{help}");
+        assert!(help.contains("      2  usage error"), "{help}");
+    }
+
+    #[test]
+    fn every_error_kind_has_its_own_status() {
+        use ErrorKind::*;
+        let kinds = [Data, Usage, Config, Server, Verify, Io, NotFound, Denied, Partial];
+        let mut codes: Vec<i32> = kinds.iter().map(|k| k.exit_code()).collect();
+        codes.dedup();
+        assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(Signal(15).exit_code(), 143);
+    }
 }

@@ -1,8 +1,18 @@
-//! `rdbcheck`: flags and help text.
+//! `rdbcheck`: flags, help text, and its run: validate while passing through, then warnings,
+//! the summary and the JSON report, also on failure.
 
-use crate::rdb::Options;
+use super::doc::Scope;
+use super::{Page, Tool};
+use crate::error::{Error, ErrorKind, Result};
+use crate::rdb::{Options, Report, Validator};
 use clap::Parser;
+use std::cell::OnceCell;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
+
+pub const ABOUT: &str = "Validate a Redis/Valkey RDB snapshot while passing it through";
 
 const LONG_ABOUT: &str = "\
 Validates a Redis or Valkey RDB snapshot in one streaming pass while copying it, byte for \
@@ -56,15 +66,7 @@ notice it.
 ERRORS
     Errors are one line on standard error: the byte offset, what was expected, and the record \
 being read (database and key index; the key name only with -v, since key names may be \
-sensitive). Bytes up to the point of failure have already been written to standard output.
-
-EXIT STATUS
-    0    the stream is a valid RDB
-    1    the stream is not a valid RDB (or is empty, or is an error reply)
-    2    usage error
-    6    I/O error reading the input or writing the output
-    141  the reader of standard output went away (as for `cat`); nothing is printed
-    128+N  interrupted by signal N (the reader of standard output is told first)";
+sensitive). Bytes up to the point of failure have already been written to standard output.";
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -77,10 +79,10 @@ Examples:
 #[command(
     name = "rdbcheck",
     version,
-    about = "Validate a Redis/Valkey RDB snapshot while passing it through",
+    about = ABOUT,
     long_about = LONG_ABOUT,
-    after_help = EXAMPLES,
-    after_long_help = AFTER_LONG_HELP
+    after_help = super::after_help(&[], EXAMPLES),
+    after_long_help = super::after_help(&[AFTER_LONG_HELP], EXAMPLES)
 )]
 pub struct Args {
     /// RDB file to read; standard input if absent or "-"
@@ -126,6 +128,93 @@ pub struct Args {
     /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
     #[arg(long)]
     pub no_abort_downstream: bool,
+
+    /// The validation report, kept for `finish` (also after a failure).
+    #[arg(skip)]
+    report: OnceCell<Report>,
+}
+
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "rdbcheck",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::Pipeline],
+        sections: AFTER_LONG_HELP,
+        see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
+    };
+
+    const WRITES_STREAM: bool = true;
+
+    fn no_abort_downstream(&self) -> bool {
+        self.no_abort_downstream
+    }
+
+    fn run(&self) -> Result<()> {
+        // The validator reads and writes the descriptors directly (std's stdout is
+        // line-buffered), and enlarges the pipes it is given.
+        let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+        let file;
+        let src = match self.input() {
+            None => stdin.as_fd(),
+            Some(path) => {
+                file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                file.as_fd()
+            }
+        };
+        let out = (!self.check_only).then(|| stdout.as_fd());
+        let mut v = Validator::new(self.options());
+        let res = v.run_fds(src, out);
+        let _ = self.report.set(v.into_report());
+        res
+    }
+
+    /// Warnings, the summary, the error and the JSON report, in that order; nothing at all when
+    /// the reader of stdout went away (as `cat`).
+    fn finish(&self, res: Result<()>) -> i32 {
+        if res.as_ref().is_err_and(Error::is_closed_stdout) {
+            return super::report(res);
+        }
+        let report = self.report.get();
+        let mut stderr = std::io::stderr().lock();
+        if let Some(r) = report {
+            if !self.quiet {
+                for w in &r.warnings {
+                    let _ = writeln!(stderr, "rdbcheck: warning: {w}");
+                }
+                if r.warnings_total > r.warnings.len() as u64 {
+                    let more = r.warnings_total - r.warnings.len() as u64;
+                    let _ = writeln!(stderr, "rdbcheck: warning: … and {more} more warnings");
+                }
+            }
+            if self.verbose {
+                for line in r.summary().lines() {
+                    let _ = writeln!(stderr, "rdbcheck: {line}");
+                }
+            }
+        }
+        let mut code = match &res {
+            Ok(()) => 0,
+            Err(e) => {
+                let _ = writeln!(stderr, "rdbcheck: {e}");
+                e.exit_code()
+            }
+        };
+        if let (Some(path), Some(r)) = (&self.json, report) {
+            let json = r.to_json(res.is_ok(), res.as_ref().err().map(|e| e.message()));
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+            let written =
+                if path.as_os_str() == "-" { stderr.write_all(text.as_bytes()) } else { std::fs::write(path, text) };
+            if let Err(e) = written {
+                let _ = writeln!(stderr, "rdbcheck: writing the JSON report to {}: {e}", path.display());
+                if code == 0 {
+                    code = ErrorKind::Io.exit_code();
+                }
+            }
+        }
+        code
+    }
 }
 
 impl Args {

@@ -1,10 +1,13 @@
 //! s3get: flags and the download loop.
 
-use super::args::{parse_size, S3Args};
-use crate::records::raw_stdout;
+use super::args::S3Args;
+use super::doc::Scope;
+use super::{Page, Tool};
 use crate::s3::get::{download, ByteRange, GetOptions};
 use crate::s3::S3Url;
-use crate::transfer::human;
+use crate::sys::stdio;
+use crate::units::human;
+use crate::units::parse_size;
 use crate::{Error, Result};
 use clap::Parser;
 use std::sync::Arc;
@@ -36,7 +39,7 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3get", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Objects to write, in this order: s3://BUCKET/KEY
     #[arg(value_name = "s3://BUCKET/KEY", required = true)]
@@ -56,33 +59,43 @@ pub struct Args {
     pub range: Option<ByteRange>,
 }
 
-pub fn after_help() -> String {
-    format!("{}\n{EXAMPLES}", super::exit_status_help())
-}
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "s3get",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::S3, Scope::Pipeline],
+        sections: "",
+        see_also: &["aws(1)", "rclone(1)"],
+    };
 
-/// Runs s3get: every URL is checked before the first byte is written.
-pub fn run(args: &Args) -> Result<()> {
-    let urls = args.urls.iter().map(|u| S3Url::parse_object(u)).collect::<Result<Vec<_>>>()?;
-    if !(64 << 10..=1 << 30).contains(&args.chunk_size) {
-        return Err(Error::usage("--chunk-size must be between 64K and 1G"));
-    }
-    let client = Arc::new(args.s3.client()?);
-    let opts = GetOptions { jobs: args.jobs as usize, chunk_size: args.chunk_size, range: args.range };
-    let mut out = raw_stdout();
-    for url in &urls {
-        let start = Instant::now();
-        let s = download(&client, url, &mut out, &opts)?;
-        if args.s3.verbose >= 1 {
-            let secs = start.elapsed().as_secs_f64().max(1e-3);
-            crate::log::note(format!(
-                "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed, {}",
-                human(s.bytes),
-                human((s.bytes as f64 / secs) as u64),
-                s.ranged_requests,
-                s.resumed,
-                if s.md5_verified { "MD5 verified" } else { "length verified" }
-            ));
+    const WRITES_STREAM: bool = true;
+
+    /// Runs s3get: every URL is checked before the first byte is written.
+    fn run(&self) -> Result<()> {
+        let urls = self.urls.iter().map(|u| S3Url::parse_object(u)).collect::<Result<Vec<_>>>()?;
+        if !(64 << 10..=1 << 30).contains(&self.chunk_size) {
+            return Err(Error::usage("--chunk-size must be between 64K and 1G"));
         }
+        let client = Arc::new(self.s3.client()?);
+        let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range };
+        let mut out = stdio::stdout();
+        for url in &urls {
+            let start = Instant::now();
+            let s = download(&client, url, &mut out, &opts)?;
+            if self.s3.verbose >= 1 {
+                let secs = start.elapsed().as_secs_f64().max(1e-3);
+                crate::log::note(format!(
+                    "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed, {}",
+                    human(s.bytes),
+                    human((s.bytes as f64 / secs) as u64),
+                    s.ranged_requests,
+                    s.resumed,
+                    if s.md5_verified { "MD5 verified" } else { "length verified" }
+                ));
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -1,11 +1,15 @@
 //! s3ls: flags, output formats and the listing loop.
 
 use super::args::S3Args;
+use super::doc::Scope;
+use super::{Page, Tool};
 use crate::cli::filter::FilterArgs;
-use crate::records::{raw_stdout, RecordWriter};
+use crate::http::unquote_etag;
+use crate::records::RecordWriter;
 use crate::s3::list::{Entry, ListOptions};
 use crate::s3::responses::{BucketEntry, ObjectEntry, UploadEntry};
-use crate::s3::{ops::unquote_etag, S3Url};
+use crate::s3::S3Url;
+use crate::sys::stdio;
 use crate::time::rfc3339;
 use crate::{Error, Result};
 use clap::Parser;
@@ -52,7 +56,7 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3ls", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// What to list: s3://BUCKET or s3://BUCKET/PREFIX (none: the buckets)
     #[arg(value_name = "s3://BUCKET[/PREFIX]")]
@@ -86,10 +90,6 @@ pub struct Args {
     /// Keys per listing request (the server may return fewer; default: the server's, 1,000 on S3)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Listing")]
     pub page_size: Option<u32>,
-}
-
-pub fn after_help() -> String {
-    format!("{}\n{EXAMPLES}", super::exit_status_help())
 }
 
 /// Column widths of `-l`: 13 digits hold 5 TiB; 38 characters hold an MD5 with "-10000".
@@ -185,102 +185,114 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// Runs s3ls: validates every flag before the first request, then streams the listing.
-// `while let` rather than `for`: the loop asks the lister whether its page is used up.
-#[allow(clippy::while_let_on_iterator)]
-pub fn run(args: &Args) -> Result<()> {
-    let filter = args.filter.build(SystemTime::now())?;
-    let url = args.url.as_deref().map(S3Url::parse).transpose()?;
-    if args.uploads && (filter.min_size.is_some() || filter.max_size.is_some()) {
-        return Err(Error::usage("--min-size and --max-size do not apply to --uploads (uploads have no size yet)"));
-    }
-    if url.is_none() && (args.uploads || args.delimiter.is_some() || filter.needs_attributes()) {
-        return Err(Error::usage(
-            "listing buckets takes only --match; give s3://BUCKET[/PREFIX] to list objects or uploads",
-        ));
-    }
-    let client = args.s3.client()?;
-    if args.s3.verbose >= 1 {
-        crate::log::note(format!("filters: {}", filter.describe()));
-    }
-    let format = if args.json {
-        Format::Json
-    } else if args.long {
-        Format::Long
-    } else {
-        Format::Plain
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "s3ls",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::S3],
+        sections: "",
+        see_also: &["aws(1)"],
     };
-    let out = BufWriter::with_capacity(64 << 10, raw_stdout());
-    let mut p = Printer { w: RecordWriter::new(out, args.null), format, bucket: String::new() };
 
-    let Some(url) = url else {
-        // S3 sorts buckets by name; Garage does not. Sorted output diffs well.
-        let mut buckets = client.list_buckets()?;
-        buckets.sort_by(|a, b| a.name.cmp(&b.name));
-        for b in buckets {
-            if filter.key_matches(&b.name) {
-                p.bucket(&b)?;
-            }
+    /// Runs s3ls: validates every flag before the first request, then streams the listing.
+    // `while let` rather than `for`: the loop asks the lister whether its page is used up.
+    #[allow(clippy::while_let_on_iterator)]
+    fn run(&self) -> Result<()> {
+        let filter = self.filter.build(SystemTime::now())?;
+        let url = self.url.as_deref().map(S3Url::parse).transpose()?;
+        if self.uploads && (filter.min_size.is_some() || filter.max_size.is_some()) {
+            return Err(Error::usage("--min-size and --max-size do not apply to --uploads (uploads have no size yet)"));
         }
-        return p.w.flush();
-    };
-    p.bucket = url.bucket.clone();
-
-    let (mut listed, mut shown, mut bytes) = (0u64, 0u64, 0u64);
-    if args.uploads {
-        let mut lister = client.list_uploads(&url.bucket, &url.key);
-        while let Some(u) = lister.next() {
-            let u = u?;
-            listed += 1;
-            if filter.matches(&u.key, 0, u.initiated) {
-                shown += 1;
-                p.upload(&u)?;
-            }
-            if lister.page_exhausted() {
-                p.w.flush()?;
-            }
-        }
-    } else {
-        let opts = ListOptions {
-            prefix: url.key.clone(),
-            delimiter: args.delimiter.clone().filter(|d| !d.is_empty()),
-            force_v1: args.list_v1,
-            max_keys: args.page_size,
-        };
-        let mut lister = client.list_objects(&url.bucket, opts);
-        while let Some(e) = lister.next() {
-            listed += 1;
-            match e? {
-                Entry::Object(o) => {
-                    if filter.matches(&o.key, o.size, o.last_modified) {
-                        shown += 1;
-                        bytes += o.size;
-                        p.object(&o)?;
-                    }
-                }
-                Entry::Prefix(pre) => {
-                    if filter.prefix_matches(&pre) {
-                        shown += 1;
-                        p.prefix(&pre)?;
-                    }
-                }
-            }
-            // Hand each page to the reader before waiting for the next one.
-            if lister.page_exhausted() {
-                p.w.flush()?;
-            }
-        }
-        if args.s3.verbose >= 1 {
-            let v = if lister.pager().version() == crate::s3::list::ListVersion::V2 { "v2" } else { "v1" };
-            crate::log::note(format!(
-                "{shown} of {listed} entries shown ({}), {} page(s) of ListObjects {v}",
-                crate::transfer::human(bytes),
-                lister.pages()
+        if url.is_none() && (self.uploads || self.delimiter.is_some() || filter.needs_attributes()) {
+            return Err(Error::usage(
+                "listing buckets takes only --match; give s3://BUCKET[/PREFIX] to list objects or uploads",
             ));
         }
+        let client = self.s3.client()?;
+        if self.s3.verbose >= 1 {
+            crate::log::note(format!("filters: {}", filter.describe()));
+        }
+        let format = if self.json {
+            Format::Json
+        } else if self.long {
+            Format::Long
+        } else {
+            Format::Plain
+        };
+        let out = BufWriter::with_capacity(64 << 10, stdio::stdout());
+        let mut p = Printer { w: RecordWriter::new(out, self.null), format, bucket: String::new() };
+
+        let Some(url) = url else {
+            // S3 sorts buckets by name; Garage does not. Sorted output diffs well.
+            let mut buckets = client.list_buckets()?;
+            buckets.sort_by(|a, b| a.name.cmp(&b.name));
+            for b in buckets {
+                if filter.key_matches(&b.name) {
+                    p.bucket(&b)?;
+                }
+            }
+            return p.w.flush();
+        };
+        p.bucket = url.bucket.clone();
+
+        let (mut listed, mut shown, mut bytes) = (0u64, 0u64, 0u64);
+        if self.uploads {
+            let mut lister = client.list_uploads(&url.bucket, &url.key);
+            while let Some(u) = lister.next() {
+                let u = u?;
+                listed += 1;
+                if filter.matches(&u.key, 0, u.initiated) {
+                    shown += 1;
+                    p.upload(&u)?;
+                }
+                if lister.page_exhausted() {
+                    p.w.flush()?;
+                }
+            }
+        } else {
+            let opts = ListOptions {
+                prefix: url.key.clone(),
+                delimiter: self.delimiter.clone().filter(|d| !d.is_empty()),
+                force_v1: self.list_v1,
+                max_keys: self.page_size,
+            };
+            let mut lister = client.list_objects(&url.bucket, opts);
+            while let Some(e) = lister.next() {
+                listed += 1;
+                match e? {
+                    Entry::Object(o) => {
+                        if filter.matches(&o.key, o.size, o.last_modified) {
+                            shown += 1;
+                            bytes += o.size;
+                            p.object(&o)?;
+                        }
+                    }
+                    Entry::Prefix(pre) => {
+                        if filter.prefix_matches(&pre) {
+                            shown += 1;
+                            p.prefix(&pre)?;
+                        }
+                    }
+                }
+                // Hand each page to the reader before waiting for the next one.
+                if lister.page_exhausted() {
+                    p.w.flush()?;
+                }
+            }
+            if self.s3.verbose >= 1 {
+                let v = if lister.pager().version() == crate::s3::list::ListVersion::V2 { "v2" } else { "v1" };
+                crate::log::note(format!(
+                    "{shown} of {listed} entries shown ({}), {} page(s) of ListObjects {v}",
+                    crate::units::human(bytes),
+                    lister.pages()
+                ));
+            }
+        }
+        if self.uploads && self.s3.verbose >= 1 {
+            crate::log::note(format!("{shown} of {listed} uploads shown"));
+        }
+        p.w.flush()
     }
-    if args.uploads && args.s3.verbose >= 1 {
-        crate::log::note(format!("{shown} of {listed} uploads shown"));
-    }
-    p.w.flush()
 }

@@ -1,11 +1,16 @@
 //! s3put's flags.
 
-use super::args::{parse_size, PipelineArgs, S3Args};
+use super::args::{engine_options, key_value, PipelineArgs, S3Args};
+use super::doc::Scope;
+use super::{Page, Tool};
 use crate::config::Provider;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
-use crate::transfer::{PartPlan, MIB};
+use crate::s3::{upload::S3Destination, S3Url};
+use crate::transfer::{self, PartPlan};
+use crate::units::{parse_size, GIB, MIB};
 use crate::{Error, Result};
 use clap::Parser;
+use std::sync::Arc;
 
 pub const ABOUT: &str = "Stream standard input into one S3 object, verified, leaving nothing behind on failure";
 
@@ -40,7 +45,7 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3put", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Destination object: s3://BUCKET/KEY
     #[arg(value_name = "s3://BUCKET/KEY")]
@@ -98,26 +103,49 @@ pub struct Args {
     pub pipeline: PipelineArgs,
 }
 
-pub fn after_help() -> String {
-    format!("{}\n{EXAMPLES}", super::exit_status_help())
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "s3put",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::S3, Scope::Pipeline],
+        sections: "",
+        see_also: &["aws(1)", "rclone(1)"],
+    };
+
+    fn no_abort_downstream(&self) -> bool {
+        self.pipeline.no_abort_downstream
+    }
+
+    fn run(&self) -> Result<()> {
+        let url = S3Url::parse_object(&self.url)?;
+        let client = self.s3.client()?;
+        let plan = self.part_plan(client.endpoint().provider())?;
+        if self.create_bucket {
+            client.create_bucket(&url.bucket)?;
+        }
+        let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
+        let engine = engine_options(self.jobs, plan, self.allow_empty, self.progress, self.s3.verbose);
+        let summary = transfer::run_upload(dest, self.pipeline.uploader(engine))?;
+        if self.json {
+            let out = serde_json::json!({
+                "url": url.to_url_string(),
+                "size": summary.bytes,
+                "etag": summary.etag,
+                "parts": summary.parts,
+                "seconds": summary.seconds(),
+            });
+            // With --tee, stdout carries the data: the result goes to stderr instead.
+            super::print_result(&out.to_string(), self.pipeline.tee)?;
+        }
+        Ok(())
+    }
 }
 
 impl Args {
     pub fn object_options(&self) -> Result<ObjectOptions> {
-        let mut metadata = Vec::new();
-        for m in &self.metadata {
-            let (k, v) = m
-                .split_once('=')
-                .filter(|(k, _)| {
-                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                })
-                .ok_or_else(|| {
-                    Error::usage(format!(
-                        "--metadata {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"
-                    ))
-                })?;
-            metadata.push((k.to_string(), v.to_string()));
-        }
+        let metadata = self.metadata.iter().map(|m| key_value("--metadata", m)).collect::<Result<_>>()?;
         Ok(ObjectOptions {
             content_type: self.content_type.clone(),
             metadata,
@@ -131,7 +159,7 @@ impl Args {
     /// The part-size plan: fixed, sized for --expected-size, uniform, or growing (default).
     pub fn part_plan(&self, provider: Provider) -> Result<PartPlan> {
         const MIN: u64 = 5 * MIB;
-        const MAX: u64 = 5 << 30;
+        const MAX: u64 = 5 * GIB;
         const DEFAULT: u64 = 16 * MIB;
         if let Some(p) = self.part_size {
             if !(MIN..=MAX).contains(&p) {

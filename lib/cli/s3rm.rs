@@ -1,9 +1,12 @@
 //! s3rm: flags, reading URLs, batching deletes and aborts.
 
 use super::args::S3Args;
-use crate::records::{escape, raw_stdout, RecordReader, RecordWriter};
+use super::doc::Scope;
+use super::{Page, Tool};
+use crate::records::{escape, RecordReader, RecordWriter};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
 use crate::s3::S3Url;
+use crate::sys::stdio;
 use crate::{log, Error, ErrorKind, Result};
 use clap::Parser;
 use std::collections::HashSet;
@@ -40,7 +43,7 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3rm", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Objects to delete; none: read URLs from standard input
     #[arg(value_name = "s3://BUCKET/KEY")]
@@ -58,10 +61,6 @@ pub struct Args {
     /// Print (to stdout, in s3ls's format) what would be deleted or aborted, and do nothing
     #[arg(short = 'n', long, help_heading = "Input")]
     pub dry_run: bool,
-}
-
-pub fn after_help() -> String {
-    format!("{}\n{EXAMPLES}", super::exit_status_help())
 }
 
 /// Where the URLs come from: the arguments, or standard input's records.
@@ -93,63 +92,77 @@ fn object_url(rec: &str, whence: &str) -> Result<S3Url> {
     if u.key.is_empty() {
         return Err(Error::usage(format!(
             "{whence}: {} names a bucket, not an object; s3rm never deletes buckets",
-            crate::s3::client::printable(rec)
+            crate::log::printable(rec)
         )));
     }
     Ok(u)
 }
 
-/// Runs s3rm.
-pub fn run(args: &Args) -> Result<()> {
-    if args.uploads && !args.urls.is_empty() {
-        return Err(Error::usage("--uploads reads `s3ls --uploads` lines from standard input; give no URL arguments"));
-    }
-    if args.null && !args.urls.is_empty() {
-        return Err(Error::usage("-0 describes standard input; it makes no sense with URL arguments"));
-    }
-    let mut input = if args.urls.is_empty() {
-        Input::Stdin(RecordReader::new(std::io::stdin().lock(), args.null))
-    } else {
-        // Check every argument before deleting anything.
-        for (i, u) in args.urls.iter().enumerate() {
-            object_url(u, &format!("argument {}", i + 1))?;
-        }
-        Input::Args(args.urls.iter(), 0)
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "s3rm",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::S3],
+        sections: "",
+        see_also: &["aws(1)"],
     };
-    // --dry-run needs no credentials: it only parses and prints.
-    let client = if args.dry_run { None } else { Some(args.s3.client()?) };
-    let mut dry = RecordWriter::new(BufWriter::new(raw_stdout()), args.null);
-    if args.uploads {
-        return abort_uploads(args, &mut input, client.as_ref(), &mut dry);
-    }
 
-    let mut deleter = client.as_ref().map(BatchDeleter::new);
-    let mut batch = Batch::default();
-    let mut stats = Stats::default();
-    while let Some((rec, whence)) = input.next()? {
-        let url = object_url(&rec, &whence)?;
-        if batch.bucket.as_deref().is_some_and(|b| b != url.bucket) || batch.keys.len() >= MAX_BATCH {
-            batch.flush(deleter.as_mut(), &mut dry, &mut stats)?;
+    /// Runs s3rm.
+    fn run(&self) -> Result<()> {
+        if self.uploads && !self.urls.is_empty() {
+            return Err(Error::usage(
+                "--uploads reads `s3ls --uploads` lines from standard input; give no URL arguments",
+            ));
         }
-        batch.push(url);
+        if self.null && !self.urls.is_empty() {
+            return Err(Error::usage("-0 describes standard input; it makes no sense with URL arguments"));
+        }
+        let mut input = if self.urls.is_empty() {
+            Input::Stdin(RecordReader::new(std::io::stdin().lock(), self.null))
+        } else {
+            // Check every argument before deleting anything.
+            for (i, u) in self.urls.iter().enumerate() {
+                object_url(u, &format!("argument {}", i + 1))?;
+            }
+            Input::Args(self.urls.iter(), 0)
+        };
+        // --dry-run needs no credentials: it only parses and prints.
+        let client = if self.dry_run { None } else { Some(self.s3.client()?) };
+        let mut dry = RecordWriter::new(BufWriter::new(stdio::stdout()), self.null);
+        if self.uploads {
+            return abort_uploads(self, &mut input, client.as_ref(), &mut dry);
+        }
+
+        let mut deleter = client.as_ref().map(BatchDeleter::new);
+        let mut batch = Batch::default();
+        let mut stats = Stats::default();
+        while let Some((rec, whence)) = input.next()? {
+            let url = object_url(&rec, &whence)?;
+            if batch.bucket.as_deref().is_some_and(|b| b != url.bucket) || batch.keys.len() >= MAX_BATCH {
+                batch.flush(deleter.as_mut(), &mut dry, &mut stats)?;
+            }
+            batch.push(url);
+        }
+        batch.flush(deleter.as_mut(), &mut dry, &mut stats)?;
+        dry.flush()?;
+        if self.s3.verbose >= 1 {
+            log::note(format!(
+                "{} key(s) {}, {} failed",
+                stats.deleted,
+                if self.dry_run { "would be deleted" } else { "deleted or already gone" },
+                stats.failed
+            ));
+        }
+        if stats.failed > 0 {
+            return Err(Error::new(
+                ErrorKind::Partial,
+                format!("{} of {} key(s) could not be deleted (see above)", stats.failed, stats.failed + stats.deleted),
+            ));
+        }
+        Ok(())
     }
-    batch.flush(deleter.as_mut(), &mut dry, &mut stats)?;
-    dry.flush()?;
-    if args.s3.verbose >= 1 {
-        log::note(format!(
-            "{} key(s) {}, {} failed",
-            stats.deleted,
-            if args.dry_run { "would be deleted" } else { "deleted or already gone" },
-            stats.failed
-        ));
-    }
-    if stats.failed > 0 {
-        return Err(Error::new(
-            ErrorKind::Partial,
-            format!("{} of {} key(s) could not be deleted (see above)", stats.failed, stats.failed + stats.deleted),
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Default)]

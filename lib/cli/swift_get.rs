@@ -1,6 +1,10 @@
 //! swift-get's flags.
 
-use super::swift_common::{SwiftArgs, AUTH_HELP};
+use super::args::{SwiftArgs, AUTH_HELP};
+use super::doc::Scope;
+use super::{Page, Tool};
+use crate::swift::get;
+use crate::Result;
 use clap::Parser;
 
 pub const ABOUT: &str = "Stream a Swift object (plain, SLO or DLO) to standard output, verified";
@@ -19,7 +23,8 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "swift-get", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[AUTH_HELP], EXAMPLES),
+          after_long_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
 pub struct Args {
     pub container: String,
     pub object: String,
@@ -32,6 +37,26 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn after_help() -> String {
-    format!("{AUTH_HELP}\n\n{}\n{EXAMPLES}", super::exit_status_help())
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "swift-get",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::Swift, Scope::Pipeline],
+        sections: "",
+        see_also: &["swift(1)"],
+    };
+
+    const WRITES_STREAM: bool = true;
+
+    fn run(&self) -> Result<()> {
+        let client = self.swift.client()?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        let s = get::get(&client, &self.container, &self.object, &mut out)?;
+        if self.json {
+            crate::log::note(serde_json::json!({ "size": s.bytes, "etag": s.etag, "verified": s.verified }));
+        }
+        Ok(())
+    }
 }

@@ -1,12 +1,15 @@
 //! swift-slo-put's flags.
 
-use super::args::parse_size;
-use super::swift_common::{SwiftArgs, AUTH_HELP};
+use super::args::{engine_options, key_value, PipelineArgs, SwiftArgs, AUTH_HELP};
+use super::doc::Scope;
+use super::{Page, Tool};
 use crate::swift::client::Info;
-use crate::swift::UploadOptions;
-use crate::transfer::PartPlan;
+use crate::swift::{SwiftDestination, UploadOptions};
+use crate::transfer::{self, PartPlan};
+use crate::units::parse_size;
 use crate::{Error, Result};
 use clap::Parser;
+use std::sync::Arc;
 
 pub const ABOUT: &str =
     "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure";
@@ -36,7 +39,8 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "swift-slo-put", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = after_help(), after_long_help = after_help())]
+          after_help = super::after_help(&[AUTH_HELP], EXAMPLES),
+          after_long_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
 pub struct Args {
     /// Container (must exist unless --create-container)
     pub container: String,
@@ -80,11 +84,47 @@ pub struct Args {
     pub progress: bool,
 
     #[command(flatten)]
-    pub pipeline: super::args::PipelineArgs,
+    pub pipeline: PipelineArgs,
 }
 
-pub fn after_help() -> String {
-    format!("{AUTH_HELP}\n\n{}\n{EXAMPLES}", super::exit_status_help())
+impl Tool for Args {
+    const PAGE: Page = Page {
+        name: "swift-slo-put",
+        about: ABOUT,
+        command: <Self as clap::CommandFactory>::command,
+        examples: EXAMPLES,
+        env: &[Scope::Swift, Scope::Pipeline],
+        sections: "",
+        see_also: &["swift(1)"],
+    };
+
+    fn no_abort_downstream(&self) -> bool {
+        self.pipeline.no_abort_downstream
+    }
+
+    fn run(&self) -> Result<()> {
+        let client = self.swift.client()?;
+        let plan = self.plan(&client.info()?)?;
+        let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, self.upload_options()?)?);
+        dest.prepare(self.create_container)?;
+        let engine = engine_options(self.jobs, plan, self.allow_empty, self.progress, self.swift.verbose);
+        let summary = transfer::run_upload(dest.clone(), self.pipeline.uploader(engine))?;
+        dest.delete_old_segments();
+        if self.json {
+            let out = serde_json::json!({
+                "container": self.container,
+                "object": self.object,
+                "size": summary.bytes,
+                "etag": summary.etag,
+                "segments": summary.parts,
+                "segment_container": dest.segment_container(),
+                "seconds": summary.seconds(),
+            });
+            // With --tee, stdout carries the data: the result goes to stderr instead.
+            super::print_result(&out.to_string(), self.pipeline.tee)?;
+        }
+        Ok(())
+    }
 }
 
 impl Args {
@@ -108,15 +148,8 @@ impl Args {
     pub fn upload_options(&self) -> Result<UploadOptions> {
         let mut headers = Vec::new();
         for m in &self.meta {
-            let (k, v) = m
-                .split_once('=')
-                .filter(|(k, _)| {
-                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                })
-                .ok_or_else(|| {
-                    Error::usage(format!("--meta {m:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"))
-                })?;
-            headers.push((format!("X-Object-Meta-{k}"), v.to_string()));
+            let (k, v) = key_value("--meta", m)?;
+            headers.push((format!("X-Object-Meta-{k}"), v));
         }
         Ok(UploadOptions {
             segment_container: self.segment_container.clone(),

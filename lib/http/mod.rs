@@ -1,12 +1,29 @@
 //! The HTTP layer shared by the S3 and Swift clients: one ureq agent with connect and idle-read
-//! timeouts (nothing waits forever), rustls with the webpki roots plus an optional private CA,
-//! and a retry policy with exponential backoff and full jitter.
+//! timeouts (nothing waits forever), TLS ([`tls`]), one request type ([`Request`]), one retry
+//! loop with exponential backoff and full jitter ([`Client::send`], [`Retry`], [`Attempts`]),
+//! the mapping of network failures to errors, and the encodings both protocols use.
+//!
+//! A protocol client (S3, Swift) owns a [`Client`] and sends through [`Client::send`], giving
+//! it one closure that makes a single attempt: build the URL, add the authentication of the
+//! moment (a fresh SigV4 signature, the current Swift token), [`Client::call`], and judge an
+//! error answer as a [`Failure`]. The loop around it counts attempts, says what it retries
+//! under `-v`, sleeps the backoff and gives up the same way for every protocol.
 
-use crate::{Error, ErrorKind, Result};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+pub mod encoding;
+mod request;
+mod retry;
+pub mod tls;
+
+pub use encoding::unquote_etag;
+pub use request::Request;
+pub use retry::{Attempts, Retry};
+
+use crate::error::{Error, Result};
+use crate::log;
+use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -38,91 +55,114 @@ pub fn user_agent() -> String {
     format!("sluice/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Builds the agent. Redirects are never followed: S3 answers a wrong region with a 301 we must
-/// read ourselves, and following a redirect would send a signature made for another host.
-pub fn build_agent(opts: &HttpOptions) -> Result<ureq::Agent> {
-    let mut builder = ureq::AgentBuilder::new()
-        .timeout_connect(opts.connect_timeout)
-        .timeout_read(opts.idle_timeout)
-        .timeout_write(opts.idle_timeout)
-        .redirects(0)
-        .max_idle_connections_per_host(64)
-        .user_agent(&user_agent());
-    if opts.https {
-        builder = builder.tls_config(Arc::new(tls_config(opts.ca_bundle.as_deref())?));
-    }
-    Ok(builder.build())
+/// Why one attempt failed, and what to do about it.
+#[derive(Debug)]
+pub enum Failure {
+    /// Worth another attempt after the backoff, while attempts remain.
+    Transient(Error),
+    /// Final: retrying cannot help.
+    Permanent(Error),
+    /// Try again at once, without counting an attempt: the attempt fixed its own cause (a
+    /// corrected region, a renewed token).
+    Again,
 }
 
-fn tls_config(ca_bundle: Option<&Path>) -> Result<rustls::ClientConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_bundle {
-        let bad = |why: String| Error::config(format!("CA bundle {}: {why}", path.display()));
-        let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(pem_error(e)))? {
-            let cert = cert.map_err(|e| bad(pem_error(e)))?;
-            // A bundle may carry certificates rustls can't use as anchors; skip those, as
-            // OpenSSL-based tools do, but insist on at least one usable one.
-            if roots.add(cert).is_ok() {
-                added += 1;
+impl Failure {
+    pub fn new(err: Error, retryable: bool) -> Failure {
+        if retryable {
+            Failure::Transient(err)
+        } else {
+            Failure::Permanent(err)
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
+        Failure::Permanent(err)
+    }
+}
+
+/// The agent, the retry policy and the verbosity one protocol client sends with.
+pub struct Client {
+    agent: ureq::Agent,
+    retry: Retry,
+    verbose: u8,
+}
+
+impl Client {
+    /// Builds the agent. Redirects are never followed: S3 answers a wrong region with a 301 we
+    /// must read ourselves, and following a redirect would send a signature made for another host.
+    pub fn new(opts: &HttpOptions, verbose: u8) -> Result<Client> {
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout_connect(opts.connect_timeout)
+            .timeout_read(opts.idle_timeout)
+            .timeout_write(opts.idle_timeout)
+            .redirects(0)
+            .max_idle_connections_per_host(64)
+            .user_agent(&user_agent());
+        if opts.https {
+            builder = builder.tls_config(Arc::new(tls::config(opts.ca_bundle.as_deref())?));
+        }
+        Ok(Client { agent: builder.build(), retry: opts.retry, verbose })
+    }
+
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// The retry policy, for callers that retry beyond `send` (a body cut short mid-read).
+    pub fn retry(&self) -> Retry {
+        self.retry
+    }
+
+    pub fn verbose(&self) -> u8 {
+        self.verbose
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the attempts are used up; `what`
+    /// names the request in messages ("PUT s3://b/k?partNumber=3").
+    pub fn send<T>(&self, what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
+        let mut attempts = Attempts::new(self.retry);
+        loop {
+            if self.verbose >= 2 {
+                log::note(format!("{what} (attempt {})", attempts.failures() + 1));
             }
+            let err = match attempt() {
+                Ok(v) => return Ok(v),
+                Err(Failure::Again) => continue,
+                Err(Failure::Permanent(e)) => return Err(e),
+                Err(Failure::Transient(e)) => e,
+            };
+            let Some(pause) = attempts.failed() else { return Err(attempts.gave_up(err)) };
+            if self.verbose >= 1 {
+                log::note(format!("{}; retry {} in {:.1}s", err.message(), attempts.failures(), pause.as_secs_f64()));
+            }
+            std::thread::sleep(pause);
         }
-        if added == 0 {
-            return Err(bad("contains no usable PEM certificate".into()));
+    }
+
+    /// One exchange: `req`'s method, headers, body and deadline sent to `url`, plus `auth`
+    /// headers (a signature, a token: added here so they never sit in the request).
+    pub fn call(
+        &self,
+        req: &Request,
+        url: &str,
+        auth: &[(String, String)],
+    ) -> std::result::Result<ureq::Response, ureq::Error> {
+        let mut r = self.agent.request(req.method, url);
+        for (k, v) in req.headers.iter().chain(auth) {
+            r = r.set(k, v);
+        }
+        if let Some(d) = req.deadline {
+            r = r.timeout(d);
+        }
+        if req.bodiless() {
+            r.call()
+        } else {
+            r.send_bytes(req.body)
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(cfg)
-}
-
-fn pem_error(e: rustls_pki_types::pem::Error) -> String {
-    match e {
-        rustls_pki_types::pem::Error::Io(io) => io.to_string(),
-        other => format!("not a PEM file ({other:?})"),
-    }
-}
-
-/// Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And
-/// Jitter"): sleep a random time in [0, min(cap, base * 2^attempt)).
-#[derive(Clone, Copy, Debug)]
-pub struct Retry {
-    /// Total attempts including the first.
-    pub max_attempts: u32,
-    pub base: Duration,
-    pub cap: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Self {
-        Retry { max_attempts: 5, base: Duration::from_millis(200), cap: Duration::from_secs(10) }
-    }
-}
-
-impl Retry {
-    /// The pause before retry number `attempt` (1 for the first retry).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempt.min(16));
-        let ceiling = exp.min(self.cap).as_nanos() as u64;
-        Duration::from_nanos(if ceiling == 0 { 0 } else { jitter() % ceiling })
-    }
-}
-
-/// A cheap random number for jitter (splitmix64 over time and a counter); not for secrets.
-fn jitter() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    let mut z = nanos ^ COUNTER.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Whether an HTTP status is worth retrying as such (S3 error codes refine this).
@@ -130,35 +170,36 @@ pub fn status_is_retryable(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
-/// Maps a transport failure (no HTTP status) to an error and whether to retry it.
+/// Maps a transport failure (no HTTP status) to an error, retryable or not.
 /// `what` names the request ("PUT s3://b/k part 3").
-pub fn transport_error(what: &str, t: &ureq::Transport) -> (Error, bool) {
+pub fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
     use ureq::ErrorKind as K;
     let detail = t.message().map(str::to_string).unwrap_or_else(|| t.to_string());
     let source = std::error::Error::source(t).map(|s| s.to_string()).unwrap_or_default();
     let text = format!("{detail} {source}");
     match t.kind() {
-        K::Dns => (Error::new(ErrorKind::Config, format!("{what}: cannot resolve host: {detail}; check the endpoint")), false),
-        K::InvalidUrl | K::UnknownScheme => (Error::config(format!("{what}: invalid URL ({detail}); use an http:// or https:// URL")), false),
-        _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => (
-            Error::config(format!(
+        K::Dns => Failure::Permanent(Error::config(format!("{what}: cannot resolve host: {detail}; check the endpoint"))),
+        K::InvalidUrl | K::UnknownScheme => Failure::Permanent(Error::config(format!(
+            "{what}: invalid URL ({detail}); use an http:// or https:// URL"
+        ))),
+        _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => {
+            Failure::Permanent(Error::config(format!(
                 "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle (or AWS_CA_BUNDLE for S3, OS_CACERT for Swift)",
                 source.trim().trim_start_matches("invalid peer certificate: ")
-            )),
-            false,
-        ),
+            )))
+        }
         K::ConnectionFailed if text.contains("timed out") || text.contains("TimedOut") => {
-            (Error::server(format!("{what}: connection timed out; is the endpoint reachable?")), true)
+            Failure::Transient(Error::server(format!("{what}: connection timed out; is the endpoint reachable?")))
         }
-        K::ConnectionFailed => (Error::server(format!("{what}: cannot connect: {}", one_line(&text))), true),
+        K::ConnectionFailed => Failure::Transient(Error::server(format!("{what}: cannot connect: {}", one_line(&text)))),
         K::Io if text.contains("timed out") || text.contains("WouldBlock") => {
-            (Error::server(format!("{what}: no data from the server within the idle timeout")), true)
+            Failure::Transient(Error::server(format!("{what}: no data from the server within the idle timeout")))
         }
-        _ => (Error::server(format!("{what}: {}", one_line(&text))), true),
+        _ => Failure::Transient(Error::server(format!("{what}: {}", one_line(&text)))),
     }
 }
 
-/// Maps a local or network I/O error while streaming a body.
+/// Whether an I/O error while streaming a body is worth resuming after.
 pub fn io_error_retryable(e: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(
@@ -173,49 +214,29 @@ pub fn io_error_retryable(e: &std::io::Error) -> bool {
     )
 }
 
+/// Reads a small response body (XML or JSON answers), bounded so a misbehaving server cannot
+/// exhaust memory.
+pub fn read_text(resp: ureq::Response, what: &str) -> Result<String> {
+    let mut s = String::new();
+    resp.into_reader()
+        .take(64 << 20)
+        .read_to_string(&mut s)
+        .map_err(|e| Error::server(format!("{what}: reading the response: {e}")))?;
+    Ok(s)
+}
+
+/// The first `limit` bytes of an error answer's body, as text (empty when unreadable).
+pub fn error_body(resp: ureq::Response, limit: u64) -> String {
+    let mut s = String::new();
+    let _ = resp.into_reader().take(limit).read_to_string(&mut s);
+    s
+}
+
+/// Reads and discards a small body so the connection goes back to the pool.
+pub fn drain(resp: ureq::Response) {
+    let _ = std::io::copy(&mut resp.into_reader().take(1 << 20), &mut std::io::sink());
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Standard base64 (RFC 4648) for Content-MD5 and checksum headers.
-pub fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
-
-    #[test]
-    fn backoff_is_bounded() {
-        let r = Retry { max_attempts: 5, base: Duration::from_millis(100), cap: Duration::from_secs(1) };
-        for a in 1..20 {
-            assert!(r.delay(a) < Duration::from_secs(1));
-        }
-    }
 }

@@ -3,64 +3,22 @@
 
 use crate::config::{AddressingStyle, Endpoint, S3Config};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{self, HttpOptions, Retry};
+use crate::http::{self, Failure, HttpOptions};
+use crate::log::printable;
 use crate::sigv4::{self, SignableRequest, Signer};
 use crate::xml;
-use std::io::Read;
+use std::cell::Cell;
 use std::sync::RwLock;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-/// One S3 request. `body` is held in memory so a retry can resend it: parts and single PUTs
-/// come from the engine's buffers, never re-read from the stream.
-pub struct Request<'a> {
-    pub method: &'static str,
-    pub bucket: Option<&'a str>,
-    pub key: Option<&'a str>,
-    pub query: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
-    pub body: &'a [u8],
-    /// Hex SHA-256 of `body`; computed here when None.
-    pub payload_sha256: Option<String>,
-    /// Whole-request deadline, for requests that must not wait on a stalled peer (abort).
-    pub deadline: Option<Duration>,
-}
-
-impl<'a> Request<'a> {
-    pub fn new(method: &'static str, bucket: Option<&'a str>, key: Option<&'a str>) -> Self {
-        Request {
-            method,
-            bucket,
-            key,
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: &[],
-            payload_sha256: None,
-            deadline: None,
-        }
-    }
-    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.query.push((k.to_string(), v.into()));
-        self
-    }
-    pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.headers.push((k.to_ascii_lowercase(), v.into()));
-        self
-    }
-    pub fn body(mut self, body: &'a [u8], sha256_hex: Option<String>) -> Self {
-        self.body = body;
-        self.payload_sha256 = sha256_hex;
-        self
-    }
-}
+pub use crate::http::Request;
 
 pub struct S3Client {
-    agent: ureq::Agent,
+    http: http::Client,
     endpoint: Endpoint,
     addressing: AddressingStyle,
     /// Behind a lock because a wrong-region answer corrects it for every later request.
     signer: RwLock<Signer>,
-    retry: Retry,
-    verbose: u8,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -77,12 +35,10 @@ impl S3Client {
     pub fn new(cfg: &S3Config, http_opts: HttpOptions, verbose: u8) -> Result<S3Client> {
         let opts = HttpOptions { https: cfg.endpoint.https, ca_bundle: cfg.ca_bundle.clone(), ..http_opts };
         Ok(S3Client {
-            agent: http::build_agent(&opts)?,
+            http: http::Client::new(&opts, verbose)?,
             endpoint: cfg.endpoint.clone(),
             addressing: cfg.addressing,
             signer: RwLock::new(Signer::s3(cfg.credentials.clone(), &cfg.region)),
-            retry: opts.retry,
-            verbose,
         })
     }
 
@@ -95,12 +51,12 @@ impl S3Client {
     }
 
     pub fn verbose(&self) -> u8 {
-        self.verbose
+        self.http.verbose()
     }
 
-    /// The retry policy, for callers that retry beyond `send` (a body cut short mid-read).
-    pub fn retry_policy(&self) -> Retry {
-        self.retry
+    /// The HTTP client, for callers that retry beyond `send` (a body cut short mid-read).
+    pub fn http(&self) -> &http::Client {
+        &self.http
     }
 
     fn signer(&self) -> Signer {
@@ -125,7 +81,7 @@ impl S3Client {
         } else {
             self.endpoint.authority.clone()
         };
-        let key_path = key.map(|k| sigv4::uri_encode(k, false)).unwrap_or_default();
+        let key_path = key.map(|k| http::encoding::uri_encode(k, false)).unwrap_or_default();
         let base = &self.endpoint.base_path;
         match bucket {
             None => (authority, format!("{base}/")),
@@ -152,141 +108,87 @@ impl S3Client {
         }
     }
 
-    /// A short human name for a request in messages: "PUT s3://bucket/key?partNumber=3".
-    pub fn describe(req: &Request) -> String {
-        let mut s = format!("{} s3://{}", req.method, req.bucket.unwrap_or(""));
-        if let Some(k) = req.key {
-            s.push('/');
-            s.push_str(&printable(k));
-        }
-        let interesting: Vec<String> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "uploadId" && k != "continuation-token" && k != "marker")
-            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
-            .collect();
-        if !interesting.is_empty() {
-            s.push('?');
-            s.push_str(&interesting.join("&"));
-        }
-        s
-    }
-
     /// Sends a request, retrying what is worth retrying, correcting a wrong region once.
     /// Returns the successful (2xx) response; every failure is an `Error` naming the request.
     pub fn send(&self, req: &Request) -> Result<ureq::Response> {
-        let what = Self::describe(req);
+        let what = describe(req);
         let payload_hash = match &req.payload_sha256 {
             Some(h) => h.clone(),
             None if req.body.is_empty() => sigv4::EMPTY_SHA256.to_string(),
             None => sigv4::sha256_hex(req.body),
         };
         let wire_query = sigv4::canonical_query_string(&req.query);
-        let mut attempt = 0;
-        let mut region_corrected = false;
-        loop {
-            attempt += 1;
+        let region_corrected = Cell::new(false);
+        self.http.send(&what, || {
+            // Signed at each attempt: the signature covers the time and the region.
             let signer = self.signer();
             let (host, path) = self.location(req.bucket, req.key, signer.region());
             let mut headers = req.headers.clone();
             headers.push(("host".into(), host.clone()));
-            let signed = signer.sign(
-                &SignableRequest {
-                    method: req.method,
-                    path: &path,
-                    query: &req.query,
-                    headers: &headers,
-                    payload_hash: &payload_hash,
-                },
-                SystemTime::now(),
-            );
+            let signable = SignableRequest {
+                method: req.method,
+                path: &path,
+                query: &req.query,
+                headers: &headers,
+                payload_hash: &payload_hash,
+            };
+            let signed = signer.sign(&signable, SystemTime::now());
             let url = if wire_query.is_empty() {
                 format!("{}://{host}{path}", self.endpoint.scheme())
             } else {
                 format!("{}://{host}{path}?{wire_query}", self.endpoint.scheme())
             };
-            let mut r = self.agent.request(req.method, &url);
             // ureq derives Host from the URL; we signed the same value.
-            for (k, v) in headers.iter().chain(signed.iter()).filter(|(k, _)| k != "host") {
-                r = r.set(k, v);
-            }
-            if let Some(d) = req.deadline {
-                r = r.timeout(d);
-            }
-            if self.verbose >= 2 {
-                crate::log::note(format!("{what} (attempt {attempt}, region {})", signer.region()));
-            }
-            let result = if req.body.is_empty() && matches!(req.method, "GET" | "HEAD" | "DELETE") {
-                r.call()
-            } else {
-                r.send_bytes(req.body)
-            };
-            let (err, retryable) = match result {
-                Ok(resp) => return Ok(resp),
-                Err(ureq::Error::Transport(t)) => http::transport_error(&what, &t),
+            match self.http.call(req, &url, &signed) {
+                Ok(resp) => Ok(resp),
+                Err(ureq::Error::Transport(t)) => Err(http::transport_failure(&what, &t)),
                 Err(ureq::Error::Status(status, resp)) => {
                     let bucket_region = resp.header("x-amz-bucket-region").map(str::to_string);
                     let request_id = resp.header("x-amz-request-id").map(str::to_string);
-                    let body = read_error_body(resp);
-                    let parsed = xml::parse_s3_error(&body);
-                    if !region_corrected {
-                        if let Some(region) = corrected_region(status, parsed.as_ref(), bucket_region.as_deref()) {
-                            if region != signer.region() {
-                                if self.verbose >= 1 {
-                                    crate::log::note(format!(
-                                        "the server wants region {region:?}, not {:?}; retrying with it",
-                                        signer.region()
-                                    ));
-                                }
-                                self.set_region(&region);
-                                region_corrected = true;
-                                attempt -= 1;
-                                continue;
-                            }
+                    let parsed = xml::parse_s3_error(&http::error_body(resp, 64 << 10));
+                    let correction = corrected_region(status, parsed.as_ref(), bucket_region.as_deref())
+                        .filter(|r| !region_corrected.get() && r != signer.region());
+                    if let Some(region) = correction {
+                        if self.verbose() >= 1 {
+                            crate::log::note(format!(
+                                "the server wants region {region:?}, not {:?}; retrying with it",
+                                signer.region()
+                            ));
                         }
+                        self.set_region(&region);
+                        region_corrected.set(true);
+                        return Err(Failure::Again);
                     }
-                    classify(&what, status, parsed, request_id)
+                    let (err, retryable) = classify(&what, status, parsed, request_id);
+                    Err(Failure::new(err, retryable))
                 }
-            };
-            if retryable && attempt < self.retry.max_attempts {
-                let pause = self.retry.delay(attempt);
-                if self.verbose >= 1 {
-                    crate::log::note(format!("{}; retry {attempt} in {:.1}s", err.message(), pause.as_secs_f64()));
-                }
-                std::thread::sleep(pause);
-                continue;
             }
-            return Err(if retryable && attempt > 1 {
-                let (code, status) = (err.code().map(str::to_string), err.status());
-                Error::new(err.kind(), format!("{} (gave up after {attempt} attempts)", err.message()))
-                    .with_code(code, status)
-            } else {
-                err
-            });
-        }
+        })
     }
 
     /// Sends and reads the whole (small, XML) response body.
     pub fn send_text(&self, req: &Request) -> Result<String> {
-        let what = Self::describe(req);
-        let resp = self.send(req)?;
-        read_text(resp, &what)
+        http::read_text(self.send(req)?, &describe(req))
     }
 }
 
-/// Reads a small response body (XML answers), bounded so a misbehaving server can't exhaust memory.
-pub fn read_text(resp: ureq::Response, what: &str) -> Result<String> {
-    let mut s = String::new();
-    resp.into_reader()
-        .take(64 << 20)
-        .read_to_string(&mut s)
-        .map_err(|e| Error::server(format!("{what}: reading the response: {e}")))?;
-    Ok(s)
-}
-
-fn read_error_body(resp: ureq::Response) -> String {
-    let mut s = String::new();
-    let _ = resp.into_reader().take(64 << 10).read_to_string(&mut s);
+/// A short human name for a request in messages: "PUT s3://bucket/key?partNumber=3".
+pub fn describe(req: &Request) -> String {
+    let mut s = format!("{} s3://{}", req.method, req.bucket.unwrap_or(""));
+    if let Some(k) = req.key {
+        s.push('/');
+        s.push_str(&printable(k));
+    }
+    let interesting: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "uploadId" && k != "continuation-token" && k != "marker")
+        .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+        .collect();
+    if !interesting.is_empty() {
+        s.push('?');
+        s.push_str(&interesting.join("&"));
+    }
     s
 }
 
@@ -368,8 +270,6 @@ pub fn classify(what: &str, status: u16, body: Option<xml::S3ErrorBody>, request
     let code_opt = if code.is_empty() { None } else { Some(code) };
     (Error::new(kind, format!("{what}: {detail}{hint}")).with_code(code_opt, Some(status)), retryable)
 }
-
-pub use crate::log::printable;
 
 #[cfg(test)]
 mod tests {

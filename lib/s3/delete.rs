@@ -5,7 +5,7 @@ use super::client::{Request, S3Client};
 use super::ops::Digests;
 use super::responses::{self, DeleteError};
 use crate::error::Result;
-use crate::http::base64;
+use crate::http::encoding::base64;
 
 /// DeleteObjects' limit per request.
 pub const MAX_BATCH: usize = 1000;
@@ -73,7 +73,8 @@ impl<'c> BatchDeleter<'c> {
             .query("delete", "")
             .header("content-type", "application/xml")
             .header("content-md5", base64(&d.md5))
-            .body(body.as_bytes(), Some(d.sha256_hex));
+            .body(body.as_bytes())
+            .payload_sha256(d.sha256_hex);
         let text = self.client.send_text(&req)?;
         let parsed =
             responses::parse_delete_result(&text).map_err(|e| e.context(format!("POST s3://{bucket}?delete")))?;

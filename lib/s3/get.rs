@@ -14,10 +14,9 @@
 //! announced, and a single-part object's MD5 must equal its ETag.
 
 use super::client::{Request, S3Client};
-use super::ops::unquote_etag;
 use super::url::S3Url;
 use crate::error::{Error, Result};
-use crate::records::stdout_error;
+use crate::http::{unquote_etag, Attempts};
 use crossbeam_channel::unbounded;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
@@ -155,6 +154,22 @@ struct Ctx<'a> {
     etag: Option<&'a str>,
 }
 
+impl Ctx<'_> {
+    /// After a body was cut short (`cut` says how, `at` where when known): waits the shared
+    /// backoff and returns Ok to resume, or the error once the attempts are used up.
+    fn resume(&self, attempts: &mut Attempts, cut: &str, at: Option<u64>) -> Result<()> {
+        let Some(pause) = attempts.failed() else {
+            return Err(attempts.gave_up(Error::server(format!("GET {}: {cut}", self.url))));
+        };
+        if self.client.verbose() >= 1 {
+            let at = at.map(|p| format!(" at byte {p}")).unwrap_or_default();
+            crate::log::note(format!("GET {}: {cut}; resuming{at}", self.url));
+        }
+        std::thread::sleep(pause);
+        Ok(())
+    }
+}
+
 fn range_error(e: Error, url: &S3Url, range: Option<ByteRange>) -> Error {
     match (e.status(), range) {
         (Some(416), Some(r)) => {
@@ -256,17 +271,16 @@ fn stream(
     mut md5: Option<&mut Md5>,
     summary: &mut GetSummary,
 ) -> Result<u64> {
-    let retry = ctx.client.retry_policy();
+    let mut attempts = Attempts::new(ctx.client.http().retry());
     let mut pos = start;
     let mut reader = limited(resp, start, end);
     let mut buf = vec![0u8; 256 << 10];
-    let mut failures = 0u32;
     loop {
         let cut = match reader.read(&mut buf) {
             Ok(0) if end.map_or(true, |e| pos >= e) => return Ok(pos - start),
             Ok(0) => format!("the body ended after {} of {} bytes", pos - start, end.unwrap_or(0) - start),
             Ok(n) => {
-                out.write_all(&buf[..n]).map_err(stdout_error)?;
+                out.write_all(&buf[..n]).map_err(Error::stdout)?;
                 if let Some(h) = md5.as_deref_mut() {
                     h.update(&buf[..n]);
                 }
@@ -276,14 +290,7 @@ fn stream(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => format!("reading the body: {e}"),
         };
-        failures += 1;
-        if failures >= retry.max_attempts {
-            return Err(Error::server(format!("GET {}: {cut} (gave up after {failures} attempts)", ctx.url)));
-        }
-        if ctx.client.verbose() >= 1 {
-            crate::log::note(format!("GET {}: {cut}; resuming at byte {pos}", ctx.url));
-        }
-        std::thread::sleep(retry.delay(failures));
+        ctx.resume(&mut attempts, &cut, Some(pos))?;
         summary.resumed += 1;
         summary.ranged_requests += 1;
         reader = limited(ranged(ctx, pos, end)?, pos, end);
@@ -300,10 +307,10 @@ fn limited(resp: ureq::Response, from: u64, end: Option<u64>) -> Box<dyn Read + 
 /// Fetches bytes `from..end` into `buf` (cleared first), resuming a cut-off body from what it
 /// already holds.
 fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicBool) -> Result<(u64, u64)> {
-    let retry = ctx.client.retry_policy();
+    let mut attempts = Attempts::new(ctx.client.http().retry());
     let want = (end - from) as usize;
     buf.clear();
-    let (mut requests, mut resumed, mut failures) = (0u64, 0u64, 0u32);
+    let (mut requests, mut resumed) = (0u64, 0u64);
     loop {
         if stop.load(Ordering::Relaxed) {
             return Err(Error::data("cancelled"));
@@ -317,15 +324,8 @@ fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicB
             Ok(_) => format!("bytes {from}-{}: the body ended after {} of {want} bytes", end - 1, buf.len()),
             Err(e) => format!("bytes {from}-{}: {e}", end - 1),
         };
-        failures += 1;
-        if failures >= retry.max_attempts {
-            return Err(Error::server(format!("GET {}: {cut} (gave up after {failures} attempts)", ctx.url)));
-        }
-        if ctx.client.verbose() >= 1 {
-            crate::log::note(format!("GET {}: {cut}; resuming", ctx.url));
-        }
+        ctx.resume(&mut attempts, &cut, None)?;
         resumed += 1;
-        std::thread::sleep(retry.delay(failures));
     }
 }
 
@@ -397,7 +397,7 @@ fn parallel(
                 continue;
             }
         };
-        out.write_all(&buf).map_err(stdout_error)?;
+        out.write_all(&buf).map_err(Error::stdout)?;
         if let Some(h) = md5.as_deref_mut() {
             h.update(&buf);
         }

@@ -1,9 +1,9 @@
 //! S3 operations used by the binaries, on top of `S3Client::send`.
 
-use super::client::{read_text, Request, S3Client};
+use super::client::{describe, Request, S3Client};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::base64;
+use crate::http::{encoding::base64, read_text, unquote_etag, Attempts};
 use std::time::{Duration, SystemTime};
 
 /// Opt-in flexible checksums (`--checksum`): off by default because the 2025 SDK defaults broke
@@ -72,11 +72,6 @@ pub struct ObjectMeta {
     pub last_modified: Option<SystemTime>,
 }
 
-/// Strips the quotes S3 puts around ETags.
-pub fn unquote_etag(s: &str) -> String {
-    s.trim().trim_matches('"').to_string()
-}
-
 /// A part's or object's digests, computed once from the in-memory buffer.
 pub struct Digests {
     pub md5: [u8; 16],
@@ -104,7 +99,7 @@ impl S3Client {
         d: &Digests,
         opts: &ObjectOptions,
     ) -> Result<Option<String>> {
-        let mut req = Request::new("PUT", Some(bucket), Some(key)).body(data, Some(d.sha256_hex.clone()));
+        let mut req = Request::new("PUT", Some(bucket), Some(key)).body(data).payload_sha256(d.sha256_hex.clone());
         req.headers = opts.creation_headers();
         req = req.header("content-md5", base64(&d.md5));
         if opts.checksum == Some(ChecksumAlgo::Sha256) {
@@ -143,7 +138,8 @@ impl S3Client {
         let mut req = Request::new("PUT", Some(bucket), Some(key))
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id)
-            .body(data, Some(d.sha256_hex.clone()))
+            .body(data)
+            .payload_sha256(d.sha256_hex.clone())
             .header("content-md5", base64(&d.md5));
         if checksum == Some(ChecksumAlgo::Sha256) {
             req = req.header("x-amz-checksum-sha256", base64(&d.sha256_raw));
@@ -168,24 +164,24 @@ impl S3Client {
         };
         // Both digests once: Content-MD5, and the payload hash the signer would compute again.
         let d = Digests::of(body.as_bytes());
-        let mut attempt = 0;
+        let req = Request::new("POST", Some(bucket), Some(key))
+            .query("uploadId", upload_id)
+            .header("content-type", "application/xml")
+            .header("content-md5", base64(&d.md5))
+            .body(body.as_bytes())
+            .payload_sha256(d.sha256_hex.clone());
+        let mut attempts = Attempts::new(self.http().retry());
         loop {
-            attempt += 1;
-            let req = Request::new("POST", Some(bucket), Some(key))
-                .query("uploadId", upload_id)
-                .header("content-type", "application/xml")
-                .header("content-md5", base64(&d.md5))
-                .body(body.as_bytes(), Some(d.sha256_hex.clone()));
             let text = self.send_text(&req)?;
-            match responses::parse_complete(&text) {
+            let e = match responses::parse_complete(&text) {
                 Ok(done) => return Ok(done),
-                Err(e)
-                    if attempt < 3 && matches!(e.code(), Some("InternalError" | "SlowDown" | "ServiceUnavailable")) =>
-                {
-                    std::thread::sleep(Duration::from_millis(500 * attempt));
-                }
-                Err(e) => return Err(e.context(format!("POST s3://{bucket}/{key}?uploadId (complete)"))),
+                Err(e) => e.context(format!("POST s3://{bucket}/{key}?uploadId (complete)")),
+            };
+            if !matches!(e.code(), Some("InternalError" | "SlowDown" | "ServiceUnavailable")) {
+                return Err(e);
             }
+            let Some(pause) = attempts.failed() else { return Err(attempts.gave_up(e)) };
+            std::thread::sleep(pause);
         }
     }
 
@@ -251,36 +247,9 @@ impl S3Client {
         let body = responses::create_bucket_body(region);
         let mut req = Request::new("PUT", Some(bucket), None);
         if let Some(b) = &body {
-            req = req.header("content-type", "application/xml").body(b.as_bytes(), None);
+            req = req.header("content-type", "application/xml").body(b.as_bytes());
         }
         self.send(&req)
-    }
-
-    /// Streams an object (or a byte range of it) from a GET.
-    pub fn get_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        range: Option<(u64, u64)>,
-        if_match: Option<&str>,
-    ) -> Result<ureq::Response> {
-        let mut req = Request::new("GET", Some(bucket), Some(key));
-        if let Some((start, end)) = range {
-            req = req.header("range", format!("bytes={start}-{end}"));
-        }
-        if let Some(etag) = if_match {
-            req = req.header("if-match", format!("\"{etag}\""));
-        }
-        self.send(&req)
-    }
-
-    /// Reads a whole small object into memory (tests and tooling).
-    pub fn get_object_bytes(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
-        use std::io::Read;
-        let resp = self.get_object(bucket, key, None, None)?;
-        let mut buf = Vec::new();
-        resp.into_reader().read_to_end(&mut buf).map_err(|e| Error::server(format!("GET s3://{bucket}/{key}: {e}")))?;
-        Ok(buf)
     }
 
     /// One page of ListMultipartUploads for a bucket (and prefix).
@@ -302,7 +271,7 @@ impl S3Client {
             req = req.query("upload-id-marker", m);
         }
         let resp = self.send(&req)?;
-        let text = read_text(resp, &S3Client::describe(&req))?;
+        let text = read_text(resp, &describe(&req))?;
         responses::parse_list_uploads(&text)
     }
 }

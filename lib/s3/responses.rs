@@ -10,7 +10,7 @@
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
-use crate::sigv4::percent_decode;
+use crate::http::encoding::percent_decode;
 use crate::time::parse_rfc3339;
 use crate::xml::{self, child, child_text, children, escape, Node};
 

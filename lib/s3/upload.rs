@@ -5,7 +5,7 @@ use super::client::S3Client;
 use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
 use super::url::S3Url;
 use crate::error::{Error, Result};
-use crate::http::base64;
+use crate::http::encoding::base64;
 use crate::log;
 use crate::transfer::{Destination, Part};
 use md5::{Digest as _, Md5};

@@ -1,5 +1,6 @@
 //! `s3://bucket/key` URLs as users type them and as s3ls prints them.
 
+use crate::log::printable;
 use crate::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,10 +14,7 @@ impl S3Url {
     /// Parses `s3://BUCKET[/KEY]`. The key is taken verbatim (it may contain spaces, `+`, `%`).
     pub fn parse(s: &str) -> Result<S3Url> {
         let rest = s.strip_prefix("s3://").ok_or_else(|| {
-            Error::usage(format!(
-                "{:?} is not an s3:// URL (expected s3://BUCKET/KEY)",
-                crate::s3::client::printable(s)
-            ))
+            Error::usage(format!("{:?} is not an s3:// URL (expected s3://BUCKET/KEY)", printable(s)))
         })?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -25,7 +23,7 @@ impl S3Url {
         if bucket.len() > 255
             || bucket.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '\\'))
         {
-            return Err(Error::usage(format!("{:?} is not a valid bucket name", crate::s3::client::printable(bucket))));
+            return Err(Error::usage(format!("{:?} is not a valid bucket name", printable(bucket))));
         }
         Ok(S3Url { bucket: bucket.to_string(), key: key.to_string() })
     }
@@ -41,7 +39,7 @@ impl S3Url {
         if u.key.split('/').any(|seg| seg == "." || seg == "..") {
             return Err(Error::usage(format!(
                 "key {:?} has a '.' or '..' path segment, which HTTP clients rewrite; choose another key",
-                crate::s3::client::printable(&u.key)
+                printable(&u.key)
             )));
         }
         Ok(u)
@@ -54,7 +52,7 @@ impl S3Url {
 
 impl std::fmt::Display for S3Url {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, crate::s3::client::printable(&self.key))
+        write!(f, "s3://{}/{}", self.bucket, printable(&self.key))
     }
 }
 

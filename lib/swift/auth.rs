@@ -4,29 +4,9 @@
 //! never appear in messages or Debug output.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{self, Retry};
+use crate::http::{self, Failure, Request};
+use crate::secret::Secret;
 use serde_json::{json, Value};
-use std::fmt;
-use std::io::Read;
-
-/// A password, key or token: readable only through `expose`, redacted in Debug.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Which endpoint of the catalog to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -249,110 +229,94 @@ impl AuthConfig {
     }
 }
 
-/// Authenticates, retrying transport failures and 5xx with backoff.
-pub fn authenticate(agent: &ureq::Agent, cfg: &AuthConfig, retry: &Retry, verbose: u8) -> Result<Session> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match authenticate_once(agent, cfg) {
-            Ok(mut s) => {
-                if let Some(url) = &cfg.storage_url_override {
-                    s.storage_url = url.clone();
-                }
-                s.storage_url = s.storage_url.trim_end_matches('/').to_string();
-                if verbose >= 1 {
-                    crate::log::note(format!("authenticated ({}); storage URL {}", cfg.describe(), s.storage_url));
-                }
-                return Ok(s);
-            }
-            Err((e, retryable)) if retryable && attempt < retry.max_attempts => {
-                if verbose >= 1 {
-                    crate::log::note(format!("{}; retry {attempt}", e.message()));
-                }
-                std::thread::sleep(retry.delay(attempt));
-            }
-            Err((e, _)) => return Err(e),
-        }
-    }
-}
-
-type Attempt<T> = std::result::Result<T, (Error, bool)>;
-
-fn authenticate_once(agent: &ureq::Agent, cfg: &AuthConfig) -> Attempt<Session> {
-    match &cfg.method {
+/// Authenticates, retrying transport failures and 5xx with the client's retry policy.
+pub fn authenticate(http: &http::Client, cfg: &AuthConfig) -> Result<Session> {
+    let mut s = match &cfg.method {
         AuthMethod::PreAuth { storage_url, token } => {
-            Ok(Session { storage_url: storage_url.clone(), token: token.clone() })
+            Session { storage_url: storage_url.clone(), token: token.clone() }
         }
-        AuthMethod::V1 { url, user, key } => {
-            let what = format!("v1 auth at {url}");
-            let resp = call(
-                agent.get(url).set("X-Auth-User", user).set("X-Auth-Key", key.expose()).call(),
-                &what,
-                "ST_USER and ST_KEY",
-            )?;
-            let storage = resp.header("X-Storage-Url").map(str::to_string);
-            let token = resp.header("X-Auth-Token").or_else(|| resp.header("X-Storage-Token")).map(str::to_string);
-            match (storage, token) {
-                (Some(s), Some(t)) => Ok(Session { storage_url: s, token: Secret::new(t) }),
-                _ => Err((
-                    Error::config(format!(
-                        "{what}: the answer has no X-Storage-Url or X-Auth-Token; is this a v1 auth URL?"
-                    )),
-                    false,
-                )),
-            }
-        }
+        AuthMethod::V1 { url, user, key } => v1(http, url, user, key)?,
         AuthMethod::V2 { url, username, password, tenant_name, tenant_id } => {
-            let endpoint = join_path(url, "tokens");
-            let what = format!("Keystone v2.0 auth at {endpoint}");
             let mut auth = json!({ "passwordCredentials": { "username": username, "password": password.expose() } });
             if let Some(t) = tenant_id {
                 auth["tenantId"] = json!(t);
             } else if let Some(t) = tenant_name {
                 auth["tenantName"] = json!(t);
             }
-            let body = json!({ "auth": auth }).to_string();
-            let resp = call(
-                agent
-                    .post(&endpoint)
-                    .set("Content-Type", "application/json")
-                    .set("Accept", "application/json")
-                    .send_string(&body),
-                &what,
-                "OS_USERNAME, OS_PASSWORD and OS_TENANT_NAME",
-            )?;
-            let text = read_body(resp, &what)?;
-            parse_v2_response(&text, cfg.region.as_deref(), cfg.interface).map_err(|e| (e.context(&what), false))
+            let endpoint = join_path(url, "tokens");
+            let what = format!("Keystone v2.0 auth at {endpoint}");
+            let body = Secret::new(json!({ "auth": auth }).to_string());
+            http.send(&what, || {
+                let resp = post_json(http, &endpoint, &body, &what, "OS_USERNAME, OS_PASSWORD and OS_TENANT_NAME")?;
+                let text = read_body(resp, &what)?;
+                Ok(parse_v2_response(&text, cfg.region.as_deref(), cfg.interface).map_err(|e| e.context(&what))?)
+            })?
         }
         AuthMethod::V3 { url, identity, project } => {
             let endpoint = v3_tokens_url(url);
             let what = format!("Keystone v3 auth at {endpoint}");
-            let body = v3_request_body(identity, project.as_ref()).to_string();
+            let body = Secret::new(v3_request_body(identity, project.as_ref()).to_string());
             let hint = match identity {
                 V3Identity::Password { .. } => "OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME and the domains",
                 V3Identity::ApplicationCredential { .. } => {
                     "OS_APPLICATION_CREDENTIAL_ID and OS_APPLICATION_CREDENTIAL_SECRET"
                 }
             };
-            let resp = call(
-                agent
-                    .post(&endpoint)
-                    .set("Content-Type", "application/json")
-                    .set("Accept", "application/json")
-                    .send_string(&body),
-                &what,
-                hint,
-            )?;
-            let token = resp.header("X-Subject-Token").map(str::to_string).ok_or_else(|| {
-                (Error::config(format!("{what}: no X-Subject-Token in the answer; is this a Keystone v3 URL?")), false)
-            })?;
-            let text = read_body(resp, &what)?;
-            let storage_url = parse_v3_catalog(&text, cfg.region.as_deref(), cfg.interface)
-                .or_else(|e| cfg.storage_url_override.clone().ok_or(e))
-                .map_err(|e| (e.context(&what), false))?;
-            Ok(Session { storage_url, token: Secret::new(token) })
+            http.send(&what, || {
+                let resp = post_json(http, &endpoint, &body, &what, hint)?;
+                let token = resp.header("X-Subject-Token").map(str::to_string).ok_or_else(|| {
+                    Error::config(format!("{what}: no X-Subject-Token in the answer; is this a Keystone v3 URL?"))
+                })?;
+                let text = read_body(resp, &what)?;
+                let storage_url = parse_v3_catalog(&text, cfg.region.as_deref(), cfg.interface)
+                    .or_else(|e| cfg.storage_url_override.clone().ok_or(e))
+                    .map_err(|e| e.context(&what))?;
+                Ok(Session { storage_url, token: Secret::new(token) })
+            })?
         }
+    };
+    if let Some(url) = &cfg.storage_url_override {
+        s.storage_url = url.clone();
     }
+    s.storage_url = s.storage_url.trim_end_matches('/').to_string();
+    if http.verbose() >= 1 {
+        crate::log::note(format!("authenticated ({}); storage URL {}", cfg.describe(), s.storage_url));
+    }
+    Ok(s)
+}
+
+/// v1 (tempauth, swauth): user and key in headers, storage URL and token in the answer's.
+fn v1(http: &http::Client, url: &str, user: &str, key: &Secret) -> Result<Session> {
+    let what = format!("v1 auth at {url}");
+    let req = Request::new("GET", None, None).header("X-Auth-User", user);
+    let secret = [("X-Auth-Key".to_string(), key.expose().to_string())];
+    http.send(&what, || {
+        let resp = exchange(http, &req, url, &secret, &what, "ST_USER and ST_KEY")?;
+        let storage = resp.header("X-Storage-Url").map(str::to_string);
+        let token = resp.header("X-Auth-Token").or_else(|| resp.header("X-Storage-Token")).map(str::to_string);
+        http::drain(resp);
+        match (storage, token) {
+            (Some(s), Some(t)) => Ok(Session { storage_url: s, token: Secret::new(t) }),
+            _ => Err(Failure::Permanent(Error::config(format!(
+                "{what}: the answer has no X-Storage-Url or X-Auth-Token; is this a v1 auth URL?"
+            )))),
+        }
+    })
+}
+
+/// POSTs a Keystone JSON request (the body holds the password or secret).
+fn post_json(
+    http: &http::Client,
+    url: &str,
+    body: &Secret,
+    what: &str,
+    check: &str,
+) -> std::result::Result<ureq::Response, Failure> {
+    let req = Request::new("POST", None, None)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(body.expose().as_bytes());
+    exchange(http, &req, url, &[], what, check)
 }
 
 /// Appends a path segment unless the URL already ends with it.
@@ -396,23 +360,32 @@ pub fn v3_request_body(identity: &V3Identity, project: Option<&Named>) -> Value 
     json!({ "auth": auth })
 }
 
-fn call(r: std::result::Result<ureq::Response, ureq::Error>, what: &str, check: &str) -> Attempt<ureq::Response> {
-    match r {
+/// One auth exchange; an error answer names what to check (`check`).
+fn exchange(
+    http: &http::Client,
+    req: &Request,
+    url: &str,
+    secret: &[(String, String)],
+    what: &str,
+    check: &str,
+) -> std::result::Result<ureq::Response, Failure> {
+    match http.call(req, url, secret) {
         Ok(resp) => Ok(resp),
-        Err(ureq::Error::Transport(t)) => Err(http::transport_error(what, &t)),
+        Err(ureq::Error::Transport(t)) => Err(http::transport_failure(what, &t)),
         Err(ureq::Error::Status(status, resp)) => {
-            let mut body = String::new();
-            let _ = resp.into_reader().take(4096).read_to_string(&mut body);
-            let detail = error_detail(&body);
-            match status {
-                401 | 403 => Err((
-                    Error::config(format!("{what}: credentials rejected (HTTP {status}{detail}); check {check}")),
-                    false,
-                )),
-                404 => Err((Error::config(format!("{what}: HTTP 404{detail}; check the auth URL and version")), false)),
-                s if http::status_is_retryable(s) => Err((Error::server(format!("{what}: HTTP {s}{detail}")), true)),
-                s => Err((Error::config(format!("{what}: HTTP {s}{detail}")), false)),
-            }
+            let detail = error_detail(&http::error_body(resp, 4096));
+            Err(match status {
+                401 | 403 => Failure::Permanent(Error::config(format!(
+                    "{what}: credentials rejected (HTTP {status}{detail}); check {check}"
+                ))),
+                404 => Failure::Permanent(Error::config(format!(
+                    "{what}: HTTP 404{detail}; check the auth URL and version"
+                ))),
+                s if http::status_is_retryable(s) => {
+                    Failure::Transient(Error::server(format!("{what}: HTTP {s}{detail}")))
+                }
+                s => Failure::Permanent(Error::config(format!("{what}: HTTP {s}{detail}"))),
+            })
         }
     }
 }
@@ -432,12 +405,12 @@ fn error_detail(body: &str) -> String {
     }
 }
 
-fn read_body(resp: ureq::Response, what: &str) -> Attempt<String> {
+fn read_body(resp: ureq::Response, what: &str) -> std::result::Result<String, Failure> {
+    use std::io::Read;
     let mut s = String::new();
-    resp.into_reader()
-        .take(32 << 20)
-        .read_to_string(&mut s)
-        .map_err(|e| (Error::server(format!("{what}: reading the answer: {e}")), http::io_error_retryable(&e)))?;
+    resp.into_reader().take(32 << 20).read_to_string(&mut s).map_err(|e| {
+        Failure::new(Error::server(format!("{what}: reading the answer: {e}")), http::io_error_retryable(&e))
+    })?;
     Ok(s)
 }
 

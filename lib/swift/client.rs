@@ -4,60 +4,36 @@
 
 use super::auth::{self, AuthConfig, Session};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{self, HttpOptions, Retry};
-use crate::log;
+use crate::http::{self, drain, encoding::uri_encode, unquote_etag, Failure, HttpOptions, Request};
+use crate::log::{self, printable};
 use serde_json::Value;
-use std::io::Read;
+use std::cell::Cell;
 use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
-/// One request relative to the storage URL. `body` is in memory so a retry can resend it.
-#[derive(Clone, Debug)]
-pub struct Req<'a> {
-    pub method: &'static str,
-    pub container: Option<&'a str>,
-    pub object: Option<&'a str>,
-    pub query: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
-    pub body: &'a [u8],
-    /// Whole-request deadline for requests that must not wait on a stalled peer (cleanup).
-    pub deadline: Option<Duration>,
-}
-
-impl<'a> Req<'a> {
-    pub fn new(method: &'static str, container: Option<&'a str>, object: Option<&'a str>) -> Req<'a> {
-        Req { method, container, object, query: Vec::new(), headers: Vec::new(), body: &[], deadline: None }
+/// "PUT backups/full.tar", for messages: the container and object of `req` (the account
+/// without one), and the SLO and bulk-delete query that changes what a request does.
+pub fn describe(req: &Request) -> String {
+    let mut s = format!("{} ", req.method);
+    match (req.bucket, req.key) {
+        (None, _) => s.push_str("(account)"),
+        (Some(c), None) => s.push_str(&printable(c)),
+        (Some(c), Some(o)) => s.push_str(&format!("{}/{}", printable(c), printable(o))),
     }
-    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.query.push((k.to_string(), v.into()));
-        self
-    }
-    pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.headers.push((k.to_string(), v.into()));
-        self
-    }
-    pub fn body(mut self, body: &'a [u8]) -> Self {
-        self.body = body;
-        self
-    }
-    pub fn deadline(mut self, d: Duration) -> Self {
-        self.deadline = Some(d);
-        self
-    }
-    /// "PUT backups/full.tar", for messages.
-    pub fn describe(&self) -> String {
-        let mut s = format!("{} ", self.method);
-        match (self.container, self.object) {
-            (None, _) => s.push_str("(account)"),
-            (Some(c), None) => s.push_str(&printable(c)),
-            (Some(c), Some(o)) => s.push_str(&format!("{}/{}", printable(c), printable(o))),
+    for k in ["multipart-manifest", "bulk-delete"] {
+        match req.query_value(k) {
+            Some("") => {
+                s.push_str(&format!("?{k}"));
+                break;
+            }
+            Some(v) => {
+                s.push_str(&format!("?{k}={v}"));
+                break;
+            }
+            None => {}
         }
-        if let Some((k, _)) = self.query.iter().find(|(k, _)| k == "multipart-manifest" || k == "bulk-delete") {
-            let v = self.query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str()).unwrap_or("");
-            s.push_str(&if v.is_empty() { format!("?{k}") } else { format!("?{k}={v}") });
-        }
-        s
     }
+    s
 }
 
 /// The cluster's limits and features (`GET /info`), with Swift's defaults when it is hidden.
@@ -118,7 +94,7 @@ impl ObjectMeta {
     pub fn from_response(resp: &ureq::Response) -> ObjectMeta {
         ObjectMeta {
             size: resp.header("Content-Length").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
-            etag: unquote(resp.header("Etag").unwrap_or("")),
+            etag: unquote_etag(resp.header("Etag").unwrap_or("")),
             slo: resp.header("X-Static-Large-Object").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             dlo: resp.header("X-Object-Manifest").map(str::to_string),
             content_type: resp.header("Content-Type").map(str::to_string),
@@ -127,18 +103,12 @@ impl ObjectMeta {
     }
 }
 
-pub fn unquote(s: &str) -> String {
-    s.trim().trim_matches('"').to_string()
-}
-
 pub struct SwiftClient {
-    agent: ureq::Agent,
+    http: http::Client,
     auth: AuthConfig,
     /// The current session and a generation number, so that when several workers see the
     /// same expired token only the first re-authenticates.
     session: RwLock<Option<(u64, Session)>>,
-    retry: Retry,
-    verbose: u8,
     info: OnceLock<Info>,
 }
 
@@ -151,21 +121,20 @@ impl std::fmt::Debug for SwiftClient {
 impl SwiftClient {
     pub fn new(auth: AuthConfig, http_opts: HttpOptions, verbose: u8) -> Result<SwiftClient> {
         Ok(SwiftClient {
-            agent: http::build_agent(&http_opts)?,
+            http: http::Client::new(&http_opts, verbose)?,
             auth,
             session: RwLock::new(None),
-            retry: http_opts.retry,
-            verbose,
             info: OnceLock::new(),
         })
     }
 
     pub fn verbose(&self) -> u8 {
-        self.verbose
+        self.http.verbose()
     }
 
-    pub fn agent(&self) -> &ureq::Agent {
-        &self.agent
+    /// The HTTP client, for callers that retry beyond `send` (a body cut short mid-read).
+    pub fn http(&self) -> &http::Client {
+        &self.http
     }
 
     fn current(&self) -> Option<(u64, Session)> {
@@ -194,7 +163,7 @@ impl SwiftClient {
                 return Ok((*gen, s.clone()));
             }
         }
-        let s = auth::authenticate(&self.agent, &self.auth, &self.retry, self.verbose)?;
+        let s = auth::authenticate(&self.http, &self.auth)?;
         let gen = guard.as_ref().map(|(g, _)| g + 1).unwrap_or(1);
         *guard = Some((gen, s.clone()));
         Ok((gen, s))
@@ -204,14 +173,15 @@ impl SwiftClient {
         Ok(self.session()?.1.storage_url)
     }
 
-    pub fn url_for(storage_url: &str, req: &Req) -> String {
+    /// The request's URL under the storage URL, encoded as python-swiftclient encodes it.
+    pub fn url_for(storage_url: &str, req: &Request) -> String {
         let mut url = storage_url.to_string();
-        if let Some(c) = req.container {
+        if let Some(c) = req.bucket {
             url.push('/');
-            url.push_str(&quote(c, false));
-            if let Some(o) = req.object {
+            url.push_str(&uri_encode(c, true));
+            if let Some(o) = req.key {
                 url.push('/');
-                url.push_str(&quote(o, true));
+                url.push_str(&uri_encode(o, false));
             }
         }
         if !req.query.is_empty() {
@@ -220,9 +190,9 @@ impl SwiftClient {
                 .iter()
                 .map(|(k, v)| {
                     if v.is_empty() && k != "marker" && k != "prefix" {
-                        quote(k, false)
+                        uri_encode(k, true)
                     } else {
-                        format!("{}={}", quote(k, false), quote(v, false))
+                        format!("{}={}", uri_encode(k, true), uri_encode(v, true))
                     }
                 })
                 .collect();
@@ -232,72 +202,35 @@ impl SwiftClient {
         url
     }
 
-    /// Sends a request: renews an expired token and retries what is worth retrying.
-    pub fn send(&self, req: &Req) -> Result<ureq::Response> {
-        let what = req.describe();
-        let mut attempt = 0;
-        let mut renewals = 0;
-        loop {
-            attempt += 1;
+    /// Sends a request with the session token: renews an expired token (at most three times)
+    /// and retries what is worth retrying.
+    pub fn send(&self, req: &Request) -> Result<ureq::Response> {
+        let what = describe(req);
+        let renewals = Cell::new(0);
+        self.http.send(&what, || {
             let (gen, session) = self.session()?;
             let url = Self::url_for(&session.storage_url, req);
-            let mut r = self.agent.request(req.method, &url).set("X-Auth-Token", session.token.expose());
-            for (k, v) in &req.headers {
-                r = r.set(k, v);
-            }
-            if let Some(d) = req.deadline {
-                r = r.timeout(d);
-            }
-            if self.verbose >= 2 {
-                log::note(format!("{what} (attempt {attempt})"));
-            }
-            let result = if req.body.is_empty() && matches!(req.method, "GET" | "HEAD" | "DELETE") {
-                r.call()
-            } else {
-                r.send_bytes(req.body)
-            };
-            let (err, retryable) = match result {
-                Ok(resp) => return Ok(resp),
-                Err(ureq::Error::Transport(t)) => http::transport_error(&what, &t),
-                Err(ureq::Error::Status(401, resp)) if self.auth.can_renew() && renewals < 3 => {
+            let token = [("X-Auth-Token".to_string(), session.token.expose().to_string())];
+            match self.http.call(req, &url, &token) {
+                Ok(resp) => Ok(resp),
+                Err(ureq::Error::Transport(t)) => Err(http::transport_failure(&what, &t)),
+                Err(ureq::Error::Status(401, resp)) if self.auth.can_renew() && renewals.get() < 3 => {
                     drain(resp);
-                    renewals += 1;
-                    attempt -= 1;
-                    if self.verbose >= 1 {
+                    renewals.set(renewals.get() + 1);
+                    if self.verbose() >= 1 {
                         log::note(format!("{what}: the token was rejected (expired?); authenticating again"));
                     }
                     self.renew(gen)?;
-                    continue;
+                    Err(Failure::Again)
                 }
-                Err(ureq::Error::Status(status, resp)) => classify(&what, status, resp, &self.auth),
-            };
-            if retryable && attempt < self.retry.max_attempts {
-                let pause = self.retry.delay(attempt);
-                if self.verbose >= 1 {
-                    log::note(format!("{}; retry {attempt} in {:.1}s", err.message(), pause.as_secs_f64()));
-                }
-                std::thread::sleep(pause);
-                continue;
+                Err(ureq::Error::Status(status, resp)) => Err(classify(&what, status, resp, &self.auth)),
             }
-            return Err(if retryable && attempt > 1 {
-                let status = err.status();
-                Error::new(err.kind(), format!("{} (gave up after {attempt} attempts)", err.message()))
-                    .with_code(None, status)
-            } else {
-                err
-            });
-        }
+        })
     }
 
     /// Sends and reads a small text body (listings, manifests, bulk answers).
-    pub fn send_text(&self, req: &Req) -> Result<String> {
-        let resp = self.send(req)?;
-        let mut s = String::new();
-        resp.into_reader()
-            .take(64 << 20)
-            .read_to_string(&mut s)
-            .map_err(|e| Error::server(format!("{}: reading the answer: {e}", req.describe())))?;
-        Ok(s)
+    pub fn send_text(&self, req: &Request) -> Result<String> {
+        http::read_text(self.send(req)?, &describe(req))
     }
 
     /// The cluster's limits, fetched once from `/info` at the root of the storage URL's host
@@ -307,11 +240,12 @@ impl SwiftClient {
             return Ok(i.clone());
         }
         let url = info_url(&self.storage_url()?);
-        let got = self.agent.get(&url).timeout(Duration::from_secs(30)).call().ok().and_then(|r| r.into_string().ok());
+        let got =
+            self.http.agent().get(&url).timeout(Duration::from_secs(30)).call().ok().and_then(|r| r.into_string().ok());
         let info = match got.as_deref().and_then(Info::parse) {
             Some(i) => i,
             None => {
-                if self.verbose >= 1 {
+                if self.verbose() >= 1 {
                     log::note(format!("{url} unavailable: assuming Swift's default limits"));
                 }
                 Info::default()
@@ -321,18 +255,18 @@ impl SwiftClient {
     }
 
     pub fn head_object(&self, container: &str, object: &str) -> Result<ObjectMeta> {
-        let resp = self.send(&Req::new("HEAD", Some(container), Some(object)))?;
+        let resp = self.send(&Request::new("HEAD", Some(container), Some(object)))?;
         Ok(ObjectMeta::from_response(&resp))
     }
 
     /// HEAD of a container: its storage policy, or NotFound.
     pub fn container_policy(&self, container: &str) -> Result<Option<String>> {
-        let resp = self.send(&Req::new("HEAD", Some(container), None))?;
+        let resp = self.send(&Request::new("HEAD", Some(container), None))?;
         Ok(resp.header("X-Storage-Policy").map(str::to_string))
     }
 
     pub fn put_container(&self, container: &str, policy: Option<&str>) -> Result<()> {
-        let mut req = Req::new("PUT", Some(container), None);
+        let mut req = Request::new("PUT", Some(container), None);
         if let Some(p) = policy {
             req = req.header("X-Storage-Policy", p);
         }
@@ -350,15 +284,15 @@ impl SwiftClient {
         md5_hex: &str,
         headers: &[(String, String)],
     ) -> Result<String> {
-        let mut req = Req::new("PUT", Some(container), Some(object)).body(data).header("Etag", md5_hex);
+        let mut req = Request::new("PUT", Some(container), Some(object)).body(data).header("Etag", md5_hex);
         req.headers.extend(headers.iter().cloned());
         let resp = self.send(&req)?;
-        let etag = unquote(resp.header("Etag").unwrap_or(""));
+        let etag = unquote_etag(resp.header("Etag").unwrap_or(""));
         drain(resp);
         if !etag.eq_ignore_ascii_case(md5_hex) {
             return Err(Error::verify(format!(
                 "{}: the server's ETag {etag:?} is not the MD5 of the data sent ({md5_hex})",
-                req.describe()
+                describe(&req)
             )));
         }
         Ok(etag)
@@ -371,7 +305,7 @@ impl SwiftClient {
         whole_slo: bool,
         deadline: Option<Duration>,
     ) -> Result<()> {
-        let mut req = Req::new("DELETE", Some(container), Some(object));
+        let mut req = Request::new("DELETE", Some(container), Some(object));
         if whole_slo {
             req = req.query("multipart-manifest", "delete");
         }
@@ -389,8 +323,8 @@ impl SwiftClient {
         if let Some(max) = self.info().ok().and_then(|i| i.bulk_delete) {
             for chunk in paths.chunks(max.clamp(1, 10_000)) {
                 let body: String =
-                    chunk.iter().map(|(c, o)| format!("/{}/{}\n", quote(c, false), quote(o, true))).collect();
-                let req = Req::new("POST", None, None)
+                    chunk.iter().map(|(c, o)| format!("/{}/{}\n", uri_encode(c, true), uri_encode(o, false))).collect();
+                let req = Request::new("POST", None, None)
                     .query("bulk-delete", "")
                     .header("Content-Type", "text/plain")
                     .header("Accept", "application/json")
@@ -433,7 +367,7 @@ impl SwiftClient {
         marker: &str,
         limit: usize,
     ) -> Result<Vec<Value>> {
-        let mut req = Req::new("GET", container, None).query("format", "json").query("limit", limit.to_string());
+        let mut req = Request::new("GET", container, None).query("format", "json").query("limit", limit.to_string());
         if !marker.is_empty() {
             req = req.query("marker", marker);
         }
@@ -454,7 +388,7 @@ impl SwiftClient {
         }
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Array(v)) => Ok(v),
-            _ => Err(Error::server(format!("{}: the listing is not a JSON array", req.describe()))),
+            _ => Err(Error::server(format!("{}: the listing is not a JSON array", describe(&req)))),
         }
     }
 }
@@ -470,32 +404,10 @@ pub fn info_url(storage_url: &str) -> String {
     format!("{scheme}://{host}/{base}info")
 }
 
-/// Reads and discards a small body so the connection goes back to the pool.
-pub fn drain(resp: ureq::Response) {
-    let _ = std::io::copy(&mut resp.into_reader().take(1 << 20), &mut std::io::sink());
-}
-
-/// Percent-encodes like Python's `quote(s, safe='/')` (or no safe characters).
-pub fn quote(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-pub use crate::log::printable;
-
 /// Turns an error response into an `Error` of the right kind, and says whether to retry.
-fn classify(what: &str, status: u16, resp: ureq::Response, auth: &AuthConfig) -> (Error, bool) {
+fn classify(what: &str, status: u16, resp: ureq::Response, auth: &AuthConfig) -> Failure {
     let trans = resp.header("X-Trans-Id").map(str::to_string);
-    let mut body = String::new();
-    let _ = resp.into_reader().take(16 << 10).read_to_string(&mut body);
-    let text = strip_tags(&body);
+    let text = strip_tags(&http::error_body(resp, 16 << 10));
     let mut detail = format!("HTTP {status}");
     if !text.is_empty() {
         detail = format!("{detail}: {}", text.chars().take(300).collect::<String>());
@@ -516,7 +428,7 @@ fn classify(what: &str, status: u16, resp: ureq::Response, auth: &AuthConfig) ->
         s if s >= 500 => (ErrorKind::Server, true, ""),
         _ => (ErrorKind::Server, false, ""),
     };
-    (Error::new(kind, format!("{what}: {detail}{hint}")).with_code(None, Some(status)), retry)
+    Failure::new(Error::new(kind, format!("{what}: {detail}{hint}")).with_code(None, Some(status)), retry)
 }
 
 fn strip_tags(s: &str) -> String {
@@ -545,13 +457,6 @@ mod tests {
         assert_eq!(info_url("https://storage.gra.cloud.ovh.net/v1/AUTH_abc"), "https://storage.gra.cloud.ovh.net/info");
         assert_eq!(info_url("http://127.0.0.1:8080/v1/AUTH_test"), "http://127.0.0.1:8080/info");
         assert_eq!(info_url("https://h/swift/v1/AUTH_x"), "https://h/swift/info");
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote("a b/c%d", true), "a%20b/c%25d");
-        assert_eq!(quote("a/b", false), "a%2Fb");
-        assert_eq!(quote("é", true), "%C3%A9");
     }
 
     #[test]

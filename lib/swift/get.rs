@@ -3,11 +3,11 @@
 //! object; for an SLO, each segment's MD5 against its manifest entry and the manifest against
 //! the object's ETag.
 
-use super::client::{unquote, ObjectMeta, Req, SwiftClient};
+use super::client::{ObjectMeta, SwiftClient};
 use super::slo::{self, Stored};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http;
-use crate::log;
+use crate::http::{self, unquote_etag, Attempts, Request};
+use crate::log::{self, printable};
 use md5::{Digest as _, Md5};
 use std::io::{Read, Write};
 
@@ -33,7 +33,7 @@ fn leaves(client: &SwiftClient, manifest: &[Stored], depth: u32, out: &mut Vec<S
             let Some((c, o)) = s.container_object() else {
                 return Ok(false);
             };
-            let text = client.send_text(&Req::new("GET", Some(&c), Some(&o)).query("multipart-manifest", "get"))?;
+            let text = client.send_text(&Request::new("GET", Some(&c), Some(&o)).query("multipart-manifest", "get"))?;
             if !leaves(client, &slo::parse_stored(&text)?, depth + 1, out)? {
                 return Ok(false);
             }
@@ -42,16 +42,6 @@ fn leaves(client: &SwiftClient, manifest: &[Stored], depth: u32, out: &mut Vec<S
         }
     }
     Ok(true)
-}
-
-/// Maps an error writing to stdout; a reader that went away is a quiet SIGPIPE exit.
-pub fn write_err(e: std::io::Error) -> Error {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        // The reader closed early (`| head`): end quietly, like cat.
-        Error::new(ErrorKind::Signal(libc::SIGPIPE), "stdout closed")
-    } else {
-        Error::io("writing the output", e)
-    }
 }
 
 /// Checks segment boundaries as bytes pass.
@@ -104,17 +94,15 @@ fn stream(
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<u64> {
     let mut pos: u64 = 0;
-    let mut attempt = 0u32;
-    let retry = crate::http::Retry::default();
+    let mut attempts = Attempts::new(client.http().retry());
     let mut buf = vec![0u8; 1 << 20];
-    'outer: loop {
-        attempt += 1;
-        let mut req = Req::new("GET", Some(container), Some(object));
+    loop {
+        let mut req = Request::new("GET", Some(container), Some(object));
         if pos > 0 {
             req = req.header("Range", format!("bytes={pos}-"));
         }
         let resp = client.send(&req)?;
-        let etag = unquote(resp.header("Etag").unwrap_or(""));
+        let etag = unquote_etag(resp.header("Etag").unwrap_or(""));
         if !etag.is_empty() && !expected_etag.is_empty() && !etag.eq_ignore_ascii_case(expected_etag) {
             return Err(Error::verify(format!(
                 "{name} changed while it was read (ETag {expected_etag} became {etag})"
@@ -127,37 +115,33 @@ fn stream(
             )));
         }
         let mut reader = resp.into_reader();
-        loop {
-            let n = match reader.read(&mut buf) {
+        let cut = loop {
+            match reader.read(&mut buf) {
                 // A connection closed early looks like EOF to some readers: resume it too.
-                Ok(0) if pos < size && attempt < retry.max_attempts => {
-                    if client.verbose() >= 1 {
-                        log::note(format!("{name}: the connection ended at byte {pos} of {size}; resuming"));
-                    }
-                    std::thread::sleep(retry.delay(attempt));
-                    continue 'outer;
-                }
+                Ok(0) if pos < size => break format!("the connection ended at byte {pos} of {size}"),
                 Ok(0) => return Ok(pos),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if http::io_error_retryable(&e) && attempt < retry.max_attempts => {
-                    if client.verbose() >= 1 {
-                        log::note(format!("{name}: read failed at byte {pos} ({e}); resuming"));
-                    }
-                    std::thread::sleep(retry.delay(attempt));
-                    continue 'outer;
+                Ok(n) => {
+                    sink(&buf[..n])?;
+                    pos += n as u64;
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if http::io_error_retryable(&e) => break format!("read failed at byte {pos} ({e})"),
                 Err(e) => return Err(Error::server(format!("{name}: reading at byte {pos}: {e}"))),
-            };
-            sink(&buf[..n])?;
-            pos += n as u64;
+            }
+        };
+        let Some(pause) = attempts.failed() else {
+            return Err(attempts.gave_up(Error::server(format!("{name}: {cut}"))));
+        };
+        if client.verbose() >= 1 {
+            log::note(format!("{name}: {cut}; resuming"));
         }
+        std::thread::sleep(pause);
     }
 }
 
 /// Streams `container/object` to `out`.
 pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Write) -> Result<GetSummary> {
-    let name = format!("swift://{container}/{}", super::client::printable(object));
+    let name = format!("swift://{container}/{}", printable(object));
     let meta: ObjectMeta = client.head_object(container, object).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
             Error::new(ErrorKind::NotFound, format!("{name}: no such object (or container)"))
@@ -170,7 +154,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
     let mut segments = Vec::new();
     if meta.slo {
         let text =
-            client.send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
+            client.send_text(&Request::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
         let top = slo::parse_stored(&text)?;
         let expected = slo::slo_etag(top.iter().map(|s| s.hash.as_str()));
         if top.iter().all(|s| s.range.is_none()) && !expected.eq_ignore_ascii_case(&meta.etag) {
@@ -201,7 +185,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
             if plain_md5 {
                 md5.update(data);
             }
-            out.write_all(data).map_err(write_err)
+            out.write_all(data).map_err(Error::stdout)
         };
         if segments.is_empty() {
             stream(client, container, object, meta.size, &meta.etag, &name, &mut sink)?
@@ -217,7 +201,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
                 if seg.bytes == 0 {
                     continue;
                 }
-                let label = format!("{name} segment /{c}/{}", super::client::printable(&o));
+                let label = format!("{name} segment /{c}/{}", printable(&o));
                 let n = stream(client, &c, &o, seg.bytes, &seg.hash, &label, &mut sink)?;
                 if n != seg.bytes {
                     return Err(Error::verify(format!("{label}: got {n} bytes, the manifest says {}", seg.bytes)));
@@ -227,7 +211,7 @@ pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Wr
             total
         }
     };
-    out.flush().map_err(write_err)?;
+    out.flush().map_err(Error::stdout)?;
     if pos != meta.size {
         return Err(Error::verify(format!("{name}: got {pos} bytes, the object has {}", meta.size)));
     }

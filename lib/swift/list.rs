@@ -1,5 +1,4 @@
 //! Listings of the account (containers) or of a container (objects), paginated with markers.
-//! swift-ls filters them with the shared [`crate::cli::filter::Filter`].
 
 use super::client::SwiftClient;
 use crate::error::Result;
@@ -42,19 +41,6 @@ impl Item {
         let t = self.last_modified.as_deref()?;
         let has_zone = t.ends_with('Z') || t.ends_with('z') || t[t.len().saturating_sub(6)..].contains(['+', '-']);
         crate::time::parse_rfc3339(&if has_zone { t.to_string() } else { format!("{t}Z") })
-    }
-
-    /// Whether the shared listing filters keep this item: rolled-up subdirs and containers are
-    /// judged by name alone (swift-ls refuses time and size filters on the container listing);
-    /// objects by name, size and last modification.
-    pub fn passes(&self, f: &crate::cli::filter::Filter) -> bool {
-        if self.subdir {
-            f.prefix_matches(&self.name)
-        } else if self.count.is_some() {
-            f.key_matches(&self.name)
-        } else {
-            f.matches(&self.name, self.bytes, self.modified())
-        }
     }
 }
 

@@ -9,7 +9,7 @@ pub mod list;
 pub mod slo;
 pub mod upload;
 
-pub use auth::{AuthConfig, Secret};
+pub use auth::AuthConfig;
 pub use client::SwiftClient;
 pub use upload::{SwiftDestination, UploadOptions};
 

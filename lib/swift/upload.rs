@@ -3,10 +3,11 @@
 //! manifest), verification by HEAD, cleanup of everything uploaded on failure, and removal of
 //! an overwritten SLO's segments after success.
 
-use super::client::{ObjectMeta, Req, SwiftClient};
+use super::client::{describe, ObjectMeta, SwiftClient};
 use super::slo::{self, Entry, Stored};
 use crate::error::{Error, ErrorKind, Result};
-use crate::log;
+use crate::http::Request;
+use crate::log::{self, printable};
 use crate::transfer::{Destination, Part};
 use md5::{Digest as _, Md5};
 use std::collections::HashSet;
@@ -137,7 +138,7 @@ impl SwiftDestination {
     fn stored_manifest(&self, container: &str, object: &str) -> Result<Vec<Stored>> {
         let text = self
             .client
-            .send_text(&Req::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
+            .send_text(&Request::new("GET", Some(container), Some(object)).query("multipart-manifest", "get"))?;
         slo::parse_stored(&text)
     }
 
@@ -164,13 +165,13 @@ impl SwiftDestination {
         headers: &[(String, String)],
     ) -> Result<String> {
         let body = slo::manifest_json(entries);
-        let mut req = Req::new("PUT", Some(container), Some(object))
+        let mut req = Request::new("PUT", Some(container), Some(object))
             .query("multipart-manifest", "put")
             .query("heartbeat", "on")
             .header("Accept", "application/json")
             .body(body.as_bytes());
         req.headers.extend(headers.iter().cloned());
-        let what = req.describe();
+        let what = describe(&req);
         let text = self.client.send_text(&req)?;
         slo::parse_heartbeat(&text)
             .map(|e| e.unwrap_or_default())
@@ -245,7 +246,7 @@ impl SwiftDestination {
 
 impl Destination for SwiftDestination {
     fn describe(&self) -> String {
-        format!("swift://{}/{}", self.container, super::client::printable(&self.object))
+        format!("swift://{}/{}", self.container, printable(&self.object))
     }
 
     fn put_single(&self, data: &[u8]) -> Result<Part> {

@@ -9,17 +9,16 @@
 //! only when fewer than that many exist, otherwise it waits for a worker to hand one back. The
 //! engine knows nothing of S3 or Swift: a `Destination` does the protocol work.
 
+use super::{PartPlan, Source, Tee};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log;
-use crate::sys::signal as signals;
+use crate::signals;
+use crate::units::human;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-pub const MIB: u64 = 1 << 20;
-pub const GIB: u64 = 1 << 30;
 
 /// One stored part (S3 part, Swift segment, or the whole object for a single PUT).
 #[derive(Clone, Debug, Default)]
@@ -54,87 +53,6 @@ pub trait Destination: Send + Sync {
     fn abort(&self);
 }
 
-/// How big each part is. Parts grow in tiers so that an unknown-length stream fits the part
-/// limit (S3: 10,000) while memory stays bounded by the current part size.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartPlan {
-    pub initial: u64,
-    /// Double the part size after this many parts (u32::MAX: never, i.e. uniform parts).
-    pub grow_every: u32,
-    pub max_part: u64,
-    /// Most parts the destination accepts (u32::MAX: unlimited).
-    pub max_parts: u32,
-}
-
-impl PartPlan {
-    /// 16 MiB doubling every 1,000 parts, capped at 4 GiB: 9,000 parts already hold 7.98 TiB,
-    /// more than S3's 5 TiB object limit, and small streams keep small buffers.
-    pub fn growing_s3(initial: u64) -> PartPlan {
-        PartPlan { initial, grow_every: 1000, max_part: 4 * GIB, max_parts: 10_000 }
-    }
-    pub fn uniform(size: u64, max_parts: u32) -> PartPlan {
-        PartPlan { initial: size, grow_every: u32::MAX, max_part: size, max_parts }
-    }
-    /// Uniform parts just large enough for `expected` bytes in `max_parts`, at least `min`.
-    pub fn for_expected(expected: u64, min: u64, max_parts: u32) -> PartPlan {
-        let need = expected.div_ceil(max_parts as u64);
-        let size = need.max(min).div_ceil(MIB) * MIB;
-        Self::uniform(size, max_parts)
-    }
-    pub fn size_of(&self, number: u32) -> u64 {
-        let tier = (number.saturating_sub(1) / self.grow_every.max(1)).min(40);
-        self.initial.saturating_mul(1u64 << tier).min(self.max_part.max(self.initial))
-    }
-    /// Bytes that fit in `max_parts` parts.
-    pub fn capacity(&self) -> u64 {
-        if self.max_parts == u32::MAX {
-            return u64::MAX;
-        }
-        if self.grow_every == u32::MAX {
-            return self.initial.saturating_mul(self.max_parts as u64);
-        }
-        (1..=self.max_parts).step_by(self.grow_every as usize).fold(0u64, |acc, n| {
-            let in_tier = (self.max_parts - n + 1).min(self.grow_every) as u64;
-            acc.saturating_add(self.size_of(n).saturating_mul(in_tier))
-        })
-    }
-}
-
-/// The stream being uploaded: stdin, or a command's stdout in command mode.
-pub trait Source: Read {
-    /// Called at EOF, before anything is completed: command mode waits for the command and
-    /// refuses a non-zero exit; the pipeline-abort check lives here too.
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// Standard input read with plain read(2), so a signal interrupts a blocked read (std's Stdin
-/// would retry on EINTR and keep us waiting on a silent pipe).
-pub struct Stdin(std::mem::ManuallyDrop<std::fs::File>);
-
-impl Stdin {
-    pub fn new() -> Stdin {
-        use std::os::fd::FromRawFd;
-        // SAFETY: fd 0 stays open for the life of the process; ManuallyDrop never closes it.
-        Stdin(std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) }))
-    }
-}
-
-impl Default for Stdin {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Read for Stdin {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Source for Stdin {}
-
 pub struct Options<'a> {
     pub jobs: usize,
     pub plan: PartPlan,
@@ -146,11 +64,6 @@ pub struct Options<'a> {
     pub tee: Option<&'a mut dyn Tee>,
 }
 
-/// The `--tee` output: gets every chunk read, in order.
-pub trait Tee {
-    fn write_chunk(&mut self, data: &[u8]) -> Result<()>;
-}
-
 #[derive(Clone, Debug)]
 pub struct Summary {
     pub bytes: u64,
@@ -160,12 +73,15 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
+impl Summary {
+    /// The elapsed time in seconds, to the millisecond (for JSON results).
+    pub fn seconds(&self) -> f64 {
+        (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0
+    }
+}
+
 fn interrupted(sig: i32, dest: &dyn Destination) -> Error {
-    let why = if sig == crate::transfer::uploader::ABORT_SIGNAL {
-        format!("the upstream stage reported a failure ({})", signals::name(sig))
-    } else {
-        format!("interrupted by {}", signals::name(sig))
-    };
+    let why = signals::reason(sig);
     Error::new(ErrorKind::Signal(sig), format!("{why}: upload of {} aborted, nothing stored", dest.describe()))
 }
 
@@ -207,22 +123,6 @@ impl Progress {
         if force {
             let _ = writeln!(err);
         }
-    }
-}
-
-/// 1.5 GiB, 300 MiB, 12 B.
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -315,7 +215,7 @@ fn multipart(
     let stop = Arc::new(AtomicBool::new(false));
 
     // Workers inherit a mask blocking the abort signals, so the main thread gets them.
-    let workers: Vec<_> = signals::with_signals_blocked(|| {
+    let workers: Vec<_> = signals::with_aborts_blocked(|| {
         (0..jobs)
             .map(|_| {
                 let (rx, tx, dest, stop) = (job_rx.clone(), done_tx.clone(), Arc::clone(dest), Arc::clone(&stop));
@@ -489,27 +389,5 @@ fn wait(rx: &Receiver<Done>, dest: &dyn Destination) -> Result<Done> {
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Err(Error::server("upload workers stopped unexpectedly")),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn growing_plan_reaches_5_tib_in_10000_parts() {
-        let p = PartPlan::growing_s3(16 * MIB);
-        assert_eq!(p.size_of(1), 16 * MIB);
-        assert_eq!(p.size_of(1000), 16 * MIB);
-        assert_eq!(p.size_of(1001), 32 * MIB);
-        assert!(p.size_of(10_000) <= 5 * GIB);
-        assert!(p.capacity() >= 5 * (1 << 40));
-    }
-
-    #[test]
-    fn expected_size_plan() {
-        let p = PartPlan::for_expected(5 << 40, 16 * MIB, 10_000);
-        assert!(p.capacity() >= 5 << 40);
-        assert_eq!(PartPlan::for_expected(1 << 30, 16 * MIB, 10_000).initial, 16 * MIB);
     }
 }

@@ -1,0 +1,47 @@
+//! The tool registry: every binary of the toolkit, named once. Man pages, shell completions
+//! and sluice(7)'s list of programs are generated from it ([`super::doc`], tests/docs.rs);
+//! Cargo.toml's `[[bin]]` targets and the Makefile's `BINS` must name the same tools, which
+//! tests/docs.rs checks.
+//!
+//! REGISTERING A BINARY: a module in `lib/cli/` whose clap `Args` implement [`super::Tool`]
+//! (with its [`Page`]), one line in [`REGISTRY`], `bins/NAME.rs` calling
+//! `sluice::cli::main::<sluice::cli::NAME::Args>()`, a `[[bin]]` in Cargo.toml, the name in the
+//! Makefile's `BINS`, then `make docs`.
+
+use super::doc::Scope;
+use super::Tool;
+
+/// One tool: its name, its clap definition, and what its manual page (section 1) and
+/// completions are made of.
+pub struct Page {
+    /// The binary's name, as installed.
+    pub name: &'static str,
+    /// One line: what the tool does (the clap `about`, also in sluice(7)).
+    pub about: &'static str,
+    /// Its clap definition: `<Args as clap::CommandFactory>::command`.
+    pub command: fn() -> clap::Command,
+    /// Help-formatted examples: an optional "Examples:" line, then one indented command per
+    /// line (a trailing `# comment` stays on the line). Usually the module's `EXAMPLES`.
+    pub examples: &'static str,
+    /// Which groups of environment variables (and their files) the binary reads.
+    pub env: &'static [Scope],
+    /// Extra sections in help format (a line `TITLE` in capitals, then indented paragraphs
+    /// separated by blank lines; a paragraph of several lines stays preformatted). They follow
+    /// OPTIONS; one titled like a standard section (e.g. `EXIT STATUS`) replaces that section.
+    pub sections: &'static str,
+    /// Pages outside sluice for SEE ALSO, e.g. `aws(1)`. sluice(7) and the other sluice pages
+    /// are added automatically.
+    pub see_also: &'static [&'static str],
+}
+
+/// Every tool, in SEE ALSO order.
+pub const REGISTRY: &[Page] = &[
+    <super::s3put::Args as Tool>::PAGE,
+    <super::s3ls::Args as Tool>::PAGE,
+    <super::s3get::Args as Tool>::PAGE,
+    <super::s3rm::Args as Tool>::PAGE,
+    <super::swift_slo_put::Args as Tool>::PAGE,
+    <super::swift_ls::Args as Tool>::PAGE,
+    <super::swift_get::Args as Tool>::PAGE,
+    <super::rdbcheck::Args as Tool>::PAGE,
+];
