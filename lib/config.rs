@@ -57,7 +57,6 @@ pub struct S3Config {
     pub endpoint: Endpoint,
     pub addressing: AddressingStyle,
     pub ca_bundle: Option<PathBuf>,
-    pub profile: String,
 }
 
 /// Scheme, authority and optional base path of the S3 endpoint.
@@ -149,11 +148,11 @@ pub enum Provider {
 
 impl Provider {
     /// Whether a completed multipart upload's ETag is `md5(concat(part md5s))-N`.
-    pub fn multipart_etag_is_md5_of_md5s(self) -> bool {
+    pub(crate) fn multipart_etag_is_md5_of_md5s(self) -> bool {
         !matches!(self, Provider::CloudflareR2)
     }
     /// Whether every part but the last must have the same size (R2 rejects growing parts).
-    pub fn needs_uniform_parts(self) -> bool {
+    pub(crate) fn needs_uniform_parts(self) -> bool {
         matches!(self, Provider::CloudflareR2)
     }
 }
@@ -163,7 +162,7 @@ pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
 
-pub struct ProcessEnv;
+pub(crate) struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
@@ -232,7 +231,7 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env) -> Result<S3Config> {
         .or_else(|| prof.get("ca_bundle").map(|p| expand_home(&p, env)));
 
     let (credentials, credentials_source) = resolve_credentials(&profile, profile_explicit, &files, env)?;
-    Ok(S3Config { credentials, credentials_source, region, region_defaulted, endpoint, addressing, ca_bundle, profile })
+    Ok(S3Config { credentials, credentials_source, region, region_defaulted, endpoint, addressing, ca_bundle })
 }
 
 fn resolve_credentials(
@@ -358,7 +357,7 @@ fn config_section_name(profile: &str) -> String {
 /// An INI section: flat keys plus aws-cli's nested blocks (`s3 =` followed by indented lines).
 /// `Debug` redacts the values of the secret keys.
 #[derive(Clone, Default)]
-pub struct Section {
+pub(crate) struct Section {
     values: HashMap<String, String>,
     nested: HashMap<String, HashMap<String, String>>,
 }
@@ -388,7 +387,7 @@ impl Section {
 
 /// Parses the shared credentials/config INI dialect. Keys are case-sensitive as in aws-cli;
 /// section names are trimmed.
-pub fn parse_ini(text: &str) -> HashMap<String, Section> {
+pub(crate) fn parse_ini(text: &str) -> HashMap<String, Section> {
     let mut sections: HashMap<String, Section> = HashMap::new();
     let mut current: Option<String> = None;
     let mut nested_key: Option<String> = None;

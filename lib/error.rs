@@ -33,35 +33,25 @@ pub enum ErrorKind {
 /// Every exit status with its meaning: the one table behind [`ErrorKind::exit_code`], every
 /// `--help`, every man page's EXIT STATUS and the README's table (tests/docs.rs checks it).
 /// `kind` is None for success and for signals, whose status is 128 + the signal number.
-pub const EXIT_CODES: &[ExitStatus] = &[
-    ExitStatus { code: 0, kind: None, meaning: "success" },
-    ExitStatus {
-        code: 1,
-        kind: Some(ErrorKind::Data),
-        meaning: "invalid or refused input data (corrupt RDB, empty input, upstream stage failed)",
-    },
-    ExitStatus { code: 2, kind: Some(ErrorKind::Usage), meaning: "usage error (bad flag, URL, regex or duration)" },
-    ExitStatus { code: 3, kind: Some(ErrorKind::Config), meaning: "configuration or credentials problem" },
-    ExitStatus { code: 4, kind: Some(ErrorKind::Server), meaning: "server or network error after retries" },
-    ExitStatus {
-        code: 5,
-        kind: Some(ErrorKind::Verify),
-        meaning: "verification failed (size or ETag mismatch); nothing was kept",
-    },
-    ExitStatus {
-        code: 6,
-        kind: Some(ErrorKind::Io),
-        meaning: "local I/O error (reading input, writing output, disk full)",
-    },
-    ExitStatus { code: 7, kind: Some(ErrorKind::NotFound), meaning: "bucket, container or object not found" },
-    ExitStatus { code: 8, kind: Some(ErrorKind::Denied), meaning: "access denied" },
-    ExitStatus { code: 9, kind: Some(ErrorKind::Partial), meaning: "partial failure: some items of a batch failed" },
-    ExitStatus {
-        code: SIGNAL_BASE,
-        kind: None,
-        meaning: "interrupted by signal N (130 for SIGINT, 143 for SIGTERM, 141 when the reader went away)",
-    },
+pub(crate) const EXIT_CODES: &[ExitStatus] = &[
+    row(0, None, "success"),
+    row(1, Some(K::Data), "invalid or refused input data (corrupt RDB, empty input, upstream stage failed)"),
+    row(2, Some(K::Usage), "usage error (bad flag, URL, regex or duration)"),
+    row(3, Some(K::Config), "configuration or credentials problem"),
+    row(4, Some(K::Server), "server or network error after retries"),
+    row(5, Some(K::Verify), "verification failed (size or ETag mismatch); nothing was kept"),
+    row(6, Some(K::Io), "local I/O error (reading input, writing output, disk full)"),
+    row(7, Some(K::NotFound), "bucket, container or object not found"),
+    row(8, Some(K::Denied), "access denied"),
+    row(9, Some(K::Partial), "partial failure: some items of a batch failed"),
+    row(SIGNAL_BASE, None, "interrupted by signal N (130 for SIGINT, 143 for SIGTERM, 141 when the reader went away)"),
 ];
+
+use ErrorKind as K;
+
+const fn row(code: i32, kind: Option<ErrorKind>, meaning: &'static str) -> ExitStatus {
+    ExitStatus { code, kind, meaning }
+}
 
 /// Exit statuses from this up are 128 + a signal number.
 const SIGNAL_BASE: i32 = 128;
@@ -88,7 +78,7 @@ impl ExitStatus {
 
 impl ErrorKind {
     /// The process exit status for this kind, from [`EXIT_CODES`].
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             ErrorKind::Signal(sig) => SIGNAL_BASE + sig,
             kind => EXIT_CODES.iter().find(|s| s.kind == Some(kind)).map_or(1, |s| s.code),
@@ -155,7 +145,7 @@ impl Error {
         }
     }
     /// Whether the reader of standard output went away (see [`Error::stdout`]): nothing to say.
-    pub fn is_closed_stdout(&self) -> bool {
+    pub(crate) fn is_closed_stdout(&self) -> bool {
         self.kind == ErrorKind::Signal(libc::SIGPIPE)
     }
     pub fn kind(&self) -> ErrorKind {
@@ -164,7 +154,7 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.msg
     }
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         self.kind.exit_code()
     }
     /// Prefixes the message with what was being done, keeping the kind.

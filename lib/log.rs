@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 static PROG: OnceLock<String> = OnceLock::new();
 
 /// The running binary's name, from argv[0].
-pub fn prog() -> &'static str {
+pub(crate) fn prog() -> &'static str {
     PROG.get_or_init(|| {
         std::env::args_os()
             .next()
@@ -22,6 +22,6 @@ pub fn note(msg: impl std::fmt::Display) {
 
 /// Keys and names may hold newlines and control characters; messages are one line, so those
 /// are shown escaped (`\n`, `\u{1}`).
-pub fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     s.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }

@@ -75,7 +75,7 @@ pub fn unescape(s: &str) -> std::result::Result<String, String> {
 }
 
 /// Writes records to stdout: escaped lines, or raw NUL-terminated records.
-pub struct RecordWriter<W: Write> {
+pub(crate) struct RecordWriter<W: Write> {
     out: W,
     nul: bool,
 }
@@ -83,10 +83,6 @@ pub struct RecordWriter<W: Write> {
 impl<W: Write> RecordWriter<W> {
     pub fn new(out: W, nul: bool) -> Self {
         RecordWriter { out, nul }
-    }
-
-    pub fn nul(&self) -> bool {
-        self.nul
     }
 
     /// Writes one record and its terminator. The caller passes names through [`Self::name`]
@@ -117,7 +113,7 @@ impl<W: Write> RecordWriter<W> {
 /// Reads records (lines, or NUL-terminated with `nul`) one at a time, unescaping lines.
 /// Empty records (blank lines) are skipped; a trailing `\r` is kept, since `\r` in a key is
 /// escaped by `escape` and a raw one can only come from a hand-edited file.
-pub struct RecordReader<R: BufRead> {
+pub(crate) struct RecordReader<R: BufRead> {
     input: R,
     nul: bool,
     /// 1-based number of the record last returned, for messages.
@@ -130,12 +126,12 @@ impl<R: BufRead> RecordReader<R> {
         RecordReader { input, nul, number: 0, buf: Vec::new() }
     }
 
-    pub fn nul(&self) -> bool {
+    pub(crate) fn nul(&self) -> bool {
         self.nul
     }
 
     /// The next non-empty record, or None at EOF.
-    pub fn next_record(&mut self) -> Result<Option<String>> {
+    pub(crate) fn next_record(&mut self) -> Result<Option<String>> {
         loop {
             self.buf.clear();
             let n = self

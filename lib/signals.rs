@@ -28,13 +28,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The signal a failing stage sends to the reader of its stdout, and that an uploader takes
 /// as "the stream you are reading is bad".
-pub const DOWNSTREAM_ABORT: i32 = libc::SIGUSR2;
+pub(crate) const DOWNSTREAM_ABORT: i32 = libc::SIGUSR2;
 
 /// Every signal that stops a stage: the user's (INT, TERM, HUP) and the upstream stage's.
 const STOP: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, DOWNSTREAM_ABORT];
 
 /// Uploaders: record the stopping signals for [`pending`] instead of dying of them.
-pub fn catch_aborts() {
+pub(crate) fn catch_aborts() {
     signal::record(&STOP);
 }
 
@@ -45,13 +45,13 @@ pub fn pending() -> Option<i32> {
 
 /// Runs `f` (spawning worker threads) with the stopping signals blocked, so the workers inherit
 /// a mask that routes them to the calling thread, whose blocking read is then interrupted.
-pub fn with_aborts_blocked<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn with_aborts_blocked<T>(f: impl FnOnce() -> T) -> T {
     signal::with_blocked(&STOP, f)
 }
 
 /// Stages writing a stream to stdout: on a stopping signal, tell the reader of stdout and exit
 /// with 128 + the signal. Call before spawning any thread, so every thread inherits the mask.
-pub fn exit_on_signals() {
+pub(crate) fn exit_on_signals() {
     signal::wait_on_thread(&STOP, |sig| {
         let told = !abort_downstream().is_empty();
         crate::log::note(format!(
@@ -88,19 +88,19 @@ pub fn reason(sig: i32) -> String {
 static DISABLED: AtomicBool = AtomicBool::new(false);
 
 /// Turns abort-downstream off for this process (`--no-abort-downstream`).
-pub fn disable_abort_downstream() {
+pub(crate) fn disable_abort_downstream() {
     DISABLED.store(true, Ordering::SeqCst);
 }
 
 /// Whether abort-downstream is on (default yes; SLUICE_PIPELINE_ABORT=0 turns it off).
-pub fn abort_downstream_enabled() -> bool {
+pub(crate) fn abort_downstream_enabled() -> bool {
     !DISABLED.load(Ordering::SeqCst)
         && !matches!(std::env::var("SLUICE_PIPELINE_ABORT").as_deref(), Ok("0") | Ok("no") | Ok("off") | Ok("false"))
 }
 
 /// Signals every process reading our stdout pipe that catches [`DOWNSTREAM_ABORT`]. Returns
 /// the pids signalled. Call it before closing stdout or exiting.
-pub fn abort_downstream() -> Vec<i32> {
+pub(crate) fn abort_downstream() -> Vec<i32> {
     if !abort_downstream_enabled() {
         return Vec::new();
     }

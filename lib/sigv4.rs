@@ -26,7 +26,7 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// Payload hash announcing an aws-chunked body whose chunks are signed one by one.
 pub const STREAMING_PAYLOAD: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
 /// The only algorithm we speak.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -52,7 +52,7 @@ pub use crate::http::encoding::{percent_decode, uri_encode};
 /// The canonical query string: each name and value `uri_encode(.., true)`, pairs sorted by
 /// encoded name then encoded value, `name=value` joined with `&` (a valueless `?uploads` is
 /// `uploads=`). Use the same string on the wire so what is sent is what was signed.
-pub fn canonical_query_string(query: &[(String, String)]) -> String {
+pub(crate) fn canonical_query_string(query: &[(String, String)]) -> String {
     let mut pairs: Vec<(String, String)> =
         query.iter().map(|(k, v)| (uri_encode(k, true), uri_encode(v, true))).collect();
     pairs.sort();
@@ -100,7 +100,7 @@ pub fn normalize_path(path: &str) -> String {
 /// * S3 (single encoding): each segment is decoded and encoded again with [`uri_encode`],
 ///   which leaves a path made by `uri_encode(key, false)` unchanged and also canonicalises a
 ///   raw `$` or space the way S3 does (`/test$file.text` signs as `/test%24file.text`).
-pub fn canonical_uri(path: &str, opts: &SigningOptions) -> String {
+pub(crate) fn canonical_uri(path: &str, opts: &SigningOptions) -> String {
     let path = if path.is_empty() { "/" } else { path };
     let normalized;
     let path = if opts.normalize_path {
@@ -145,7 +145,7 @@ fn canonical_header_value(v: &str) -> String {
 /// Canonical headers and the signed-headers list: names lowercased and sorted, values
 /// canonicalised, the values of a repeated name joined with `,` in their original order.
 /// Returns (`"name:value\n"` lines, `"a;b;c"`).
-pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
+pub(crate) fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
     let mut list: Vec<(String, String)> =
         headers.iter().map(|(k, v)| (k.trim().to_ascii_lowercase(), canonical_header_value(v))).collect();
     // Stable: repeated names keep their order, which the signature depends on.

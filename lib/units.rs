@@ -1,12 +1,12 @@
 //! Sizes: the binary units sluice reads (`--part-size 16M`) and prints (`1.5 GiB`).
 
-pub const KIB: u64 = 1 << 10;
+pub(crate) const KIB: u64 = 1 << 10;
 pub const MIB: u64 = 1 << 20;
-pub const GIB: u64 = 1 << 30;
-pub const TIB: u64 = 1 << 40;
+pub(crate) const GIB: u64 = 1 << 30;
+pub(crate) const TIB: u64 = 1 << 40;
 
 /// Parses sizes like `16M`, `16MiB`, `1G`, `512k`, `5368709120` (binary units: M = MiB).
-pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -27,7 +27,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// 1.5 GiB, 300 MiB, 12 B.
-pub fn human(n: u64) -> String {
+pub(crate) fn human(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;

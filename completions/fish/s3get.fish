@@ -9,6 +9,6 @@ complete -c s3get -l retries -d 'Retries per request on 5xx, 429, timeouts and t
 complete -c s3get -s j -l jobs -d 'Ranged GETs in flight for a large object (1: a single sequential stream)' -r
 complete -c s3get -l chunk-size -d 'Bytes per ranged GET (64K to 1G); objects no larger than this take one request' -r
 complete -c s3get -l range -d 'Only these bytes of each object: START-END (inclusive), START- or -LAST' -r
-complete -c s3get -s v -l verbose -d 'Say more on stderr: -v for progress of the steps, -vv for every request'
+complete -c s3get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3get -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3get -s V -l version -d 'Print version'

@@ -14,7 +14,7 @@ complete -c s3ls -l min-size -d 'Only objects of at least this size (e.g. 1, 10M
 complete -c s3ls -l max-size -d 'Only objects of at most this size' -r
 complete -c s3ls -l delimiter -d 'List one level: keys are grouped at this separator into common prefixes (usually /)' -r
 complete -c s3ls -l page-size -d 'Keys per listing request (the server may return fewer; default: the server\'s, 1,000 on S3)' -r
-complete -c s3ls -s v -l verbose -d 'Say more on stderr: -v for progress of the steps, -vv for every request'
+complete -c s3ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3ls -s l -l long -d 'Long format: last-modified time, size, ETag, URL'
 complete -c s3ls -l json -d 'One JSON object per line'
 complete -c s3ls -s 0 -l null -d 'End records with NUL instead of newline and write keys unescaped (for xargs -0, s3rm -0)'

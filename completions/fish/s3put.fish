@@ -10,21 +10,21 @@ complete -c s3put -s j -l jobs -d 'Parts uploaded concurrently' -r
 complete -c s3put -l part-size -d 'Fixed part size (5M to 5G); all parts but the last get this size, so the object may hold at most 10,000 of them' -r
 complete -c s3put -l expected-size -d 'Expected input size: picks one part size that fits it in 10,000 parts (the input may differ a little)' -r
 complete -c s3put -l checksum -d 'Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)' -r
-complete -c s3put -l content-type -d 'Content-Type of the object' -r
 complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable)' -r
 complete -c s3put -l storage-class -d 'Storage class, e.g. STANDARD_IA, GLACIER_IR' -r
 complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms' -r -f -a "AES256\t''
 aws:kms\t''"
 complete -c s3put -l sse-kms-key-id -d 'KMS key for --sse aws:kms' -r
+complete -c s3put -l content-type -d 'Content-Type of the object' -r
 complete -c s3put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
-complete -c s3put -s v -l verbose -d 'Say more on stderr: -v for progress of the steps, -vv for every request'
+complete -c s3put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3put -l uniform-parts -d 'Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size'
-complete -c s3put -l allow-empty -d 'Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)'
 complete -c s3put -l create-bucket -d 'Create the bucket first if it does not exist'
 complete -c s3put -l json -d 'Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)'
-complete -c s3put -l progress -d 'Show bytes and rate on stderr (default: only when stderr is a terminal)'
+complete -c s3put -l allow-empty -d 'Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)'
 complete -c s3put -l tee -d 'Also copy the input to stdout while uploading, to mirror one stream to several stores'
 complete -c s3put -l no-abort-downstream -d 'Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)'
+complete -c s3put -l progress -d 'Show bytes and rate on stderr (default: only when stderr is a terminal)'
 complete -c s3put -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3put -s V -l version -d 'Print version'

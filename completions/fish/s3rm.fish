@@ -6,7 +6,7 @@ complete -c s3rm -l ca-bundle -d 'PEM file of extra CA certificates to trust, e.
 complete -c s3rm -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c s3rm -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
 complete -c s3rm -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
-complete -c s3rm -s v -l verbose -d 'Say more on stderr: -v for progress of the steps, -vv for every request'
+complete -c s3rm -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3rm -s 0 -l null -d 'Standard input holds NUL-terminated raw URLs (s3ls -0) instead of escaped lines'
 complete -c s3rm -l uploads -d 'Abort the multipart uploads listed on standard input by `s3ls --uploads`'
 complete -c s3rm -s n -l dry-run -d 'Print (to stdout, in s3ls\'s format) what would be deleted or aborted, and do nothing'

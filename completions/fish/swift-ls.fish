@@ -16,5 +16,5 @@ complete -c swift-ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -
 complete -c swift-ls -s l -l long -d 'Long format: size, last modified (UTC), ETag and name'
 complete -c swift-ls -l json -d 'One JSON object per line'
 complete -c swift-ls -s 0 -l null -d 'End names with NUL instead of newline (for xargs -0)'
-complete -c swift-ls -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c swift-ls -s h -l help -d 'Print help'
 complete -c swift-ls -s V -l version -d 'Print version'

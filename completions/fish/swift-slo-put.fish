@@ -7,17 +7,17 @@ complete -c swift-slo-put -l retries -d 'Retries per request on 5xx, 429, timeou
 complete -c swift-slo-put -s S -l segment-size -d 'Segment size (at most the cluster\'s max_file_size, 5 GiB by default)' -r
 complete -c swift-slo-put -s j -l jobs -d 'Segments uploaded concurrently' -r
 complete -c swift-slo-put -l segment-container -d 'Container for the segments (default: CONTAINER_segments, created with CONTAINER\'s storage policy)' -r
-complete -c swift-slo-put -l content-type -d 'Content-Type of the object' -r
 complete -c swift-slo-put -l meta -d 'User metadata stored as X-Object-Meta-KEY (repeatable)' -r
+complete -c swift-slo-put -l content-type -d 'Content-Type of the object' -r
 complete -c swift-slo-put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
 complete -c swift-slo-put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c swift-slo-put -l leave-segments -d 'Keep the segments of an SLO this upload replaces'
-complete -c swift-slo-put -l allow-empty -d 'Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)'
 complete -c swift-slo-put -l create-container -d 'Create the container if it does not exist'
 complete -c swift-slo-put -l json -d 'Print a JSON result (container, object, size, etag, segments, seconds) on stdout'
-complete -c swift-slo-put -l progress -d 'Show bytes and rate on stderr (default: only when stderr is a terminal)'
+complete -c swift-slo-put -l allow-empty -d 'Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)'
 complete -c swift-slo-put -l tee -d 'Also copy the input to stdout while uploading, to mirror one stream to several stores'
 complete -c swift-slo-put -l no-abort-downstream -d 'Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)'
+complete -c swift-slo-put -l progress -d 'Show bytes and rate on stderr (default: only when stderr is a terminal)'
 complete -c swift-slo-put -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c swift-slo-put -s V -l version -d 'Print version'

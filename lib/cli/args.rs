@@ -5,15 +5,16 @@ use crate::config::{self, AddressingStyle, Overrides};
 use crate::http::{HttpOptions, Retry};
 use crate::s3::S3Client;
 use crate::swift::{AuthConfig, SwiftClient};
-use crate::transfer::{OnFail, Options, PartPlan, Uploader};
+use crate::transfer::{self, Destination, OnFail, Options, PartPlan, Summary, Uploader};
 use crate::{Error, Result};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Timeouts and retries: the same flags on every binary that talks to a server (S3 and Swift).
 #[derive(Args, Clone, Debug)]
-pub struct NetArgs {
+pub(crate) struct NetArgs {
     /// Seconds to wait for a connection
     #[arg(long, value_name = "SECS", default_value_t = 10.0, help_heading = "Connection")]
     pub connect_timeout: f64,
@@ -23,17 +24,20 @@ pub struct NetArgs {
     /// Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter
     #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Connection")]
     pub retries: u32,
+    /// Say more on stderr: -v for the steps, -vv for every request
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 impl Default for NetArgs {
     fn default() -> Self {
-        NetArgs { connect_timeout: 10.0, timeout: 60.0, retries: 4 }
+        NetArgs { connect_timeout: 10.0, timeout: 60.0, retries: 4, verbose: 0 }
     }
 }
 
 impl NetArgs {
     /// Timeouts and retry policy; the caller adds its CA bundle.
-    pub fn http_options(&self) -> HttpOptions {
+    pub(crate) fn http_options(&self) -> HttpOptions {
         let secs = |s: f64| Duration::from_secs_f64(if s.is_finite() && s > 0.0 { s } else { 0.001 });
         HttpOptions {
             connect_timeout: secs(self.connect_timeout),
@@ -47,7 +51,7 @@ impl NetArgs {
 /// Where and how to reach the S3 store. Secrets never come from flags: only from the
 /// environment, the shared files or credential_process.
 #[derive(Args, Clone, Debug, Default)]
-pub struct S3Args {
+pub(crate) struct S3Args {
     /// Profile in ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, then "default")
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub profile: Option<String>,
@@ -65,13 +69,10 @@ pub struct S3Args {
     pub ca_bundle: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
-    /// Say more on stderr: -v for progress of the steps, -vv for every request
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 impl S3Args {
-    pub fn overrides(&self) -> Overrides {
+    pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             profile: self.profile.clone(),
             endpoint: self.endpoint.clone(),
@@ -81,14 +82,14 @@ impl S3Args {
         }
     }
 
-    pub fn http_options(&self) -> HttpOptions {
+    pub(crate) fn http_options(&self) -> HttpOptions {
         self.net.http_options()
     }
 
     /// Resolves configuration from flags, environment and profile files and builds the client.
     pub fn client(&self) -> Result<S3Client> {
         let cfg = config::resolve_s3(&self.overrides(), &config::ProcessEnv)?;
-        if self.verbose >= 1 {
+        if self.net.verbose >= 1 {
             crate::log::note(format!(
                 "endpoint {}://{}, region {}{}, credentials from {}",
                 cfg.endpoint.scheme(),
@@ -98,28 +99,20 @@ impl S3Args {
                 cfg.credentials_source
             ));
         }
-        S3Client::new(&cfg, self.http_options(), self.verbose)
+        S3Client::new(&cfg, self.http_options(), self.net.verbose)
     }
 }
 
-/// The transfer engine's options from the uploaders' shared flags; progress shows on a terminal
-/// even without --progress.
-pub fn engine_options(jobs: u16, plan: PartPlan, allow_empty: bool, progress: bool, verbose: u8) -> Options<'static> {
-    use std::io::IsTerminal;
-    Options {
-        jobs: jobs as usize,
-        plan,
-        allow_empty,
-        progress: progress || std::io::stderr().is_terminal(),
-        verbose,
-        tee: None,
-    }
-}
-
-/// The uploaders' pipeline flags (s3put, swift-slo-put): mirroring, command mode, and the
-/// abort-propagation opt-out.
+/// The flags both uploaders (s3put, swift-slo-put) share: empty input, Content-Type, progress,
+/// mirroring (`--tee`, `--onfail`), command mode and the abort-propagation opt-out.
 #[derive(Args, Clone, Debug)]
-pub struct PipelineArgs {
+pub(crate) struct UploadArgs {
+    /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
+    #[arg(long, help_heading = "Upload")]
+    pub allow_empty: bool,
+    /// Content-Type of the object
+    #[arg(long, value_name = "TYPE", help_heading = "Object")]
+    pub content_type: Option<String>,
     /// Also copy the input to stdout while uploading, to mirror one stream to several stores
     #[arg(long, help_heading = "Pipeline")]
     pub tee: bool,
@@ -132,18 +125,31 @@ pub struct PipelineArgs {
     /// Command mode: run CMD, upload its stdout, and complete only if it exits 0
     #[arg(last = true, value_name = "CMD", help_heading = "Pipeline")]
     pub command: Vec<String>,
+    /// Show bytes and rate on stderr (default: only when stderr is a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub progress: bool,
 }
 
-impl PipelineArgs {
-    /// Wraps the engine options into the uploader's plan (`--no-abort-downstream` is applied by
-    /// `cli::main`, for every tool alike).
-    pub fn uploader<'a>(&self, engine: Options<'a>) -> Uploader<'a> {
-        Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() }
+impl UploadArgs {
+    /// Uploads the input (stdin, or the command's output) to `dest` with the engine, in parts
+    /// of `plan`, `jobs` at a time; progress shows on a terminal even without --progress.
+    /// (`--no-abort-downstream` is applied by `cli::main`, for every tool alike.)
+    pub(crate) fn upload(&self, dest: Arc<dyn Destination>, jobs: u16, plan: PartPlan, verbose: u8) -> Result<Summary> {
+        use std::io::IsTerminal;
+        let progress = self.progress || std::io::stderr().is_terminal();
+        let engine = Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None };
+        let up = Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() };
+        transfer::run_upload(dest, up)
+    }
+
+    /// Prints the `--json` result on stdout, or on stderr when `--tee` puts the data on stdout.
+    pub(crate) fn print_result(&self, result: serde_json::Value) -> Result<()> {
+        super::print_result(&result.to_string(), self.tee)
     }
 }
 
 /// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`.
-pub fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
+pub(crate) fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
     s.split_once('=')
         .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -152,7 +158,7 @@ pub fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
         })
 }
 
-pub const AUTH_HELP: &str = "\
+pub(crate) const AUTH_HELP: &str = "\
 Authentication (from the environment only, as python-swiftclient reads it):
   v1:        ST_AUTH, ST_USER, ST_KEY
   Keystone:  OS_AUTH_URL, OS_USERNAME (or OS_USER_ID), OS_PASSWORD, OS_PROJECT_NAME (or _ID),
@@ -162,7 +168,7 @@ Authentication (from the environment only, as python-swiftclient reads it):
   token:     OS_STORAGE_URL and OS_AUTH_TOKEN (no authentication, no renewal)";
 
 #[derive(Args, Clone, Debug, Default)]
-pub struct SwiftArgs {
+pub(crate) struct SwiftArgs {
     /// Region of the object-store endpoint in the catalog (default: OS_REGION_NAME, else the first)
     #[arg(long, value_name = "REGION", help_heading = "Connection")]
     pub region: Option<String>,
@@ -174,13 +180,10 @@ pub struct SwiftArgs {
     pub ca_bundle: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
-    /// Say more on stderr: -v for the steps, -vv for every request
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 impl SwiftArgs {
-    pub fn http_options(&self) -> HttpOptions {
+    pub(crate) fn http_options(&self) -> HttpOptions {
         let ca = self
             .ca_bundle
             .clone()
@@ -194,6 +197,6 @@ impl SwiftArgs {
     }
 
     pub fn client(&self) -> Result<SwiftClient> {
-        SwiftClient::new(self.auth()?, self.http_options(), self.verbose)
+        SwiftClient::new(self.auth()?, self.http_options(), self.net.verbose)
     }
 }

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 /// The filter flags, flattened into a listing binary's clap struct.
 #[derive(Args, Clone, Debug, Default)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Only keys matching this regular expression (Rust regex syntax, unanchored: use ^ and $; matched against the whole key, prefix included)
     #[arg(long = "match", value_name = "REGEX", help_heading = "Filters")]
     pub pattern: Option<String>,
@@ -75,7 +75,7 @@ impl FilterArgs {
 }
 
 /// `30d` (that long before `now`) or an RFC 3339 time, as an absolute cut-off.
-pub fn cutoff(flag: &str, s: &str, now: SystemTime) -> Result<SystemTime> {
+pub(crate) fn cutoff(flag: &str, s: &str, now: SystemTime) -> Result<SystemTime> {
     if let Some(d) = parse_duration(s) {
         return now
             .checked_sub(d)
@@ -90,7 +90,7 @@ pub fn cutoff(flag: &str, s: &str, now: SystemTime) -> Result<SystemTime> {
 
 /// The compiled filters. The default value lets everything through.
 #[derive(Clone, Debug, Default)]
-pub struct Filter {
+pub(crate) struct Filter {
     pub pattern: Option<Regex>,
     pub exclude: Option<Regex>,
     /// Keep entries modified strictly before this.
@@ -117,24 +117,24 @@ impl Filter {
     }
 
     /// Whether a name passes `--match` and `--exclude` alone.
-    pub fn key_matches(&self, key: &str) -> bool {
+    pub(crate) fn key_matches(&self, key: &str) -> bool {
         self.pattern.as_ref().map_or(true, |r| r.is_match(key))
             && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
     }
 
     /// Whether any filter needs a size or a time: entries that have neither (common prefixes,
     /// pseudo-directories) are then left out.
-    pub fn needs_attributes(&self) -> bool {
+    pub(crate) fn needs_attributes(&self) -> bool {
         self.older_than.is_some() || self.newer_than.is_some() || self.min_size.is_some() || self.max_size.is_some()
     }
 
     /// Whether a common prefix (no size, no time) passes.
-    pub fn prefix_matches(&self, prefix: &str) -> bool {
+    pub(crate) fn prefix_matches(&self, prefix: &str) -> bool {
         !self.needs_attributes() && self.key_matches(prefix)
     }
 
     /// The filters in words, for -v output.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(r) = &self.pattern {
             parts.push(format!("key matches {:?}", r.as_str()));

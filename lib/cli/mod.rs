@@ -23,14 +23,10 @@ pub mod swift_slo_put;
 
 use crate::error::{Error, ErrorKind, Result, EXIT_CODES};
 use crate::{log, signals};
-pub use registry::Page;
 
-/// One binary: its flags (the clap struct implementing this), its registry entry, and what it
-/// does once the flags are parsed.
+/// One binary: its flags (the clap struct implementing this) and what it does once they are
+/// parsed. Its name, description and man page parts are in [`registry`].
 pub trait Tool: clap::Parser {
-    /// The tool's entry in the registry: name, description, man page parts.
-    const PAGE: Page;
-
     /// Whether standard output carries a stream the next stage must not trust after a failure
     /// (s3get, swift-get, rdbcheck). Such a tool tells the reader of its stdout when it fails,
     /// and on SIGINT, SIGTERM, SIGHUP or an upstream SIGUSR2 it does that and exits at once.
@@ -91,7 +87,7 @@ pub fn report(result: Result<()>) -> i32 {
 /// Parses the command line like `clap::Parser::parse`, but a bad command line is reported on
 /// ONE line ("s3ls: invalid value 'x' for '--page-size <N>': ... (see --help)") with exit
 /// status 2, like every other error; --help and --version print as usual.
-pub fn parse_args<T: clap::Parser>() -> T {
+pub(crate) fn parse_args<T: clap::Parser>() -> T {
     match T::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -117,7 +113,7 @@ pub fn parse_args<T: clap::Parser>() -> T {
 }
 
 /// The EXIT STATUS text shared by every binary's help (the man pages render [`EXIT_CODES`]).
-pub fn exit_status_help() -> String {
+pub(crate) fn exit_status_help() -> String {
     let mut s = String::from("Exit status:\n");
     for status in EXIT_CODES {
         s.push_str(&format!("  {:>5}  {}\n", status.label(), status.meaning));
@@ -126,7 +122,7 @@ pub fn exit_status_help() -> String {
 }
 
 /// The text after the options in `--help`: `preface` paragraphs, the exit statuses, examples.
-pub fn after_help(preface: &[&str], examples: &str) -> String {
+pub(crate) fn after_help(preface: &[&str], examples: &str) -> String {
     let mut s = String::new();
     for p in preface {
         s.push_str(p);
@@ -139,7 +135,7 @@ pub fn after_help(preface: &[&str], examples: &str) -> String {
 }
 
 /// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data.
-pub fn print_result(line: &str, to_stderr: bool) -> Result<()> {
+pub(crate) fn print_result(line: &str, to_stderr: bool) -> Result<()> {
     use std::io::Write;
     if to_stderr {
         eprintln!("{line}");

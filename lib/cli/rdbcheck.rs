@@ -1,8 +1,7 @@
 //! `rdbcheck`: flags, help text, and its run: validate while passing through, then warnings,
 //! the summary and the JSON report, also on failure.
 
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::Tool;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rdb::{Options, Report, Validator};
 use clap::Parser;
@@ -12,7 +11,7 @@ use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
-pub const ABOUT: &str = "Validate a Redis/Valkey RDB snapshot while passing it through";
+pub(crate) const ABOUT: &str = "Validate a Redis/Valkey RDB snapshot while passing it through";
 
 const LONG_ABOUT: &str = "\
 Validates a Redis or Valkey RDB snapshot in one streaming pass while copying it, byte for \
@@ -33,7 +32,7 @@ own check tools it refuses truncation anywhere, trailing bytes, empty input, an 
 instead of a snapshot, SELECTDB beyond --databases, key attributes (expire, LRU/LFU) not \
 followed by a key, and truncated module values, without ever hanging.";
 
-pub const AFTER_LONG_HELP: &str = "\
+pub(crate) const AFTER_LONG_HELP: &str = "\
 THE $EOF: MARKER
     With diskless replication (repl-diskless-sync yes, the default since Redis 7.0), \
 `redis-cli --rdb -` and `valkey-cli --rdb -` append the 40-character end-of-transfer mark \
@@ -87,47 +86,47 @@ Examples:
 pub struct Args {
     /// RDB file to read; standard input if absent or "-"
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
 
     /// Only check: write nothing to standard output
     #[arg(short = 'n', long)]
-    pub check_only: bool,
+    pub(crate) check_only: bool,
 
     /// Print a summary to standard error, and name keys in errors and reports
     #[arg(short, long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// Do not print warnings (empty collections) on standard error
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// Write the report as JSON to FILE ("-" for standard error), also on failure
     #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    pub(crate) json: Option<PathBuf>,
 
     /// Number of largest keys (by encoded size) in the report
     #[arg(long, value_name = "N", default_value_t = 10)]
-    pub top: usize,
+    pub(crate) top: usize,
 
     /// Refuse SELECTDB ids at or above N (the server's `databases` setting)
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
-    pub databases: u64,
+    pub(crate) databases: u64,
 
     /// Refuse a disabled checksum (stored as 0) and RDB versions before 5, which have none
     #[arg(long)]
-    pub require_checksum: bool,
+    pub(crate) require_checksum: bool,
 
     /// Detect duplicate keys within a database (memory grows with the key count; see below)
     #[arg(long)]
-    pub check_duplicates: bool,
+    pub(crate) check_duplicates: bool,
 
     /// Do everything on one thread (by default a second thread writes the output)
     #[arg(long, hide = true)]
-    pub single_thread: bool,
+    pub(crate) single_thread: bool,
 
     /// Do not signal the process reading stdout when the stream turns out bad (see PIPELINE SAFETY)
     #[arg(long)]
-    pub no_abort_downstream: bool,
+    pub(crate) no_abort_downstream: bool,
 
     /// The validation report, kept for `finish` (also after a failure).
     #[arg(skip)]
@@ -135,16 +134,6 @@ pub struct Args {
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "rdbcheck",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::Pipeline],
-        sections: AFTER_LONG_HELP,
-        see_also: &["redis-check-rdb(1)", "valkey-check-rdb(1)"],
-    };
-
     const WRITES_STREAM: bool = true;
 
     fn no_abort_downstream(&self) -> bool {

@@ -3,13 +3,13 @@
 //! Cargo.toml's `[[bin]]` targets and the Makefile's `BINS` must name the same tools, which
 //! tests/docs.rs checks.
 //!
-//! REGISTERING A BINARY: a module in `lib/cli/` whose clap `Args` implement [`super::Tool`]
-//! (with its [`Page`]), one line in [`REGISTRY`], `bins/NAME.rs` calling
+//! REGISTERING A BINARY: a module in `lib/cli/` whose clap `Args` implement [`super::Tool`],
+//! its [`Page`] in [`REGISTRY`], `bins/NAME.rs` calling
 //! `sluice::cli::main::<sluice::cli::NAME::Args>()`, a `[[bin]]` in Cargo.toml, the name in the
 //! Makefile's `BINS`, then `make docs`.
 
 use super::doc::Scope;
-use super::Tool;
+use clap::CommandFactory;
 
 /// One tool: its name, its clap definition, and what its manual page (section 1) and
 /// completions are made of.
@@ -34,14 +34,31 @@ pub struct Page {
     pub see_also: &'static [&'static str],
 }
 
+/// One [`Page`] from the tool's module (`ABOUT`, `EXAMPLES`, its `Args`) and the rest.
+macro_rules! page {
+    ($name:literal, $module:ident, env: [$($env:ident),*], see_also: [$($see:literal),*], sections: $sections:expr) => {
+        Page {
+            name: $name,
+            about: super::$module::ABOUT,
+            command: <super::$module::Args as CommandFactory>::command,
+            examples: super::$module::EXAMPLES,
+            env: &[$(Scope::$env),*],
+            sections: $sections,
+            see_also: &[$($see),*],
+        }
+    };
+}
+
 /// Every tool, in SEE ALSO order.
-pub const REGISTRY: &[Page] = &[
-    <super::s3put::Args as Tool>::PAGE,
-    <super::s3ls::Args as Tool>::PAGE,
-    <super::s3get::Args as Tool>::PAGE,
-    <super::s3rm::Args as Tool>::PAGE,
-    <super::swift_slo_put::Args as Tool>::PAGE,
-    <super::swift_ls::Args as Tool>::PAGE,
-    <super::swift_get::Args as Tool>::PAGE,
-    <super::rdbcheck::Args as Tool>::PAGE,
+#[rustfmt::skip]
+pub(crate) const REGISTRY: &[Page] = &[
+    page!("s3put", s3put, env: [S3, Pipeline], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3ls", s3ls, env: [S3], see_also: ["aws(1)"], sections: ""),
+    page!("s3get", s3get, env: [S3, Pipeline], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3rm", s3rm, env: [S3], see_also: ["aws(1)"], sections: ""),
+    page!("swift-slo-put", swift_slo_put, env: [Swift, Pipeline], see_also: ["swift(1)"], sections: ""),
+    page!("swift-ls", swift_ls, env: [Swift], see_also: ["swift(1)"], sections: ""),
+    page!("swift-get", swift_get, env: [Swift, Pipeline], see_also: ["swift(1)"], sections: ""),
+    page!("rdbcheck", rdbcheck, env: [Pipeline], see_also: ["redis-check-rdb(1)", "valkey-check-rdb(1)"],
+          sections: super::rdbcheck::AFTER_LONG_HELP),
 ];

@@ -1,8 +1,7 @@
 //! s3get: flags and the download loop.
 
 use super::args::S3Args;
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::Tool;
 use crate::s3::get::{download, ByteRange, GetOptions};
 use crate::s3::S3Url;
 use crate::sys::stdio;
@@ -13,9 +12,9 @@ use clap::Parser;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub const ABOUT: &str = "Write S3 objects to standard output, in order, verified";
+pub(crate) const ABOUT: &str = "Write S3 objects to standard output, in order, verified";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Writes each object named on the command line to standard output, one after the other, from any \
 S3-compatible store. URLs are taken literally (s3ls -0 | xargs -0 s3get works for any key).
 
@@ -39,37 +38,27 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3get", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
+          after_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Objects to write, in this order: s3://BUCKET/KEY
     #[arg(value_name = "s3://BUCKET/KEY", required = true)]
-    pub urls: Vec<String>,
+    pub(crate) urls: Vec<String>,
 
     #[command(flatten)]
-    pub s3: S3Args,
+    pub(crate) s3: S3Args,
 
     /// Ranged GETs in flight for a large object (1: a single sequential stream)
     #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Download")]
-    pub jobs: u16,
+    pub(crate) jobs: u16,
     /// Bytes per ranged GET (64K to 1G); objects no larger than this take one request
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_size, help_heading = "Download")]
-    pub chunk_size: u64,
+    pub(crate) chunk_size: u64,
     /// Only these bytes of each object: START-END (inclusive), START- or -LAST
     #[arg(long, value_name = "START-END", allow_hyphen_values = true, help_heading = "Download")]
-    pub range: Option<ByteRange>,
+    pub(crate) range: Option<ByteRange>,
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "s3get",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::S3, Scope::Pipeline],
-        sections: "",
-        see_also: &["aws(1)", "rclone(1)"],
-    };
-
     const WRITES_STREAM: bool = true;
 
     /// Runs s3get: every URL is checked before the first byte is written.
@@ -84,7 +73,7 @@ impl Tool for Args {
         for url in &urls {
             let start = Instant::now();
             let s = download(&client, url, &mut out, &opts)?;
-            if self.s3.verbose >= 1 {
+            if self.s3.net.verbose >= 1 {
                 let secs = start.elapsed().as_secs_f64().max(1e-3);
                 crate::log::note(format!(
                     "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed, {}",

@@ -1,8 +1,7 @@
 //! s3ls: flags, output formats and the listing loop.
 
 use super::args::S3Args;
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::Tool;
 use crate::cli::filter::FilterArgs;
 use crate::http::unquote_etag;
 use crate::records::RecordWriter;
@@ -17,9 +16,9 @@ use serde_json::json;
 use std::io::{BufWriter, Write};
 use std::time::SystemTime;
 
-pub const ABOUT: &str = "List buckets, objects or in-progress multipart uploads, one s3:// URL per line";
+pub(crate) const ABOUT: &str = "List buckets, objects or in-progress multipart uploads, one s3:// URL per line";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Lists what is stored in any S3-compatible store. Without an argument, lists the buckets. With \
 s3://BUCKET[/PREFIX], lists every object whose key starts with PREFIX (the whole bucket without \
 one), in key order, one s3://BUCKET/KEY URL per line, so the output feeds s3get and s3rm directly.
@@ -56,40 +55,40 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3ls", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
+          after_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// What to list: s3://BUCKET or s3://BUCKET/PREFIX (none: the buckets)
     #[arg(value_name = "s3://BUCKET[/PREFIX]")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 
     #[command(flatten)]
-    pub s3: S3Args,
+    pub(crate) s3: S3Args,
 
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub(crate) filter: FilterArgs,
 
     /// Long format: last-modified time, size, ETag, URL
     #[arg(short, long, conflicts_with = "json", help_heading = "Output")]
-    pub long: bool,
+    pub(crate) long: bool,
     /// One JSON object per line
     #[arg(long, help_heading = "Output")]
-    pub json: bool,
+    pub(crate) json: bool,
     /// End records with NUL instead of newline and write keys unescaped (for xargs -0, s3rm -0)
     #[arg(short = '0', long = "null", help_heading = "Output")]
-    pub null: bool,
+    pub(crate) null: bool,
 
     /// List one level: keys are grouped at this separator into common prefixes (usually /)
     #[arg(long, value_name = "SEP", help_heading = "Listing")]
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
     /// List in-progress multipart uploads instead of objects
     #[arg(long, conflicts_with_all = ["delimiter", "list_v1"], help_heading = "Listing")]
-    pub uploads: bool,
+    pub(crate) uploads: bool,
     /// Use ListObjects v1 (markers) instead of v2 (automatic when the server rejects v2)
     #[arg(long, help_heading = "Listing")]
-    pub list_v1: bool,
+    pub(crate) list_v1: bool,
     /// Keys per listing request (the server may return fewer; default: the server's, 1,000 on S3)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Listing")]
-    pub page_size: Option<u32>,
+    pub(crate) page_size: Option<u32>,
 }
 
 /// Column widths of `-l`: 13 digits hold 5 TiB; 38 characters hold an MD5 with "-10000".
@@ -113,6 +112,14 @@ impl<W: Write> Printer<W> {
         format!("s3://{}/{}", self.bucket, self.w.name(key))
     }
 
+    /// A `--json` record: `url` and `bucket`, `name_field` holding `name`, and `fields`.
+    fn json(&self, name_field: &str, name: &str, mut fields: serde_json::Value) -> String {
+        fields["url"] = json!(format!("s3://{}/{name}", self.bucket));
+        fields["bucket"] = json!(self.bucket);
+        fields[name_field] = json!(name);
+        fields.to_string()
+    }
+
     fn object(&mut self, o: &ObjectEntry) -> Result<()> {
         let line = match self.format {
             Format::Plain => self.url(&o.key),
@@ -126,16 +133,16 @@ impl<W: Write> Printer<W> {
                     self.url(&o.key)
                 )
             }
-            Format::Json => json!({
-                "url": format!("s3://{}/{}", self.bucket, o.key),
-                "bucket": self.bucket,
-                "key": o.key,
-                "size": o.size,
-                "last_modified": o.last_modified.map(rfc3339),
-                "etag": o.etag.as_deref().map(unquote_etag),
-                "storage_class": o.storage_class,
-            })
-            .to_string(),
+            Format::Json => self.json(
+                "key",
+                &o.key,
+                json!({
+                    "size": o.size,
+                    "last_modified": o.last_modified.map(rfc3339),
+                    "etag": o.etag.as_deref().map(unquote_etag),
+                    "storage_class": o.storage_class,
+                }),
+            ),
         };
         self.w.write(&line)
     }
@@ -144,9 +151,7 @@ impl<W: Write> Printer<W> {
         let line = match self.format {
             Format::Plain => self.url(p),
             Format::Long => format!("{:<20}  {:>SIZE_W$}  {:<ETAG_W$}  {}", "-", "PRE", "-", self.url(p)),
-            Format::Json => {
-                json!({"url": format!("s3://{}/{p}", self.bucket), "bucket": self.bucket, "prefix": p}).to_string()
-            }
+            Format::Json => self.json("prefix", p, json!({})),
         };
         self.w.write(&line)
     }
@@ -157,14 +162,9 @@ impl<W: Write> Printer<W> {
             Format::Plain | Format::Long => {
                 format!("{}\t{}\t{initiated}", self.url(&u.key), self.w.name(&u.upload_id))
             }
-            Format::Json => json!({
-                "url": format!("s3://{}/{}", self.bucket, u.key),
-                "bucket": self.bucket,
-                "key": u.key,
-                "upload_id": u.upload_id,
-                "initiated": u.initiated.map(rfc3339),
-            })
-            .to_string(),
+            Format::Json => {
+                self.json("key", &u.key, json!({ "upload_id": u.upload_id, "initiated": u.initiated.map(rfc3339) }))
+            }
         };
         self.w.write(&line)
     }
@@ -186,16 +186,6 @@ impl<W: Write> Printer<W> {
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "s3ls",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::S3],
-        sections: "",
-        see_also: &["aws(1)"],
-    };
-
     /// Runs s3ls: validates every flag before the first request, then streams the listing.
     // `while let` rather than `for`: the loop asks the lister whether its page is used up.
     #[allow(clippy::while_let_on_iterator)]
@@ -211,7 +201,7 @@ impl Tool for Args {
             ));
         }
         let client = self.s3.client()?;
-        if self.s3.verbose >= 1 {
+        if self.s3.net.verbose >= 1 {
             crate::log::note(format!("filters: {}", filter.describe()));
         }
         let format = if self.json {
@@ -281,7 +271,7 @@ impl Tool for Args {
                     p.w.flush()?;
                 }
             }
-            if self.s3.verbose >= 1 {
+            if self.s3.net.verbose >= 1 {
                 let v = if lister.pager().version() == crate::s3::list::ListVersion::V2 { "v2" } else { "v1" };
                 crate::log::note(format!(
                     "{shown} of {listed} entries shown ({}), {} page(s) of ListObjects {v}",
@@ -290,7 +280,7 @@ impl Tool for Args {
                 ));
             }
         }
-        if self.uploads && self.s3.verbose >= 1 {
+        if self.uploads && self.s3.net.verbose >= 1 {
             crate::log::note(format!("{shown} of {listed} uploads shown"));
         }
         p.w.flush()

@@ -1,20 +1,19 @@
 //! s3put's flags.
 
-use super::args::{engine_options, key_value, PipelineArgs, S3Args};
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::args::{key_value, S3Args, UploadArgs};
+use super::Tool;
 use crate::config::Provider;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
 use crate::s3::{upload::S3Destination, S3Url};
-use crate::transfer::{self, PartPlan};
+use crate::transfer::PartPlan;
 use crate::units::{parse_size, GIB, MIB};
 use crate::{Error, Result};
 use clap::Parser;
 use std::sync::Arc;
 
-pub const ABOUT: &str = "Stream standard input into one S3 object, verified, leaving nothing behind on failure";
+pub(crate) const ABOUT: &str = "Stream standard input into one S3 object, verified, leaving nothing behind on failure";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Reads standard input to EOF and stores it as one object in any S3-compatible store (AWS S3, \
 MinIO, Ceph RGW, Garage, Tencent COS, OVH, Cloudflare R2, Backblaze B2, Wasabi).
 
@@ -45,77 +44,57 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3put", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
+          after_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Destination object: s3://BUCKET/KEY
     #[arg(value_name = "s3://BUCKET/KEY")]
-    pub url: String,
+    pub(crate) url: String,
 
     #[command(flatten)]
-    pub s3: S3Args,
+    pub(crate) s3: S3Args,
 
     /// Parts uploaded concurrently
     #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Upload")]
-    pub jobs: u16,
+    pub(crate) jobs: u16,
     /// Fixed part size (5M to 5G); all parts but the last get this size, so the object may hold at most 10,000 of them
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Upload")]
-    pub part_size: Option<u64>,
+    pub(crate) part_size: Option<u64>,
     /// Expected input size: picks one part size that fits it in 10,000 parts (the input may differ a little)
     #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "part_size", help_heading = "Upload")]
-    pub expected_size: Option<u64>,
+    pub(crate) expected_size: Option<u64>,
     /// Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size
     #[arg(long, help_heading = "Upload")]
-    pub uniform_parts: bool,
+    pub(crate) uniform_parts: bool,
     /// Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)
     #[arg(long, value_name = "ALGO", help_heading = "Upload")]
-    pub checksum: Option<ChecksumAlgo>,
-    /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
-    #[arg(long, help_heading = "Upload")]
-    pub allow_empty: bool,
+    pub(crate) checksum: Option<ChecksumAlgo>,
     /// Create the bucket first if it does not exist
     #[arg(long, help_heading = "Upload")]
-    pub create_bucket: bool,
+    pub(crate) create_bucket: bool,
 
-    /// Content-Type of the object
-    #[arg(long, value_name = "TYPE", help_heading = "Object")]
-    pub content_type: Option<String>,
     /// User metadata stored as x-amz-meta-KEY (repeatable)
     #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = "Object")]
-    pub metadata: Vec<String>,
+    pub(crate) metadata: Vec<String>,
     /// Storage class, e.g. STANDARD_IA, GLACIER_IR
     #[arg(long, value_name = "CLASS", help_heading = "Object")]
-    pub storage_class: Option<String>,
+    pub(crate) storage_class: Option<String>,
     /// Server-side encryption: AES256 or aws:kms
     #[arg(long, value_name = "ALGO", value_parser = ["AES256", "aws:kms"], help_heading = "Object")]
-    pub sse: Option<String>,
+    pub(crate) sse: Option<String>,
     /// KMS key for --sse aws:kms
     #[arg(long, value_name = "ID", requires = "sse", help_heading = "Object")]
-    pub sse_kms_key_id: Option<String>,
+    pub(crate) sse_kms_key_id: Option<String>,
 
     /// Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)
     #[arg(long, help_heading = "Output")]
-    pub json: bool,
-    /// Show bytes and rate on stderr (default: only when stderr is a terminal)
-    #[arg(long, help_heading = "Output")]
-    pub progress: bool,
-
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub pipeline: PipelineArgs,
+    pub(crate) upload: UploadArgs,
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "s3put",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::S3, Scope::Pipeline],
-        sections: "",
-        see_also: &["aws(1)", "rclone(1)"],
-    };
-
     fn no_abort_downstream(&self) -> bool {
-        self.pipeline.no_abort_downstream
+        self.upload.no_abort_downstream
     }
 
     fn run(&self) -> Result<()> {
@@ -126,28 +105,25 @@ impl Tool for Args {
             client.create_bucket(&url.bucket)?;
         }
         let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
-        let engine = engine_options(self.jobs, plan, self.allow_empty, self.progress, self.s3.verbose);
-        let summary = transfer::run_upload(dest, self.pipeline.uploader(engine))?;
+        let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
         if self.json {
-            let out = serde_json::json!({
+            self.upload.print_result(serde_json::json!({
                 "url": url.to_url_string(),
                 "size": summary.bytes,
                 "etag": summary.etag,
                 "parts": summary.parts,
                 "seconds": summary.seconds(),
-            });
-            // With --tee, stdout carries the data: the result goes to stderr instead.
-            super::print_result(&out.to_string(), self.pipeline.tee)?;
+            }))?;
         }
         Ok(())
     }
 }
 
 impl Args {
-    pub fn object_options(&self) -> Result<ObjectOptions> {
+    pub(crate) fn object_options(&self) -> Result<ObjectOptions> {
         let metadata = self.metadata.iter().map(|m| key_value("--metadata", m)).collect::<Result<_>>()?;
         Ok(ObjectOptions {
-            content_type: self.content_type.clone(),
+            content_type: self.upload.content_type.clone(),
             metadata,
             storage_class: self.storage_class.clone(),
             sse: self.sse.clone(),
@@ -157,7 +133,7 @@ impl Args {
     }
 
     /// The part-size plan: fixed, sized for --expected-size, uniform, or growing (default).
-    pub fn part_plan(&self, provider: Provider) -> Result<PartPlan> {
+    pub(crate) fn part_plan(&self, provider: Provider) -> Result<PartPlan> {
         const MIN: u64 = 5 * MIB;
         const MAX: u64 = 5 * GIB;
         const DEFAULT: u64 = 16 * MIB;

@@ -1,8 +1,7 @@
 //! s3rm: flags, reading URLs, batching deletes and aborts.
 
 use super::args::S3Args;
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::Tool;
 use crate::records::{escape, RecordReader, RecordWriter};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
 use crate::s3::S3Url;
@@ -12,9 +11,9 @@ use clap::Parser;
 use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 
-pub const ABOUT: &str = "Delete S3 objects (or abort multipart uploads) named by s3ls's output";
+pub(crate) const ABOUT: &str = "Delete S3 objects (or abort multipart uploads) named by s3ls's output";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Deletes the objects named by s3://BUCKET/KEY URLs, given as arguments or, without arguments, \
 read from standard input: one per line exactly as s3ls prints them (escapes such as \\n and \\\\ \
 are decoded), or NUL-terminated and raw with -0. Arguments are taken literally.
@@ -43,24 +42,24 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3rm", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[], EXAMPLES), after_long_help = super::after_help(&[], EXAMPLES))]
+          after_help = super::after_help(&[], EXAMPLES))]
 pub struct Args {
     /// Objects to delete; none: read URLs from standard input
     #[arg(value_name = "s3://BUCKET/KEY")]
-    pub urls: Vec<String>,
+    pub(crate) urls: Vec<String>,
 
     #[command(flatten)]
-    pub s3: S3Args,
+    pub(crate) s3: S3Args,
 
     /// Standard input holds NUL-terminated raw URLs (s3ls -0) instead of escaped lines
     #[arg(short = '0', long = "null", help_heading = "Input")]
-    pub null: bool,
+    pub(crate) null: bool,
     /// Abort the multipart uploads listed on standard input by `s3ls --uploads`
     #[arg(long, help_heading = "Input")]
-    pub uploads: bool,
+    pub(crate) uploads: bool,
     /// Print (to stdout, in s3ls's format) what would be deleted or aborted, and do nothing
     #[arg(short = 'n', long, help_heading = "Input")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// Where the URLs come from: the arguments, or standard input's records.
@@ -99,16 +98,6 @@ fn object_url(rec: &str, whence: &str) -> Result<S3Url> {
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "s3rm",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::S3],
-        sections: "",
-        see_also: &["aws(1)"],
-    };
-
     /// Runs s3rm.
     fn run(&self) -> Result<()> {
         if self.uploads && !self.urls.is_empty() {
@@ -147,7 +136,7 @@ impl Tool for Args {
         }
         batch.flush(deleter.as_mut(), &mut dry, &mut stats)?;
         dry.flush()?;
-        if self.s3.verbose >= 1 {
+        if self.s3.net.verbose >= 1 {
             log::note(format!(
                 "{} key(s) {}, {} failed",
                 stats.deleted,
@@ -216,7 +205,7 @@ impl Batch {
 
 /// Parses an `s3ls --uploads` record: URL, upload id and (optionally) the initiated time,
 /// separated by tabs; the URL may hold tabs only in -0 input, so fields are taken from the right.
-pub fn parse_upload_record(rec: &str) -> Option<(&str, &str)> {
+pub(crate) fn parse_upload_record(rec: &str) -> Option<(&str, &str)> {
     let (rest, last) = rec.rsplit_once('\t')?;
     let (url, id) =
         if last == "-" || crate::time::parse_rfc3339(last).is_some() { rest.rsplit_once('\t')? } else { (rest, last) };
@@ -250,7 +239,7 @@ fn abort_uploads<W: Write>(
         }
     }
     dry.flush()?;
-    if args.s3.verbose >= 1 {
+    if args.s3.net.verbose >= 1 {
         log::note(format!(
             "{done} upload(s) {}, {failed} failed",
             if args.dry_run { "would be aborted" } else { "aborted" }

@@ -1,15 +1,14 @@
 //! swift-get's flags.
 
 use super::args::{SwiftArgs, AUTH_HELP};
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::Tool;
 use crate::swift::get;
 use crate::Result;
 use clap::Parser;
 
-pub const ABOUT: &str = "Stream a Swift object (plain, SLO or DLO) to standard output, verified";
+pub(crate) const ABOUT: &str = "Stream a Swift object (plain, SLO or DLO) to standard output, verified";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Writes CONTAINER/OBJECT to standard output. A broken connection is resumed with a Range request \
 (the ETag must not change). Afterwards the length is checked, and the content: the MD5 of a plain \
 object, each segment's MD5 of a Static Large Object (following nested manifests) and the \
@@ -23,31 +22,20 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "swift-get", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[AUTH_HELP], EXAMPLES),
-          after_long_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
+          after_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
 pub struct Args {
-    pub container: String,
-    pub object: String,
+    pub(crate) container: String,
+    pub(crate) object: String,
 
     #[command(flatten)]
-    pub swift: SwiftArgs,
+    pub(crate) swift: SwiftArgs,
 
     /// Print a JSON summary (size, etag, verified) on stderr at the end
     #[arg(long, help_heading = "Output")]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "swift-get",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::Swift, Scope::Pipeline],
-        sections: "",
-        see_also: &["swift(1)"],
-    };
-
     const WRITES_STREAM: bool = true;
 
     fn run(&self) -> Result<()> {

@@ -1,9 +1,8 @@
 //! swift-ls's flags.
 
 use super::args::{SwiftArgs, AUTH_HELP};
-use super::doc::Scope;
 use super::filter::{Filter, FilterArgs};
-use super::{Page, Tool};
+use super::Tool;
 use crate::swift::list::{self, Item};
 use crate::swift::split_path;
 use crate::{Error, Result};
@@ -11,7 +10,7 @@ use clap::Parser;
 use std::io::Write;
 use std::time::SystemTime;
 
-pub const ABOUT: &str = "List Swift containers, or the objects of a container";
+pub(crate) const ABOUT: &str = "List Swift containers, or the objects of a container";
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -26,47 +25,36 @@ The filters are s3ls's: --match and --exclude apply to names (containers, object
 last_modified (UTC) and bytes, so they need a CONTAINER, and rolled-up subdirs are then left out.";
 
 #[derive(Parser, Debug)]
-#[command(name = "swift-ls", version, about = ABOUT, after_help = super::after_help(&[FILTERS_HELP, AUTH_HELP], EXAMPLES),
-          after_long_help = super::after_help(&[FILTERS_HELP, AUTH_HELP], EXAMPLES))]
+#[command(name = "swift-ls", version, about = ABOUT, after_help = super::after_help(&[FILTERS_HELP, AUTH_HELP], EXAMPLES))]
 pub struct Args {
     /// CONTAINER, or CONTAINER/PREFIX; nothing lists the containers
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
 
     #[command(flatten)]
-    pub swift: SwiftArgs,
+    pub(crate) swift: SwiftArgs,
 
     /// Long format: size, last modified (UTC), ETag and name
     #[arg(short, long, help_heading = "Output")]
-    pub long: bool,
+    pub(crate) long: bool,
     /// One JSON object per line
     #[arg(long, conflicts_with = "long", help_heading = "Output")]
-    pub json: bool,
+    pub(crate) json: bool,
     /// End names with NUL instead of newline (for xargs -0)
     #[arg(short = '0', long = "null", help_heading = "Output")]
-    pub null: bool,
+    pub(crate) null: bool,
     /// Roll up names at this delimiter, like directories (e.g. /)
     #[arg(short, long, value_name = "CHAR", help_heading = "Filters")]
-    pub delimiter: Option<char>,
+    pub(crate) delimiter: Option<char>,
 
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub(crate) filter: FilterArgs,
 
     /// Names per listing request (Swift's maximum is 10000; smaller values test pagination)
     #[arg(long, hide = true, default_value_t = 10_000)]
-    pub page_size: usize,
+    pub(crate) page_size: usize,
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "swift-ls",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::Swift],
-        sections: "",
-        see_also: &["swift(1)"],
-    };
-
     fn run(&self) -> Result<()> {
         let filter = self.filter.build(SystemTime::now())?;
         let (container, prefix) = match self.path.as_deref() {

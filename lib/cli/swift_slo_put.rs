@@ -1,20 +1,19 @@
 //! swift-slo-put's flags.
 
-use super::args::{engine_options, key_value, PipelineArgs, SwiftArgs, AUTH_HELP};
-use super::doc::Scope;
-use super::{Page, Tool};
+use super::args::{key_value, SwiftArgs, UploadArgs, AUTH_HELP};
+use super::Tool;
 use crate::swift::client::Info;
 use crate::swift::{SwiftDestination, UploadOptions};
-use crate::transfer::{self, PartPlan};
+use crate::transfer::PartPlan;
 use crate::units::parse_size;
 use crate::{Error, Result};
 use clap::Parser;
 use std::sync::Arc;
 
-pub const ABOUT: &str =
+pub(crate) const ABOUT: &str =
     "Stream standard input into OpenStack Swift as a Static Large Object, verified, leaving nothing behind on failure";
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Reads standard input to EOF and stores it as CONTAINER/OBJECT in OpenStack Swift.
 
 Input smaller than one segment is stored as a plain object. Anything larger is cut into \
@@ -39,67 +38,46 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "swift-slo-put", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[AUTH_HELP], EXAMPLES),
-          after_long_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
+          after_help = super::after_help(&[AUTH_HELP], EXAMPLES))]
 pub struct Args {
     /// Container (must exist unless --create-container)
-    pub container: String,
+    pub(crate) container: String,
     /// Object name
-    pub object: String,
+    pub(crate) object: String,
 
     #[command(flatten)]
-    pub swift: SwiftArgs,
+    pub(crate) swift: SwiftArgs,
 
     /// Segment size (at most the cluster's max_file_size, 5 GiB by default)
     #[arg(short = 'S', long, value_name = "SIZE", default_value = "64M", value_parser = parse_size, help_heading = "Upload")]
-    pub segment_size: u64,
+    pub(crate) segment_size: u64,
     /// Segments uploaded concurrently
     #[arg(short, long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Upload")]
-    pub jobs: u16,
+    pub(crate) jobs: u16,
     /// Container for the segments (default: CONTAINER_segments, created with CONTAINER's storage policy)
     #[arg(long, value_name = "NAME", help_heading = "Upload")]
-    pub segment_container: Option<String>,
+    pub(crate) segment_container: Option<String>,
     /// Keep the segments of an SLO this upload replaces
     #[arg(long, help_heading = "Upload")]
-    pub leave_segments: bool,
-    /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
-    #[arg(long, help_heading = "Upload")]
-    pub allow_empty: bool,
+    pub(crate) leave_segments: bool,
     /// Create the container if it does not exist
     #[arg(long, help_heading = "Upload")]
-    pub create_container: bool,
+    pub(crate) create_container: bool,
 
-    /// Content-Type of the object
-    #[arg(long, value_name = "TYPE", help_heading = "Object")]
-    pub content_type: Option<String>,
     /// User metadata stored as X-Object-Meta-KEY (repeatable)
     #[arg(long = "meta", value_name = "KEY=VALUE", help_heading = "Object")]
-    pub meta: Vec<String>,
+    pub(crate) meta: Vec<String>,
 
     /// Print a JSON result (container, object, size, etag, segments, seconds) on stdout
     #[arg(long, help_heading = "Output")]
-    pub json: bool,
-    /// Show bytes and rate on stderr (default: only when stderr is a terminal)
-    #[arg(long, help_heading = "Output")]
-    pub progress: bool,
-
+    pub(crate) json: bool,
     #[command(flatten)]
-    pub pipeline: PipelineArgs,
+    pub(crate) upload: UploadArgs,
 }
 
 impl Tool for Args {
-    const PAGE: Page = Page {
-        name: "swift-slo-put",
-        about: ABOUT,
-        command: <Self as clap::CommandFactory>::command,
-        examples: EXAMPLES,
-        env: &[Scope::Swift, Scope::Pipeline],
-        sections: "",
-        see_also: &["swift(1)"],
-    };
-
     fn no_abort_downstream(&self) -> bool {
-        self.pipeline.no_abort_downstream
+        self.upload.no_abort_downstream
     }
 
     fn run(&self) -> Result<()> {
@@ -107,11 +85,10 @@ impl Tool for Args {
         let plan = self.plan(&client.info()?)?;
         let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, self.upload_options()?)?);
         dest.prepare(self.create_container)?;
-        let engine = engine_options(self.jobs, plan, self.allow_empty, self.progress, self.swift.verbose);
-        let summary = transfer::run_upload(dest.clone(), self.pipeline.uploader(engine))?;
+        let summary = self.upload.upload(dest.clone(), self.jobs, plan, self.swift.net.verbose)?;
         dest.delete_old_segments();
         if self.json {
-            let out = serde_json::json!({
+            self.upload.print_result(serde_json::json!({
                 "container": self.container,
                 "object": self.object,
                 "size": summary.bytes,
@@ -119,9 +96,7 @@ impl Tool for Args {
                 "segments": summary.parts,
                 "segment_container": dest.segment_container(),
                 "seconds": summary.seconds(),
-            });
-            // With --tee, stdout carries the data: the result goes to stderr instead.
-            super::print_result(&out.to_string(), self.pipeline.tee)?;
+            }))?;
         }
         Ok(())
     }
@@ -130,7 +105,7 @@ impl Tool for Args {
 impl Args {
     /// The segment plan: uniform segments (nesting lifts the count limit), checked against
     /// the cluster's limits.
-    pub fn plan(&self, info: &Info) -> Result<PartPlan> {
+    pub(crate) fn plan(&self, info: &Info) -> Result<PartPlan> {
         let s = self.segment_size;
         // Swift accepts 1-byte segments; below a few KiB the request overhead is absurd.
         if s < 1024 || s < info.min_segment_size {
@@ -145,7 +120,7 @@ impl Args {
         Ok(PartPlan::uniform(s, u32::MAX))
     }
 
-    pub fn upload_options(&self) -> Result<UploadOptions> {
+    pub(crate) fn upload_options(&self) -> Result<UploadOptions> {
         let mut headers = Vec::new();
         for m in &self.meta {
             let (k, v) = key_value("--meta", m)?;
@@ -154,7 +129,7 @@ impl Args {
         Ok(UploadOptions {
             segment_container: self.segment_container.clone(),
             segment_size: self.segment_size,
-            content_type: self.content_type.clone(),
+            content_type: self.upload.content_type.clone(),
             headers,
             leave_segments: self.leave_segments,
         })

@@ -49,12 +49,12 @@ pub fn percent_decode(s: &str, plus_as_space: bool) -> Result<String> {
 }
 
 /// Standard base64 (RFC 4648) with padding.
-pub fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Strips the quotes S3 and Swift put around ETags.
-pub fn unquote_etag(s: &str) -> String {
+pub(crate) fn unquote_etag(s: &str) -> String {
     s.trim().trim_matches('"').to_string()
 }
 

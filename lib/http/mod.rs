@@ -14,9 +14,10 @@ mod request;
 mod retry;
 pub mod tls;
 
-pub use encoding::unquote_etag;
+pub(crate) use encoding::unquote_etag;
 pub use request::Request;
-pub use retry::{Attempts, Retry};
+pub(crate) use retry::Attempts;
+pub use retry::Retry;
 
 use crate::error::{Error, Result};
 use crate::log;
@@ -51,13 +52,13 @@ impl Default for HttpOptions {
     }
 }
 
-pub fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!("sluice/{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Why one attempt failed, and what to do about it.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Worth another attempt after the backoff, while attempts remain.
     Transient(Error),
     /// Final: retrying cannot help.
@@ -84,7 +85,7 @@ impl From<Error> for Failure {
 }
 
 /// The agent, the retry policy and the verbosity one protocol client sends with.
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     retry: Retry,
     verbose: u8,
@@ -107,7 +108,7 @@ impl Client {
         Ok(Client { agent: builder.build(), retry: opts.retry, verbose })
     }
 
-    pub fn agent(&self) -> &ureq::Agent {
+    pub(crate) fn agent(&self) -> &ureq::Agent {
         &self.agent
     }
 
@@ -116,7 +117,7 @@ impl Client {
         self.retry
     }
 
-    pub fn verbose(&self) -> u8 {
+    pub(crate) fn verbose(&self) -> u8 {
         self.verbose
     }
 
@@ -144,6 +145,8 @@ impl Client {
 
     /// One exchange: `req`'s method, headers, body and deadline sent to `url`, plus `auth`
     /// headers (a signature, a token: added here so they never sit in the request).
+    // ureq's own error, which the caller matches at once (transport failure or status).
+    #[allow(clippy::result_large_err)]
     pub fn call(
         &self,
         req: &Request,
@@ -166,13 +169,13 @@ impl Client {
 }
 
 /// Whether an HTTP status is worth retrying as such (S3 error codes refine this).
-pub fn status_is_retryable(status: u16) -> bool {
+pub(crate) fn status_is_retryable(status: u16) -> bool {
     status == 429 || status >= 500
 }
 
 /// Maps a transport failure (no HTTP status) to an error, retryable or not.
 /// `what` names the request ("PUT s3://b/k part 3").
-pub fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
+pub(crate) fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
     use ureq::ErrorKind as K;
     let detail = t.message().map(str::to_string).unwrap_or_else(|| t.to_string());
     let source = std::error::Error::source(t).map(|s| s.to_string()).unwrap_or_default();
@@ -200,7 +203,7 @@ pub fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
 }
 
 /// Whether an I/O error while streaming a body is worth resuming after.
-pub fn io_error_retryable(e: &std::io::Error) -> bool {
+pub(crate) fn io_error_retryable(e: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(
         e.kind(),
@@ -216,7 +219,7 @@ pub fn io_error_retryable(e: &std::io::Error) -> bool {
 
 /// Reads a small response body (XML or JSON answers), bounded so a misbehaving server cannot
 /// exhaust memory.
-pub fn read_text(resp: ureq::Response, what: &str) -> Result<String> {
+pub(crate) fn read_text(resp: ureq::Response, what: &str) -> Result<String> {
     let mut s = String::new();
     resp.into_reader()
         .take(64 << 20)
@@ -226,7 +229,7 @@ pub fn read_text(resp: ureq::Response, what: &str) -> Result<String> {
 }
 
 /// The first `limit` bytes of an error answer's body, as text (empty when unreadable).
-pub fn error_body(resp: ureq::Response, limit: u64) -> String {
+pub(crate) fn error_body(resp: ureq::Response, limit: u64) -> String {
     let mut s = String::new();
     let _ = resp.into_reader().take(limit).read_to_string(&mut s);
     s

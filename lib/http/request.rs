@@ -51,7 +51,7 @@ impl<'a> Request<'a> {
         self
     }
     /// The hex SHA-256 of the body, when already computed (S3 signs it).
-    pub fn payload_sha256(mut self, hex: String) -> Self {
+    pub(crate) fn payload_sha256(mut self, hex: String) -> Self {
         self.payload_sha256 = Some(hex);
         self
     }
@@ -60,25 +60,23 @@ impl<'a> Request<'a> {
         self
     }
     /// The value of a query parameter.
-    pub fn query_value(&self, k: &str) -> Option<&str> {
+    pub(crate) fn query_value(&self, k: &str) -> Option<&str> {
         self.query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str())
     }
     /// Whether the request goes without a body (`call()` rather than a send with a length).
-    pub fn bodiless(&self) -> bool {
+    pub(crate) fn bodiless(&self) -> bool {
         self.body.is_empty() && matches!(self.method, "GET" | "HEAD" | "DELETE")
     }
 }
 
 impl fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("bucket", &self.bucket)
-            .field("key", &self.key)
-            .field("query", &self.query)
-            .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .field("body_len", &self.body.len())
-            .field("deadline", &self.deadline)
-            .finish()
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        write!(
+            f,
+            "Request({} {:?} {:?}, query {:?}, headers {headers:?}, ",
+            self.method, self.bucket, self.key, self.query
+        )?;
+        write!(f, "{} body bytes, deadline {:?})", self.body.len(), self.deadline)
     }
 }

@@ -33,7 +33,7 @@ impl Retry {
 
 /// Counts the failures of one request (or one resumed body) against a [`Retry`] policy.
 #[derive(Clone, Debug)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     policy: Retry,
     failures: u32,
 }
@@ -57,7 +57,7 @@ impl Attempts {
 
     /// `err` once the attempts are used up: after more than one attempt the message says so,
     /// keeping the error's kind, code and status.
-    pub fn gave_up(&self, err: Error) -> Error {
+    pub(crate) fn gave_up(&self, err: Error) -> Error {
         if self.failures <= 1 {
             return err;
         }

@@ -46,16 +46,16 @@ impl S3Client {
         self.signer.read().map(|s| s.region().to_string()).unwrap_or_default()
     }
 
-    pub fn endpoint(&self) -> &Endpoint {
+    pub(crate) fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
-    pub fn verbose(&self) -> u8 {
+    pub(crate) fn verbose(&self) -> u8 {
         self.http.verbose()
     }
 
     /// The HTTP client, for callers that retry beyond `send` (a body cut short mid-read).
-    pub fn http(&self) -> &http::Client {
+    pub(crate) fn http(&self) -> &http::Client {
         &self.http
     }
 
@@ -167,13 +167,13 @@ impl S3Client {
     }
 
     /// Sends and reads the whole (small, XML) response body.
-    pub fn send_text(&self, req: &Request) -> Result<String> {
+    pub(crate) fn send_text(&self, req: &Request) -> Result<String> {
         http::read_text(self.send(req)?, &describe(req))
     }
 }
 
 /// A short human name for a request in messages: "PUT s3://bucket/key?partNumber=3".
-pub fn describe(req: &Request) -> String {
+pub(crate) fn describe(req: &Request) -> String {
     let mut s = format!("{} s3://{}", req.method, req.bucket.unwrap_or(""));
     if let Some(k) = req.key {
         s.push('/');
@@ -227,7 +227,12 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Turns an error response into an `Error` of the right kind, and says whether to retry.
-pub fn classify(what: &str, status: u16, body: Option<xml::S3ErrorBody>, request_id: Option<String>) -> (Error, bool) {
+pub(crate) fn classify(
+    what: &str,
+    status: u16,
+    body: Option<xml::S3ErrorBody>,
+    request_id: Option<String>,
+) -> (Error, bool) {
     let (code, message, rid) = match &body {
         Some(b) => (b.code.clone(), b.message.clone(), b.request_id.clone().or(request_id)),
         None => (String::new(), String::new(), request_id),

@@ -8,25 +8,25 @@ use crate::error::Result;
 use crate::http::encoding::base64;
 
 /// DeleteObjects' limit per request.
-pub const MAX_BATCH: usize = 1000;
+pub(crate) const MAX_BATCH: usize = 1000;
 
 /// What one batch did: how many keys are gone (deleted now or already absent) and the keys
 /// that could not be deleted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BatchResult {
+pub(crate) struct BatchResult {
     pub deleted: usize,
     pub errors: Vec<DeleteError>,
 }
 
 /// Sends batches for one client, remembering whether the server does DeleteObjects.
-pub struct BatchDeleter<'c> {
+pub(crate) struct BatchDeleter<'c> {
     client: &'c S3Client,
     bulk: bool,
 }
 
 /// Whether XML 1.0 can carry `key`: it has no place for most C0 control characters, not even
 /// as character references, so such keys go through a plain DELETE.
-pub fn xml_safe(key: &str) -> bool {
+pub(crate) fn xml_safe(key: &str) -> bool {
     !key.chars().any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
 }
 

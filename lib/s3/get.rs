@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 /// `--range`: `START-END` (inclusive), `START-` or `-LAST` bytes, as in an HTTP Range header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ByteRange {
+pub(crate) enum ByteRange {
     FromTo(u64, u64),
     From(u64),
     Last(u64),
@@ -67,7 +67,7 @@ impl ByteRange {
 }
 
 #[derive(Clone, Debug)]
-pub struct GetOptions {
+pub(crate) struct GetOptions {
     /// Concurrent ranged GETs for a large object (1: one sequential stream).
     pub jobs: usize,
     pub chunk_size: u64,
@@ -75,10 +75,8 @@ pub struct GetOptions {
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct GetSummary {
+pub(crate) struct GetSummary {
     pub bytes: u64,
-    /// Unquoted, as pinned.
-    pub etag: Option<String>,
     /// Whether the MD5 of the bytes was checked against a single-part ETag.
     pub md5_verified: bool,
     /// Ranged requests made after the first one (chunks and resumptions).
@@ -98,14 +96,19 @@ struct Head {
 }
 
 /// Writes `url`'s bytes (or `opts.range` of them) to `out`, verified; see the module docs.
-pub fn download(client: &Arc<S3Client>, url: &S3Url, out: &mut dyn Write, opts: &GetOptions) -> Result<GetSummary> {
+pub(crate) fn download(
+    client: &Arc<S3Client>,
+    url: &S3Url,
+    out: &mut dyn Write,
+    opts: &GetOptions,
+) -> Result<GetSummary> {
     let mut first = Request::new("GET", Some(&url.bucket), Some(&url.key));
     if let Some(r) = opts.range {
         first = first.header("range", r.header());
     }
     let resp = client.send(&first).map_err(|e| range_error(e, url, opts.range))?;
     let head = read_head(&resp, url, opts.range)?;
-    let mut summary = GetSummary { etag: head.etag.clone(), ..Default::default() };
+    let mut summary = GetSummary::default();
 
     // A single-part ETag is the MD5 of the whole object; check it when we read all of it.
     // SSE-KMS and SSE-C objects have ETags that are not their MD5 (S3 API reference, Object).
@@ -198,7 +201,7 @@ fn read_head(resp: &ureq::Response, url: &S3Url, range: Option<ByteRange>) -> Re
 }
 
 /// `bytes 0-99/1234` (or `/*`) as (first, last, total).
-pub fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
     let rest = v.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.split_once('-')?;

@@ -34,18 +34,9 @@ pub struct ListOptions {
 
 /// One listed name: an object, or a common prefix when a delimiter is given.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     Object(ObjectEntry),
     Prefix(String),
-}
-
-impl Entry {
-    pub fn name(&self) -> &str {
-        match self {
-            Entry::Object(o) => &o.key,
-            Entry::Prefix(p) => p,
-        }
-    }
 }
 
 /// The paging state of an object listing: which query to send next, and what a page means
@@ -178,7 +169,7 @@ fn rejects_v2(e: &Error) -> bool {
 }
 
 /// A page's objects and common prefixes merged in key order (each list is sorted already).
-pub fn page_entries(page: ListObjectsPage) -> VecDeque<Entry> {
+pub(crate) fn page_entries(page: ListObjectsPage) -> VecDeque<Entry> {
     let mut out = VecDeque::with_capacity(page.objects.len() + page.common_prefixes.len());
     let mut objs = page.objects.into_iter().peekable();
     let mut pres = page.common_prefixes.into_iter().peekable();
@@ -199,7 +190,7 @@ pub fn page_entries(page: ListObjectsPage) -> VecDeque<Entry> {
 }
 
 /// Streams a bucket's objects (and common prefixes), one page in memory at a time.
-pub struct ObjectLister<'c> {
+pub(crate) struct ObjectLister<'c> {
     client: &'c S3Client,
     bucket: String,
     pager: Pager,
@@ -212,7 +203,7 @@ impl<'c> ObjectLister<'c> {
         ObjectLister { client, bucket: bucket.to_string(), pager: Pager::new(opts), pending: VecDeque::new(), pages: 0 }
     }
 
-    pub fn pager(&self) -> &Pager {
+    pub(crate) fn pager(&self) -> &Pager {
         &self.pager
     }
 
@@ -222,8 +213,43 @@ impl<'c> ObjectLister<'c> {
     }
 
     /// Whether the next `next()` call would need a request (callers flush output then).
-    pub fn page_exhausted(&self) -> bool {
+    pub(crate) fn page_exhausted(&self) -> bool {
         self.pending.is_empty()
+    }
+}
+
+/// A listing that arrives a page at a time: its entries are handed out from `pending`, and a
+/// new page is fetched when it runs dry, until the listing is done.
+trait Paged {
+    type Entry;
+    fn pending(&mut self) -> &mut VecDeque<Self::Entry>;
+    fn done(&self) -> bool;
+    fn fetch(&mut self) -> Result<()>;
+
+    fn next_entry(&mut self) -> Option<Result<Self::Entry>> {
+        loop {
+            if let Some(e) = self.pending().pop_front() {
+                return Some(Ok(e));
+            }
+            if self.done() {
+                return None;
+            }
+            if let Err(e) = self.fetch() {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Paged for ObjectLister<'_> {
+    type Entry = Entry;
+
+    fn pending(&mut self) -> &mut VecDeque<Entry> {
+        &mut self.pending
+    }
+
+    fn done(&self) -> bool {
+        self.pager.is_done()
     }
 
     fn fetch(&mut self) -> Result<()> {
@@ -255,23 +281,13 @@ impl Iterator for ObjectLister<'_> {
     type Item = Result<Entry>;
 
     fn next(&mut self) -> Option<Result<Entry>> {
-        loop {
-            if let Some(e) = self.pending.pop_front() {
-                return Some(Ok(e));
-            }
-            if self.pager.is_done() {
-                return None;
-            }
-            if let Err(e) = self.fetch() {
-                return Some(Err(e));
-            }
-        }
+        self.next_entry()
     }
 }
 
 /// Streams a bucket's in-progress multipart uploads (ListMultipartUploads, key and upload-id
 /// markers), one page in memory at a time.
-pub struct UploadLister<'c> {
+pub(crate) struct UploadLister<'c> {
     client: &'c S3Client,
     bucket: String,
     prefix: String,
@@ -294,8 +310,20 @@ impl<'c> UploadLister<'c> {
         }
     }
 
-    pub fn page_exhausted(&self) -> bool {
+    pub(crate) fn page_exhausted(&self) -> bool {
         self.pending.is_empty()
+    }
+}
+
+impl Paged for UploadLister<'_> {
+    type Entry = UploadEntry;
+
+    fn pending(&mut self) -> &mut VecDeque<UploadEntry> {
+        &mut self.pending
+    }
+
+    fn done(&self) -> bool {
+        self.done
     }
 
     fn fetch(&mut self) -> Result<()> {
@@ -337,34 +365,24 @@ impl Iterator for UploadLister<'_> {
     type Item = Result<UploadEntry>;
 
     fn next(&mut self) -> Option<Result<UploadEntry>> {
-        loop {
-            if let Some(u) = self.pending.pop_front() {
-                return Some(Ok(u));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(e) = self.fetch() {
-                return Some(Err(e));
-            }
-        }
+        self.next_entry()
     }
 }
 
 impl S3Client {
     /// ListBuckets: every bucket the credentials own.
-    pub fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
+    pub(crate) fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
         let body = self.send_text(&Request::new("GET", None, None))?;
         responses::parse_list_buckets(&body)
     }
 
     /// Streams the objects under `opts.prefix`.
-    pub fn list_objects<'c>(&'c self, bucket: &str, opts: ListOptions) -> ObjectLister<'c> {
+    pub(crate) fn list_objects<'c>(&'c self, bucket: &str, opts: ListOptions) -> ObjectLister<'c> {
         ObjectLister::new(self, bucket, opts)
     }
 
     /// Streams the in-progress multipart uploads under `prefix`.
-    pub fn list_uploads<'c>(&'c self, bucket: &str, prefix: &str) -> UploadLister<'c> {
+    pub(crate) fn list_uploads<'c>(&'c self, bucket: &str, prefix: &str) -> UploadLister<'c> {
         UploadLister::new(self, bucket, prefix)
     }
 }
@@ -372,6 +390,15 @@ impl S3Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Entry {
+        fn name(&self) -> &str {
+            match self {
+                Entry::Object(o) => &o.key,
+                Entry::Prefix(p) => p,
+            }
+        }
+    }
 
     fn q(p: &Pager) -> Vec<(String, String)> {
         p.query()

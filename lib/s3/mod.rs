@@ -10,4 +10,4 @@ pub mod upload;
 pub mod url;
 
 pub use client::{Request, S3Client};
-pub use url::S3Url;
+pub(crate) use url::S3Url;

@@ -4,7 +4,7 @@ use super::client::{describe, Request, S3Client};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{encoding::base64, read_text, unquote_etag, Attempts};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Opt-in flexible checksums (`--checksum`): off by default because the 2025 SDK defaults broke
 /// B2, OVH, R2 and others (see providers.md).
@@ -58,18 +58,17 @@ impl ObjectOptions {
     }
 
     /// Whether the ETag of the stored object is an MD5 we can predict. SSE-KMS ETags are not.
-    pub fn etag_is_md5(&self) -> bool {
+    pub(crate) fn etag_is_md5(&self) -> bool {
         self.sse.as_deref() != Some("aws:kms")
     }
 }
 
 /// What HEAD tells about an object.
 #[derive(Clone, Debug)]
-pub struct ObjectMeta {
+pub(crate) struct ObjectMeta {
     pub size: u64,
     /// Without quotes.
     pub etag: Option<String>,
-    pub last_modified: Option<SystemTime>,
 }
 
 /// A part's or object's digests, computed once from the in-memory buffer.
@@ -109,7 +108,7 @@ impl S3Client {
         Ok(resp.header("etag").map(unquote_etag))
     }
 
-    pub fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> Result<String> {
+    pub(crate) fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> Result<String> {
         let mut req = Request::new("POST", Some(bucket), Some(key)).query("uploads", "");
         req.headers = opts.creation_headers();
         if opts.checksum == Some(ChecksumAlgo::Sha256) {
@@ -125,7 +124,7 @@ impl S3Client {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn upload_part(
+    pub(crate) fn upload_part(
         &self,
         bucket: &str,
         key: &str,
@@ -150,7 +149,7 @@ impl S3Client {
 
     /// CompleteMultipartUpload. A 200 OK carrying `<Error>` is an error, retried when its code
     /// says so (AWS documents InternalError there).
-    pub fn complete_multipart(
+    pub(crate) fn complete_multipart(
         &self,
         bucket: &str,
         key: &str,
@@ -187,7 +186,7 @@ impl S3Client {
 
     /// Aborts with a fresh request bounded by its own deadline, so cleanup can't hang even when
     /// the data path is stalled. An upload that is already gone counts as aborted.
-    pub fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+    pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key)).query("uploadId", upload_id);
         req.deadline = Some(Duration::from_secs(30));
         match self.send(&req) {
@@ -197,17 +196,13 @@ impl S3Client {
         }
     }
 
-    pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
+    pub(crate) fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let resp = self.send(&Request::new("HEAD", Some(bucket), Some(key)))?;
         let size = resp
             .header("content-length")
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| Error::server(format!("HEAD s3://{bucket}/{key}: no Content-Length in the answer")))?;
-        Ok(ObjectMeta {
-            size,
-            etag: resp.header("etag").map(unquote_etag),
-            last_modified: resp.header("last-modified").and_then(crate::time::parse_http_date),
-        })
+        Ok(ObjectMeta { size, etag: resp.header("etag").map(unquote_etag) })
     }
 
     /// Deletes one object; S3 answers 204 whether or not it existed.
@@ -223,7 +218,7 @@ impl S3Client {
 
     /// Creates the bucket if it is missing. us-east-1 takes no CreateBucketConfiguration;
     /// BucketAlreadyOwnedByYou means it is already there, which is what we wanted.
-    pub fn create_bucket(&self, bucket: &str) -> Result<bool> {
+    pub(crate) fn create_bucket(&self, bucket: &str) -> Result<bool> {
         let region = self.region();
         let mut result = self.put_bucket(bucket, &region);
         // The server corrected the signing region (Garage names its own): the location
@@ -253,7 +248,7 @@ impl S3Client {
     }
 
     /// One page of ListMultipartUploads for a bucket (and prefix).
-    pub fn list_uploads_page(
+    pub(crate) fn list_uploads_page(
         &self,
         bucket: &str,
         prefix: &str,

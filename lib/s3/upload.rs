@@ -11,7 +11,7 @@ use crate::transfer::{Destination, Part};
 use md5::{Digest as _, Md5};
 use std::sync::Mutex;
 
-pub struct S3Destination {
+pub(crate) struct S3Destination {
     client: S3Client,
     url: S3Url,
     opts: ObjectOptions,
@@ -21,10 +21,6 @@ pub struct S3Destination {
 impl S3Destination {
     pub fn new(client: S3Client, url: S3Url, opts: ObjectOptions) -> S3Destination {
         S3Destination { client, url, opts, upload_id: Mutex::new(None) }
-    }
-
-    pub fn client(&self) -> &S3Client {
-        &self.client
     }
 
     fn upload_id(&self) -> Option<String> {
@@ -58,7 +54,7 @@ fn is_md5_hex(s: &str) -> bool {
 }
 
 /// `md5(concat(part md5s))-N`, the multipart ETag of AWS and most compatible stores.
-pub fn multipart_etag(parts: &[Part]) -> String {
+pub(crate) fn multipart_etag(parts: &[Part]) -> String {
     let mut h = Md5::new();
     for p in parts {
         h.update(p.md5);

@@ -4,7 +4,7 @@ use crate::log::printable;
 use crate::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct S3Url {
+pub(crate) struct S3Url {
     pub bucket: String,
     /// The key or prefix; empty for a bare `s3://bucket`.
     pub key: String,
@@ -29,7 +29,7 @@ impl S3Url {
     }
 
     /// Like `parse`, but requires a key that can name exactly one object.
-    pub fn parse_object(s: &str) -> Result<S3Url> {
+    pub(crate) fn parse_object(s: &str) -> Result<S3Url> {
         let u = Self::parse(s)?;
         if u.key.is_empty() {
             return Err(Error::usage(format!("{s:?} names a bucket, not an object (expected s3://BUCKET/KEY)")));
@@ -45,7 +45,7 @@ impl S3Url {
         Ok(u)
     }
 
-    pub fn to_url_string(&self) -> String {
+    pub(crate) fn to_url_string(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)
     }
 }

@@ -29,7 +29,7 @@ impl Interface {
             ))),
         }
     }
-    pub fn v3_name(self) -> &'static str {
+    pub(crate) fn v3_name(self) -> &'static str {
         match self {
             Interface::Public => "public",
             Interface::Internal => "internal",
@@ -47,7 +47,7 @@ impl Interface {
 
 /// A Keystone entity named by id, or by name within a domain (itself by id or name).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Named {
+pub(crate) struct Named {
     pub id: Option<String>,
     pub name: Option<String>,
     pub domain_id: Option<String>,
@@ -70,13 +70,13 @@ impl Named {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum V3Identity {
+pub(crate) enum V3Identity {
     Password { user: Named, password: Secret },
     ApplicationCredential { id: String, secret: Secret },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthMethod {
+pub(crate) enum AuthMethod {
     V1 { url: String, user: String, key: Secret },
     V2 { url: String, username: String, password: Secret, tenant_name: Option<String>, tenant_id: Option<String> },
     V3 { url: String, identity: V3Identity, project: Option<Named> },
@@ -85,7 +85,7 @@ pub enum AuthMethod {
 
 /// Everything needed to obtain a storage URL and token.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthConfig {
+pub(crate) struct AuthConfig {
     pub method: AuthMethod,
     pub region: Option<String>,
     pub interface: Interface,
@@ -103,7 +103,7 @@ pub struct Session {
 impl AuthConfig {
     /// Reads swiftclient's variables through `get` (the process environment in the binaries).
     /// `region` and `interface` from flags win over OS_REGION_NAME and OS_INTERFACE.
-    pub fn from_env(
+    pub(crate) fn from_env(
         get: &dyn Fn(&str) -> Option<String>,
         region: Option<&str>,
         interface: Option<&str>,
@@ -210,7 +210,7 @@ impl AuthConfig {
     }
 
     /// "v1", "Keystone v3", ... for -v output.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.method {
             AuthMethod::V1 { url, user, .. } => format!("v1 auth at {url} as {user}"),
             AuthMethod::V2 { url, username, .. } => format!("Keystone v2.0 at {url} as {username}"),
@@ -224,13 +224,13 @@ impl AuthConfig {
         }
     }
 
-    pub fn can_renew(&self) -> bool {
+    pub(crate) fn can_renew(&self) -> bool {
         !matches!(self.method, AuthMethod::PreAuth { .. })
     }
 }
 
 /// Authenticates, retrying transport failures and 5xx with the client's retry policy.
-pub fn authenticate(http: &http::Client, cfg: &AuthConfig) -> Result<Session> {
+pub(crate) fn authenticate(http: &http::Client, cfg: &AuthConfig) -> Result<Session> {
     let mut s = match &cfg.method {
         AuthMethod::PreAuth { storage_url, token } => {
             Session { storage_url: storage_url.clone(), token: token.clone() }
@@ -341,7 +341,7 @@ pub fn v3_tokens_url(url: &str) -> String {
     }
 }
 
-pub fn v3_request_body(identity: &V3Identity, project: Option<&Named>) -> Value {
+pub(crate) fn v3_request_body(identity: &V3Identity, project: Option<&Named>) -> Value {
     let id = match identity {
         V3Identity::Password { user, password } => {
             let mut u = user.to_json();
@@ -449,49 +449,41 @@ fn choose(endpoints: Vec<Endpoint>, region: Option<&str>, interface: Interface) 
     }
 }
 
+/// The object-store endpoints of a catalog, as `endpoint` reads each entry; None when the
+/// catalog has no object-store service at all.
+fn object_store(catalog: &Value, endpoint: impl Fn(&Value) -> Option<Endpoint>) -> Option<Vec<Endpoint>> {
+    let services: Vec<&Value> =
+        catalog.as_array().into_iter().flatten().filter(|s| s["type"] == "object-store").collect();
+    if services.is_empty() {
+        return None;
+    }
+    Some(services.iter().flat_map(|s| s["endpoints"].as_array().into_iter().flatten()).filter_map(endpoint).collect())
+}
+
 /// Parses a Keystone v2.0 `POST /v2.0/tokens` answer: the token id and the object-store URL.
 pub fn parse_v2_response(body: &str, region: Option<&str>, interface: Interface) -> Result<Session> {
     let v: Value = serde_json::from_str(body).map_err(bad_json)?;
     let token =
         v["access"]["token"]["id"].as_str().ok_or_else(|| Error::server("the answer has no access.token.id"))?;
-    let empty = Vec::new();
-    let catalog = v["access"]["serviceCatalog"].as_array().unwrap_or(&empty);
-    let mut eps = Vec::new();
-    let mut found = false;
-    for svc in catalog.iter().filter(|s| s["type"] == "object-store") {
-        found = true;
-        for ep in svc["endpoints"].as_array().unwrap_or(&empty) {
-            if let Some(url) = ep[interface.v2_key()].as_str() {
-                eps.push(Endpoint { region: ep["region"].as_str().unwrap_or("").to_string(), url: url.to_string() });
-            }
-        }
-    }
-    if !found {
-        return Err(Error::config("the service catalog has no object-store (Swift) service for this tenant"));
-    }
+    let eps = object_store(&v["access"]["serviceCatalog"], |ep| {
+        let url = ep[interface.v2_key()].as_str()?;
+        Some(Endpoint { region: ep["region"].as_str().unwrap_or("").to_string(), url: url.to_string() })
+    })
+    .ok_or_else(|| Error::config("the service catalog has no object-store (Swift) service for this tenant"))?;
     Ok(Session { storage_url: choose(eps, region, interface)?, token: Secret::new(token) })
 }
 
 /// Parses a Keystone v3 token body's catalog: the object-store URL.
-pub fn parse_v3_catalog(body: &str, region: Option<&str>, interface: Interface) -> Result<String> {
+pub(crate) fn parse_v3_catalog(body: &str, region: Option<&str>, interface: Interface) -> Result<String> {
     let v: Value = serde_json::from_str(body).map_err(bad_json)?;
-    let empty = Vec::new();
-    let catalog = v["token"]["catalog"].as_array().unwrap_or(&empty);
-    let mut eps = Vec::new();
-    let mut found = false;
-    for svc in catalog.iter().filter(|s| s["type"] == "object-store") {
-        found = true;
-        for ep in svc["endpoints"].as_array().unwrap_or(&empty).iter().filter(|e| e["interface"] == interface.v3_name())
-        {
-            let region = ep["region_id"].as_str().or_else(|| ep["region"].as_str()).unwrap_or("");
-            if let Some(url) = ep["url"].as_str() {
-                eps.push(Endpoint { region: region.to_string(), url: url.to_string() });
-            }
+    let eps = object_store(&v["token"]["catalog"], |ep| {
+        if ep["interface"] != interface.v3_name() {
+            return None;
         }
-    }
-    if !found {
-        return Err(Error::config("the token's catalog has no object-store (Swift) service for this project"));
-    }
+        let region = ep["region_id"].as_str().or_else(|| ep["region"].as_str()).unwrap_or("");
+        Some(Endpoint { region: region.to_string(), url: ep["url"].as_str()?.to_string() })
+    })
+    .ok_or_else(|| Error::config("the token's catalog has no object-store (Swift) service for this project"))?;
     choose(eps, region, interface)
 }
 
@@ -505,63 +497,34 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
+    /// The configuration from these variables, with no flags.
+    fn from(pairs: &[(&str, &str)]) -> AuthConfig {
+        AuthConfig::from_env(&env(pairs), None, None).unwrap()
+    }
+
     #[test]
     fn chooses_like_swiftclient() {
-        let c = AuthConfig::from_env(
-            &env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "k")]),
-            None,
-            None,
-        )
-        .unwrap();
+        let c = from(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "k")]);
         assert!(matches!(c.method, AuthMethod::V1 { .. }));
-        let c = AuthConfig::from_env(
-            &env(&[
-                ("OS_AUTH_URL", "http://k/v2.0"),
-                ("OS_USERNAME", "u"),
-                ("OS_PASSWORD", "p"),
-                ("OS_TENANT_NAME", "t"),
-            ]),
-            None,
-            None,
-        )
-        .unwrap();
+        let v2 =
+            [("OS_AUTH_URL", "http://k/v2.0"), ("OS_USERNAME", "u"), ("OS_PASSWORD", "p"), ("OS_TENANT_NAME", "t")];
+        let c = from(&v2);
         assert!(matches!(c.method, AuthMethod::V2 { .. }));
-        let c = AuthConfig::from_env(
-            &env(&[
-                ("OS_AUTH_URL", "http://k/"),
-                ("OS_USERNAME", "u"),
-                ("OS_PASSWORD", "p"),
-                ("OS_PROJECT_NAME", "t"),
-                ("OS_USER_DOMAIN_NAME", "Default"),
-            ]),
-            None,
-            Some("internalURL"),
-        )
-        .unwrap();
+        let v3 = [("OS_AUTH_URL", "http://k/"), ("OS_USERNAME", "u"), ("OS_PASSWORD", "p"), ("OS_PROJECT_NAME", "t")];
+        let v3 = [&v3[..], &[("OS_USER_DOMAIN_NAME", "Default")]].concat();
+        let c = AuthConfig::from_env(&env(&v3), None, Some("internalURL")).unwrap();
         assert!(matches!(c.method, AuthMethod::V3 { .. }));
         assert_eq!(c.interface, Interface::Internal);
-        let c =
-            AuthConfig::from_env(&env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "t")]), None, None)
-                .unwrap();
+        let c = from(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "t")]);
         assert!(matches!(c.method, AuthMethod::PreAuth { .. }));
         assert!(AuthConfig::from_env(&env(&[]), None, None).is_err());
     }
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let c = AuthConfig::from_env(
-            &env(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "hunter2")]),
-            None,
-            None,
-        )
-        .unwrap();
+        let c = from(&[("ST_AUTH", "http://a/auth/v1.0"), ("ST_USER", "u"), ("ST_KEY", "hunter2")]);
         assert!(!format!("{c:?}").contains("hunter2"));
-        let c = AuthConfig::from_env(
-            &env(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "gAAAAtoken")]),
-            None,
-            None,
-        )
-        .unwrap();
+        let c = from(&[("OS_STORAGE_URL", "http://s/v1/AUTH_x"), ("OS_AUTH_TOKEN", "gAAAAtoken")]);
         assert!(!format!("{c:?}").contains("gAAAAtoken"));
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// "PUT backups/full.tar", for messages: the container and object of `req` (the account
 /// without one), and the SLO and bulk-delete query that changes what a request does.
-pub fn describe(req: &Request) -> String {
+pub(crate) fn describe(req: &Request) -> String {
     let mut s = format!("{} ", req.method);
     match (req.bucket, req.key) {
         (None, _) => s.push_str("(account)"),
@@ -38,7 +38,7 @@ pub fn describe(req: &Request) -> String {
 
 /// The cluster's limits and features (`GET /info`), with Swift's defaults when it is hidden.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Info {
+pub(crate) struct Info {
     pub max_file_size: u64,
     pub max_manifest_segments: usize,
     pub max_manifest_size: u64,
@@ -79,31 +79,27 @@ impl Info {
 
 /// What a HEAD of an object says.
 #[derive(Clone, Debug, Default)]
-pub struct ObjectMeta {
+pub(crate) struct ObjectMeta {
     pub size: u64,
     /// Unquoted.
     pub etag: String,
     pub slo: bool,
     /// `X-Object-Manifest` of a DLO: `container/prefix`.
     pub dlo: Option<String>,
-    pub content_type: Option<String>,
-    pub last_modified: Option<String>,
 }
 
 impl ObjectMeta {
-    pub fn from_response(resp: &ureq::Response) -> ObjectMeta {
+    pub(crate) fn from_response(resp: &ureq::Response) -> ObjectMeta {
         ObjectMeta {
             size: resp.header("Content-Length").and_then(|v| v.trim().parse().ok()).unwrap_or(0),
             etag: unquote_etag(resp.header("Etag").unwrap_or("")),
             slo: resp.header("X-Static-Large-Object").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             dlo: resp.header("X-Object-Manifest").map(str::to_string),
-            content_type: resp.header("Content-Type").map(str::to_string),
-            last_modified: resp.header("Last-Modified").map(str::to_string),
         }
     }
 }
 
-pub struct SwiftClient {
+pub(crate) struct SwiftClient {
     http: http::Client,
     auth: AuthConfig,
     /// The current session and a generation number, so that when several workers see the
@@ -128,7 +124,7 @@ impl SwiftClient {
         })
     }
 
-    pub fn verbose(&self) -> u8 {
+    pub(crate) fn verbose(&self) -> u8 {
         self.http.verbose()
     }
 
@@ -145,7 +141,7 @@ impl SwiftClient {
     }
 
     /// The session, authenticating on first use.
-    pub fn session(&self) -> Result<(u64, Session)> {
+    pub(crate) fn session(&self) -> Result<(u64, Session)> {
         if let Some(s) = self.current() {
             return Ok(s);
         }
@@ -174,7 +170,7 @@ impl SwiftClient {
     }
 
     /// The request's URL under the storage URL, encoded as python-swiftclient encodes it.
-    pub fn url_for(storage_url: &str, req: &Request) -> String {
+    pub(crate) fn url_for(storage_url: &str, req: &Request) -> String {
         let mut url = storage_url.to_string();
         if let Some(c) = req.bucket {
             url.push('/');
@@ -229,7 +225,7 @@ impl SwiftClient {
     }
 
     /// Sends and reads a small text body (listings, manifests, bulk answers).
-    pub fn send_text(&self, req: &Request) -> Result<String> {
+    pub(crate) fn send_text(&self, req: &Request) -> Result<String> {
         http::read_text(self.send(req)?, &describe(req))
     }
 
@@ -260,12 +256,12 @@ impl SwiftClient {
     }
 
     /// HEAD of a container: its storage policy, or NotFound.
-    pub fn container_policy(&self, container: &str) -> Result<Option<String>> {
+    pub(crate) fn container_policy(&self, container: &str) -> Result<Option<String>> {
         let resp = self.send(&Request::new("HEAD", Some(container), None))?;
         Ok(resp.header("X-Storage-Policy").map(str::to_string))
     }
 
-    pub fn put_container(&self, container: &str, policy: Option<&str>) -> Result<()> {
+    pub(crate) fn put_container(&self, container: &str, policy: Option<&str>) -> Result<()> {
         let mut req = Request::new("PUT", Some(container), None);
         if let Some(p) = policy {
             req = req.header("X-Storage-Policy", p);
@@ -318,7 +314,7 @@ impl SwiftClient {
 
     /// Deletes `/container/object` paths, with bulk delete when the cluster has it. Missing
     /// objects count as deleted. Returns the paths that could not be deleted, with why.
-    pub fn delete_paths(&self, paths: &[(String, String)], deadline: Duration) -> Vec<(String, String)> {
+    pub(crate) fn delete_paths(&self, paths: &[(String, String)], deadline: Duration) -> Vec<(String, String)> {
         let mut failed = Vec::new();
         if let Some(max) = self.info().ok().and_then(|i| i.bulk_delete) {
             for chunk in paths.chunks(max.clamp(1, 10_000)) {
@@ -359,7 +355,7 @@ impl SwiftClient {
     }
 
     /// One page of a listing (JSON): containers of the account, or objects of a container.
-    pub fn list_page(
+    pub(crate) fn list_page(
         &self,
         container: Option<&str>,
         prefix: Option<&str>,
@@ -394,7 +390,7 @@ impl SwiftClient {
 }
 
 /// `https://host/v1/AUTH_x` -> `https://host/info` (the proxy serves /info at its root).
-pub fn info_url(storage_url: &str) -> String {
+pub(crate) fn info_url(storage_url: &str) -> String {
     let (scheme, rest) = storage_url.split_once("://").unwrap_or(("http", storage_url));
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let base = match path.find("v1/").or_else(|| path.find("v1")) {

@@ -12,7 +12,7 @@ use md5::{Digest as _, Md5};
 use std::io::{Read, Write};
 
 #[derive(Clone, Debug)]
-pub struct GetSummary {
+pub(crate) struct GetSummary {
     pub bytes: u64,
     pub etag: String,
     /// What was checked: "md5", "segments", "length".
@@ -140,7 +140,7 @@ fn stream(
 }
 
 /// Streams `container/object` to `out`.
-pub fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Write) -> Result<GetSummary> {
+pub(crate) fn get(client: &SwiftClient, container: &str, object: &str, out: &mut dyn Write) -> Result<GetSummary> {
     let name = format!("swift://{container}/{}", printable(object));
     let meta: ObjectMeta = client.head_object(container, object).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {

@@ -21,7 +21,7 @@ pub struct Item {
 }
 
 impl Item {
-    pub fn from_json(v: &Value) -> Item {
+    pub(crate) fn from_json(v: &Value) -> Item {
         if let Some(sub) = v["subdir"].as_str() {
             return Item { name: sub.to_string(), subdir: true, ..Item::default() };
         }
@@ -37,7 +37,7 @@ impl Item {
     }
 
     /// Swift's listing timestamps have no zone (`2024-05-01T10:00:00.123456`): they are UTC.
-    pub fn modified(&self) -> Option<SystemTime> {
+    pub(crate) fn modified(&self) -> Option<SystemTime> {
         let t = self.last_modified.as_deref()?;
         let has_zone = t.ends_with('Z') || t.ends_with('z') || t[t.len().saturating_sub(6)..].contains(['+', '-']);
         crate::time::parse_rfc3339(&if has_zone { t.to_string() } else { format!("{t}Z") })
@@ -45,7 +45,7 @@ impl Item {
 }
 
 /// Calls `f` for every item, page by page (markers), so any size lists in bounded memory.
-pub fn for_each(
+pub(crate) fn for_each(
     client: &SwiftClient,
     container: Option<&str>,
     prefix: Option<&str>,

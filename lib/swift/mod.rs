@@ -9,12 +9,12 @@ pub mod list;
 pub mod slo;
 pub mod upload;
 
-pub use auth::AuthConfig;
-pub use client::SwiftClient;
-pub use upload::{SwiftDestination, UploadOptions};
+pub(crate) use auth::AuthConfig;
+pub(crate) use client::SwiftClient;
+pub(crate) use upload::{SwiftDestination, UploadOptions};
 
 /// Splits `CONTAINER[/PREFIX]`.
-pub fn split_path(s: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_path(s: &str) -> (&str, Option<&str>) {
     match s.split_once('/') {
         Some((c, p)) => (c, Some(p)),
         None => (s, None),

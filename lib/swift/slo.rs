@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// One manifest entry: a segment or a sub-manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub container: String,
     pub object: String,
     /// Hex, unquoted: the segment's MD5, or a sub-SLO's md5-of-etags.
@@ -23,14 +23,14 @@ impl Entry {
 }
 
 /// The `?multipart-manifest=put` body.
-pub fn manifest_json(entries: &[Entry]) -> String {
+pub(crate) fn manifest_json(entries: &[Entry]) -> String {
     let v: Vec<Value> =
         entries.iter().map(|e| json!({ "path": e.path(), "etag": e.etag, "size_bytes": e.size })).collect();
     Value::Array(v).to_string()
 }
 
 /// The ETag Swift gives an SLO: the MD5 of its entries' hex ETags, concatenated.
-pub fn slo_etag<'a>(etags: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn slo_etag<'a>(etags: impl IntoIterator<Item = &'a str>) -> String {
     let mut h = Md5::new();
     for e in etags {
         h.update(e.as_bytes());
@@ -40,7 +40,7 @@ pub fn slo_etag<'a>(etags: impl IntoIterator<Item = &'a str>) -> String {
 
 /// How many entries one manifest may hold: the cluster's segment limit, and few enough that
 /// the JSON stays under max_manifest_size even for long names.
-pub fn entries_per_manifest(max_segments: usize, max_manifest_size: u64, longest_path: usize) -> usize {
+pub(crate) fn entries_per_manifest(max_segments: usize, max_manifest_size: u64, longest_path: usize) -> usize {
     // JSON escaping can at worst sextuple a character (\u00XX); 100 covers keys and numbers.
     let per_entry = (longest_path * 6 + 100) as u64;
     let by_size = (max_manifest_size.saturating_sub(2) / per_entry) as usize;
@@ -49,13 +49,13 @@ pub fn entries_per_manifest(max_segments: usize, max_manifest_size: u64, longest
 
 /// Groups `entries` into consecutive chunks of at most `per`; each chunk becomes a
 /// sub-manifest. Returns (chunk index range) pairs for the caller to store.
-pub fn chunk_ranges(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn chunk_ranges(n: usize, per: usize) -> Vec<std::ops::Range<usize>> {
     (0..n).step_by(per.max(1)).map(|s| s..(s + per).min(n)).collect()
 }
 
 /// The ETag of the top manifest that nesting `leaves` in manifests of `per` entries yields;
 /// used by verification independently of what `complete` stored.
-pub fn nested_etag(leaf_etags: &[String], per: usize) -> String {
+pub(crate) fn nested_etag(leaf_etags: &[String], per: usize) -> String {
     let mut level: Vec<String> = leaf_etags.to_vec();
     while level.len() > per {
         level =
@@ -66,7 +66,7 @@ pub fn nested_etag(leaf_etags: &[String], per: usize) -> String {
 
 /// One entry of a stored manifest (`?multipart-manifest=get`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stored {
+pub(crate) struct Stored {
     /// `/container/object`, not URL-encoded.
     pub name: String,
     pub hash: String,
@@ -78,14 +78,14 @@ pub struct Stored {
 
 impl Stored {
     /// Splits `/container/object`.
-    pub fn container_object(&self) -> Option<(String, String)> {
+    pub(crate) fn container_object(&self) -> Option<(String, String)> {
         let p = self.name.strip_prefix('/')?;
         let (c, o) = p.split_once('/')?;
         Some((c.to_string(), o.to_string()))
     }
 }
 
-pub fn parse_stored(body: &str) -> Result<Vec<Stored>> {
+pub(crate) fn parse_stored(body: &str) -> Result<Vec<Stored>> {
     let v: Value =
         serde_json::from_str(body).map_err(|e| Error::server(format!("the stored manifest is not JSON ({e})")))?;
     let arr = v.as_array().ok_or_else(|| Error::server("the stored manifest is not a JSON array"))?;
@@ -103,7 +103,7 @@ pub fn parse_stored(body: &str) -> Result<Vec<Stored>> {
 
 /// Reads the final status of a `heartbeat=on` manifest PUT: whitespace, then JSON with
 /// "Response Status" and "Errors". Returns the manifest's ETag on success.
-pub fn parse_heartbeat(body: &str) -> std::result::Result<Option<String>, String> {
+pub(crate) fn parse_heartbeat(body: &str) -> std::result::Result<Option<String>, String> {
     let v: Value = serde_json::from_str(body.trim())
         .map_err(|_| format!("unexpected answer: {}", body.trim().chars().take(200).collect::<String>()))?;
     let status = v["Response Status"].as_str().unwrap_or("");

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const SEGMENT_CONTENT_TYPE: &str = "application/swiftclient-segment";
+pub(crate) const SEGMENT_CONTENT_TYPE: &str = "application/swiftclient-segment";
 const CLEANUP_DEADLINE: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug, Default)]
-pub struct UploadOptions {
+pub(crate) struct UploadOptions {
     /// Default: `<container>_segments`.
     pub segment_container: Option<String>,
     pub segment_size: u64,
@@ -29,7 +29,7 @@ pub struct UploadOptions {
     pub leave_segments: bool,
 }
 
-pub struct SwiftDestination {
+pub(crate) struct SwiftDestination {
     client: SwiftClient,
     container: String,
     object: String,
@@ -94,17 +94,13 @@ impl SwiftDestination {
         })
     }
 
-    pub fn client(&self) -> &SwiftClient {
-        &self.client
-    }
-
-    pub fn segment_container(&self) -> &str {
+    pub(crate) fn segment_container(&self) -> &str {
         &self.seg_container
     }
 
     /// Checks the container and, unless --leave-segments, remembers the segments of an SLO
     /// this upload will replace. With `create`, a missing container is created.
-    pub fn prepare(&self, create: bool) -> Result<()> {
+    pub(crate) fn prepare(&self, create: bool) -> Result<()> {
         match self.client.container_policy(&self.container) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotFound && create => self.client.put_container(&self.container, None)?,
@@ -180,7 +176,7 @@ impl SwiftDestination {
 
     /// After the new object verified: deletes the segments of the SLO it replaced (those the
     /// new one does not use). Failures are reported, not fatal: the upload succeeded.
-    pub fn delete_old_segments(&self) {
+    pub(crate) fn delete_old_segments(&self) {
         if let Some(dlo) = lock(&self.old_dlo).take() {
             self.delete_old_dlo_segments(&dlo);
         }

@@ -5,7 +5,7 @@ use std::fs;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The inode of the pipe behind `fd`, or None when it is not a pipe.
-pub fn pipe_inode(fd: BorrowedFd<'_>) -> Option<u64> {
+pub(crate) fn pipe_inode(fd: BorrowedFd<'_>) -> Option<u64> {
     // SAFETY: fstat writes one `stat` struct (zero-initialised plain data) for a descriptor
     // that BorrowedFd guarantees is open for the duration of the call.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -16,7 +16,7 @@ pub fn pipe_inode(fd: BorrowedFd<'_>) -> Option<u64> {
 }
 
 /// Pids holding a read-only descriptor on the pipe with this inode.
-pub fn pipe_readers(inode: u64) -> Vec<i32> {
+pub(crate) fn pipe_readers(inode: u64) -> Vec<i32> {
     let target = format!("pipe:[{inode}]");
     let mut pids = Vec::new();
     let Ok(procs) = fs::read_dir("/proc") else { return pids };

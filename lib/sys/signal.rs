@@ -35,7 +35,7 @@ pub fn record(sigs: &[i32]) {
 }
 
 /// The first signal the recording handler received, if any.
-pub fn recorded() -> Option<i32> {
+pub(crate) fn recorded() -> Option<i32> {
     match RECORDED.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
@@ -59,7 +59,7 @@ fn sigset(sigs: &[i32]) -> libc::sigset_t {
 /// Runs `f` (typically spawning threads) with `sigs` blocked in the calling thread, then
 /// restores the mask. Threads created inside inherit the blocked mask, so those signals are
 /// delivered to the calling (main) thread, whose blocking read is the one interrupted.
-pub fn with_blocked<T>(sigs: &[i32], f: impl FnOnce() -> T) -> T {
+pub(crate) fn with_blocked<T>(sigs: &[i32], f: impl FnOnce() -> T) -> T {
     let set = sigset(sigs);
     // SAFETY: pthread_sigmask changes only this thread's mask, with valid sets; `old` is
     // written by the first call and read back by the second.
@@ -75,7 +75,7 @@ pub fn with_blocked<T>(sigs: &[i32], f: impl FnOnce() -> T) -> T {
 /// takes them on a dedicated thread with sigwait(2), calling `on_signal` for each. Call it
 /// before spawning any other thread. If the thread cannot be started, the signals are
 /// unblocked again and keep their default action.
-pub fn wait_on_thread(sigs: &[i32], on_signal: fn(i32)) {
+pub(crate) fn wait_on_thread(sigs: &[i32], on_signal: fn(i32)) {
     let set = sigset(sigs);
     // SAFETY: blocks a valid set in this thread only.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -95,7 +95,7 @@ pub fn wait_on_thread(sigs: &[i32], on_signal: fn(i32)) {
 
 /// Ends the process at once with `code`: no destructors, no flushing of std's buffers.
 /// Async-signal-safe, so a signal handler may call it.
-pub fn exit_now(code: i32) -> ! {
+pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes any int and never returns; skipping destructors is the point.
     unsafe { libc::_exit(code) }
 }

@@ -17,16 +17,16 @@ fn raw(fd: i32) -> ManuallyDrop<File> {
 }
 
 /// Standard input read with plain read(2): a signal interrupts a blocked read.
-pub struct Stdin(ManuallyDrop<File>);
+pub(crate) struct Stdin(ManuallyDrop<File>);
 
 /// Standard output written with plain write(2): no buffering, no line buffering.
-pub struct Stdout(ManuallyDrop<File>);
+pub(crate) struct Stdout(ManuallyDrop<File>);
 
-pub fn stdin() -> Stdin {
+pub(crate) fn stdin() -> Stdin {
     Stdin(raw(0))
 }
 
-pub fn stdout() -> Stdout {
+pub(crate) fn stdout() -> Stdout {
     Stdout(raw(1))
 }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// One stored part (S3 part, Swift segment, or the whole object for a single PUT).
 #[derive(Clone, Debug, Default)]
-pub struct Part {
+pub(crate) struct Part {
     /// 1-based, in stream order.
     pub number: u32,
     pub size: u64,
@@ -35,7 +35,7 @@ pub struct Part {
 
 /// Where the stream goes. Methods are called from several threads (`put_part` concurrently);
 /// retries of a single request are the destination's business, from the buffer it is given.
-pub trait Destination: Send + Sync {
+pub(crate) trait Destination: Send + Sync {
     /// "s3://bucket/key", for messages.
     fn describe(&self) -> String;
     /// Stores input smaller than two parts as one plain object.
@@ -53,7 +53,7 @@ pub trait Destination: Send + Sync {
     fn abort(&self);
 }
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub jobs: usize,
     pub plan: PartPlan,
     pub allow_empty: bool,
@@ -65,7 +65,7 @@ pub struct Options<'a> {
 }
 
 #[derive(Clone, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub bytes: u64,
     /// 0 for a single PUT.
     pub parts: u32,
@@ -75,7 +75,7 @@ pub struct Summary {
 
 impl Summary {
     /// The elapsed time in seconds, to the millisecond (for JSON results).
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0
     }
 }
@@ -130,7 +130,7 @@ type Done = (u32, Result<Part>, Vec<u8>);
 
 /// Uploads the whole source to `dest`. On any failure or abort signal the destination is
 /// aborted and nothing is left behind; the error says what happened.
-pub fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts: Options) -> Result<Summary> {
+pub(crate) fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts: Options) -> Result<Summary> {
     let start = Instant::now();
     let mut progress = Progress { enabled: opts.progress, start, last: start };
     let plan = opts.plan.clone();

@@ -15,8 +15,8 @@ pub mod source;
 pub mod tee;
 pub mod uploader;
 
-pub use engine::{upload, Destination, Options, Part, Summary};
-pub use plan::PartPlan;
-pub use source::{CommandSource, Source};
-pub use tee::{OnFail, StdoutTee, Tee};
-pub use uploader::{run_upload, Uploader};
+pub(crate) use engine::{Destination, Options, Part, Summary};
+pub(crate) use plan::PartPlan;
+pub(crate) use source::{CommandSource, Source};
+pub(crate) use tee::{OnFail, StdoutTee, Tee};
+pub(crate) use uploader::{run_upload, Uploader};

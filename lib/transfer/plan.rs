@@ -5,7 +5,7 @@ use crate::units::{GIB, MIB};
 /// How big each part is. Parts grow in tiers so that an unknown-length stream fits the part
 /// limit (S3: 10,000) while memory stays bounded by the current part size.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PartPlan {
+pub(crate) struct PartPlan {
     pub initial: u64,
     /// Double the part size after this many parts (u32::MAX: never, i.e. uniform parts).
     pub grow_every: u32,
@@ -17,24 +17,24 @@ pub struct PartPlan {
 impl PartPlan {
     /// 16 MiB doubling every 1,000 parts, capped at 4 GiB: 9,000 parts already hold 7.98 TiB,
     /// more than S3's 5 TiB object limit, and small streams keep small buffers.
-    pub fn growing_s3(initial: u64) -> PartPlan {
+    pub(crate) fn growing_s3(initial: u64) -> PartPlan {
         PartPlan { initial, grow_every: 1000, max_part: 4 * GIB, max_parts: 10_000 }
     }
-    pub fn uniform(size: u64, max_parts: u32) -> PartPlan {
+    pub(crate) fn uniform(size: u64, max_parts: u32) -> PartPlan {
         PartPlan { initial: size, grow_every: u32::MAX, max_part: size, max_parts }
     }
     /// Uniform parts just large enough for `expected` bytes in `max_parts`, at least `min`.
-    pub fn for_expected(expected: u64, min: u64, max_parts: u32) -> PartPlan {
+    pub(crate) fn for_expected(expected: u64, min: u64, max_parts: u32) -> PartPlan {
         let need = expected.div_ceil(max_parts as u64);
         let size = need.max(min).div_ceil(MIB) * MIB;
         Self::uniform(size, max_parts)
     }
-    pub fn size_of(&self, number: u32) -> u64 {
+    pub(crate) fn size_of(&self, number: u32) -> u64 {
         let tier = (number.saturating_sub(1) / self.grow_every.max(1)).min(40);
         self.initial.saturating_mul(1u64 << tier).min(self.max_part.max(self.initial))
     }
     /// Bytes that fit in `max_parts` parts.
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         if self.max_parts == u32::MAX {
             return u64::MAX;
         }

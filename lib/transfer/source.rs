@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// The stream being uploaded: stdin, or a command's stdout in command mode.
-pub trait Source: Read {
+pub(crate) trait Source: Read {
     /// Called at EOF, before anything is completed: command mode waits for the command and
     /// refuses a non-zero exit; the pipeline-abort check lives here too.
     fn finish(&mut self) -> Result<()> {
@@ -21,7 +21,7 @@ impl Source for stdio::Stdin {}
 
 /// Command mode (`s3put s3://b/k -- CMD ARGS...`): uploads CMD's stdout and completes only if
 /// CMD exits 0, which closes the `set -o pipefail` hole for shells that lack it.
-pub struct CommandSource {
+pub(crate) struct CommandSource {
     child: Child,
     stdout: ChildStdout,
     argv0: String,

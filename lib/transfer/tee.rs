@@ -4,13 +4,13 @@ use crate::error::{Error, Result};
 use std::io::Write;
 
 /// The `--tee` output: gets every chunk read, in order.
-pub trait Tee {
+pub(crate) trait Tee {
     fn write_chunk(&mut self, data: &[u8]) -> Result<()>;
 }
 
 /// What a `--tee` stage does when something fails (duplicity's multibackend `onfail`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnFail {
+pub(crate) enum OnFail {
     /// Keep passing data through when this upload fails (exit non-zero at the end), and keep
     /// uploading when the downstream reader goes away.
     Continue,
@@ -19,7 +19,7 @@ pub enum OnFail {
 }
 
 /// `--tee`: copies the input to stdout as it is read.
-pub struct StdoutTee {
+pub(crate) struct StdoutTee {
     mode: OnFail,
     out: std::io::Stdout,
     /// The downstream reader closed the pipe (in continue mode we keep uploading).

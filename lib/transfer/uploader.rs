@@ -9,7 +9,7 @@ use crate::sys::stdio;
 use std::sync::Arc;
 
 /// How an uploader binary runs: the engine plus command mode, tee and abort propagation.
-pub struct Uploader<'a> {
+pub(crate) struct Uploader<'a> {
     pub engine: Options<'a>,
     /// `--tee` with its `--onfail` mode.
     pub tee: Option<OnFail>,
@@ -25,7 +25,7 @@ fn stream_is_bad(e: &Error) -> bool {
 
 /// Uploads the input to `dest`. On any failure or abort signal nothing is left behind; with
 /// `--tee`, a bad stream is also reported to the reader of stdout (abort-downstream).
-pub fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Summary> {
+pub(crate) fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Summary> {
     signals::catch_aborts();
     let mut source: Box<dyn Source> =
         if up.command.is_empty() { Box::new(stdio::stdin()) } else { Box::new(CommandSource::spawn(&up.command)?) };
