@@ -5,6 +5,7 @@
 //! - [`signal`]: signal handlers, the signal mask, a sigwait thread, `_exit`, `kill`
 //! - [`procfs`]: which processes read a pipe and whether they catch a signal (/proc)
 //! - [`pipe`]: pipe capacity (F_GETPIPE_SZ, F_SETPIPE_SZ)
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod pipe;
 pub mod procfs;

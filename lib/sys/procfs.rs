@@ -6,9 +6,10 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The inode of the pipe behind `fd`, or None when it is not a pipe.
 pub(crate) fn pipe_inode(fd: BorrowedFd<'_>) -> Option<u64> {
-    // SAFETY: fstat writes one `stat` struct (zero-initialised plain data) for a descriptor
-    // that BorrowedFd guarantees is open for the duration of the call.
+    // SAFETY: `stat` is plain data, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes one `stat` struct we own, for a descriptor that BorrowedFd
+    // guarantees is open for the duration of the call.
     if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFIFO {
         return None;
     }
@@ -60,8 +61,9 @@ mod tests {
     #[test]
     fn finds_the_reader_of_a_pipe() {
         let mut fds = [0i32; 2];
-        // SAFETY: pipe(2) writes two new descriptors, each then owned by exactly one OwnedFd.
+        // SAFETY: pipe(2) writes two ints into an array of two.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors are new and open, and each gets exactly one owner.
         let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let inode = pipe_inode(w.as_fd()).expect("a pipe");
         assert_eq!(pipe_inode(r.as_fd()), Some(inode));

@@ -61,9 +61,10 @@ fn sigset(sigs: &[i32]) -> libc::sigset_t {
 /// delivered to the calling (main) thread, whose blocking read is the one interrupted.
 pub(crate) fn with_blocked<T>(sigs: &[i32], f: impl FnOnce() -> T) -> T {
     let set = sigset(sigs);
-    // SAFETY: pthread_sigmask changes only this thread's mask, with valid sets; `old` is
-    // written by the first call and read back by the second.
+    // SAFETY: sigset_t is plain data, for which all zeroes is a valid value.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: pthread_sigmask changes only this thread's mask, with a valid set, and writes
+    // the previous mask into `old`, which we own.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
     let out = f();
     // SAFETY: as above, restoring the mask saved before `f`.
