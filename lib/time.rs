@@ -121,6 +121,13 @@ fn digits(s: &str, n: usize) -> Option<u32> {
     s.parse().ok()
 }
 
+/// `A<sep>B<sep>C`, each exactly as many digits as `widths` says: a date or a clock.
+fn fields(s: &str, sep: char, widths: [usize; 3]) -> Option<[u32; 3]> {
+    let mut it = s.split(sep);
+    let out = [digits(it.next()?, widths[0])?, digits(it.next()?, widths[1])?, digits(it.next()?, widths[2])?];
+    it.next().is_none().then_some(out)
+}
+
 #[allow(clippy::too_many_arguments)] // the fields of a timestamp, in order
 fn build(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, nanos: u32, offset_secs: i64) -> Option<SystemTime> {
     // A leap second (":60") is accepted and folded into the next second, as most parsers do.
@@ -139,25 +146,13 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         return None;
     }
     let (date, rest) = s.split_at(10);
-    let mut dp = date.split('-');
-    let y = digits(dp.next()?, 4)?;
-    let mo = digits(dp.next()?, 2)?;
-    let d = digits(dp.next()?, 2)?;
-    if dp.next().is_some() {
-        return None;
-    }
+    let [y, mo, d] = fields(date, '-', [4, 2, 2])?;
     let rest = rest.strip_prefix(['T', 't', ' '])?;
     if rest.len() < 8 {
         return None;
     }
     let (clock, mut rest) = rest.split_at(8);
-    let mut cp = clock.split(':');
-    let h = digits(cp.next()?, 2)?;
-    let mi = digits(cp.next()?, 2)?;
-    let sec = digits(cp.next()?, 2)?;
-    if cp.next().is_some() {
-        return None;
-    }
+    let [h, mi, sec] = fields(clock, ':', [2, 2, 2])?;
     let mut nanos = 0u32;
     if let Some(frac) = rest.strip_prefix('.') {
         let n = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -207,13 +202,7 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     if !matches!(p.next()?, "GMT" | "UTC") || p.next().is_some() {
         return None;
     }
-    let mut cp = clock.split(':');
-    let h = digits(cp.next()?, 2)?;
-    let mi = digits(cp.next()?, 2)?;
-    let sec = digits(cp.next()?, 2)?;
-    if cp.next().is_some() {
-        return None;
-    }
+    let [h, mi, sec] = fields(clock, ':', [2, 2, 2])?;
     build(i64::from(y), mo, d, h, mi, sec, 0, 0)
 }
 
