@@ -16,10 +16,7 @@ pub(crate) struct BlobErr {
 
 impl BlobErr {
     pub(crate) fn new(at: usize, msg: impl Into<String>) -> Self {
-        BlobErr {
-            at,
-            msg: msg.into(),
-        }
+        BlobErr { at, msg: msg.into() }
     }
 }
 
@@ -97,11 +94,7 @@ pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
@@ -135,23 +128,14 @@ fn le_u32(b: &[u8], at: usize) -> u32 {
 fn check_frame(b: &[u8], name: &str, min: usize, end: u8) -> BResult<()> {
     let size = b.len();
     if size < min {
-        return Err(BlobErr::new(
-            0,
-            format!("{name} of {size} bytes is shorter than its {min}-byte minimum"),
-        ));
+        return Err(BlobErr::new(0, format!("{name} of {size} bytes is shorter than its {min}-byte minimum")));
     }
     let total = le_u32(b, 0) as usize;
     if total != size {
-        return Err(BlobErr::new(
-            0,
-            format!("{name} header says {total} bytes, but the blob has {size}"),
-        ));
+        return Err(BlobErr::new(0, format!("{name} header says {total} bytes, but the blob has {size}")));
     }
     if b[size - 1] != end {
-        return Err(BlobErr::new(
-            size - 1,
-            format!("{name} does not end with the 0x{end:02X} terminator"),
-        ));
+        return Err(BlobErr::new(size - 1, format!("{name} does not end with the 0x{end:02X} terminator")));
     }
     Ok(())
 }
@@ -195,10 +179,7 @@ fn lp_backlen_ok(b: &[u8], l: usize) -> bool {
 
 /// Walks a listpack (`lpValidateIntegrity` with deep checks), calling `f(offset, entry)` for
 /// each element. Returns the number of elements.
-pub(crate) fn listpack<'a>(
-    lp: &'a [u8],
-    mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
-) -> BResult<u32> {
+pub(crate) fn listpack<'a>(lp: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
     let size = lp.len();
     check_frame(lp, "listpack", LP_HDR + 1, LP_EOF)?;
     let numele = le_u16(lp, 4);
@@ -230,18 +211,8 @@ pub(crate) fn listpack<'a>(
                 0xF2 => 4,
                 0xF3 => 5,
                 0xF4 => 9,
-                0xFF => {
-                    return Err(BlobErr::new(
-                        p,
-                        "listpack terminator 0xFF before the end of the blob",
-                    ))
-                }
-                _ => {
-                    return Err(BlobErr::new(
-                        p,
-                        format!("invalid listpack entry encoding byte 0x{b:02x}"),
-                    ))
-                }
+                0xFF => return Err(BlobErr::new(p, "listpack terminator 0xFF before the end of the blob")),
+                _ => return Err(BlobErr::new(p, format!("invalid listpack entry encoding byte 0x{b:02x}"))),
             };
             if p + w > last {
                 return Err(BlobErr::new(p, "listpack entry runs past the end"));
@@ -249,25 +220,13 @@ pub(crate) fn listpack<'a>(
             let d = &lp[p + 1..p + w];
             match b {
                 0xF0 => (5, le_u32(d, 0) as usize, None),
-                0xF1 => (
-                    3,
-                    0,
-                    Some(Entry::Int(i16::from_le_bytes([d[0], d[1]]) as i64)),
-                ),
+                0xF1 => (3, 0, Some(Entry::Int(i16::from_le_bytes([d[0], d[1]]) as i64))),
                 0xF2 => {
                     let v = (d[0] as i32 | (d[1] as i32) << 8 | (d[2] as i32) << 16) << 8 >> 8;
                     (4, 0, Some(Entry::Int(v as i64)))
                 }
-                0xF3 => (
-                    5,
-                    0,
-                    Some(Entry::Int(i32::from_le_bytes(d.try_into().unwrap()) as i64)),
-                ),
-                _ => (
-                    9,
-                    0,
-                    Some(Entry::Int(i64::from_le_bytes(d.try_into().unwrap()))),
-                ),
+                0xF3 => (5, 0, Some(Entry::Int(i32::from_le_bytes(d.try_into().unwrap()) as i64))),
+                _ => (9, 0, Some(Entry::Int(i64::from_le_bytes(d.try_into().unwrap())))),
             }
         };
         let elen = hdr + data_len;
@@ -277,10 +236,7 @@ pub(crate) fn listpack<'a>(
             return Err(BlobErr::new(p, "listpack entry runs past the end"));
         };
         if !lp_backlen_ok(&lp[p + elen..end], elen) {
-            return Err(BlobErr::new(
-                p + elen,
-                "listpack entry back-length does not match the entry size",
-            ));
+            return Err(BlobErr::new(p + elen, "listpack entry back-length does not match the entry size"));
         }
         let e = entry.unwrap_or(Entry::Str(&lp[p + hdr..p + elen]));
         f(p, e)?;
@@ -288,10 +244,7 @@ pub(crate) fn listpack<'a>(
         p = end;
     }
     if numele != u16::MAX && numele as u32 != count {
-        return Err(BlobErr::new(
-            4,
-            format!("listpack header counts {numele} elements, but it holds {count}"),
-        ));
+        return Err(BlobErr::new(4, format!("listpack header counts {numele} elements, but it holds {count}")));
     }
     Ok(count)
 }
@@ -303,18 +256,12 @@ const ZL_END: u8 = 0xFF;
 
 /// Walks a ziplist (`ziplistValidateIntegrity` with deep checks), calling `f(offset, entry)`
 /// for each element. Returns the number of elements.
-pub(crate) fn ziplist<'a>(
-    zl: &'a [u8],
-    mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>,
-) -> BResult<u32> {
+pub(crate) fn ziplist<'a>(zl: &'a [u8], mut f: impl FnMut(usize, Entry<'a>) -> BResult<()>) -> BResult<u32> {
     let size = zl.len();
     check_frame(zl, "ziplist", ZL_HDR + 1, ZL_END)?;
     let tail = le_u32(zl, 4) as usize;
     if tail > size - 1 {
-        return Err(BlobErr::new(
-            4,
-            format!("ziplist tail offset {tail} is outside the blob"),
-        ));
+        return Err(BlobErr::new(4, format!("ziplist tail offset {tail} is outside the blob")));
     }
     let header_count = le_u16(zl, 8);
     let last = size - 1;
@@ -356,11 +303,7 @@ pub(crate) fn ziplist<'a>(
                     if q + 5 > last {
                         return Err(BlobErr::new(q, "ziplist entry header runs past the end"));
                     }
-                    (
-                        5,
-                        u32::from_be_bytes(zl[q + 1..q + 5].try_into().unwrap()) as usize,
-                        0,
-                    )
+                    (5, u32::from_be_bytes(zl[q + 1..q + 5].try_into().unwrap()) as usize, 0)
                 }
             }
         } else {
@@ -371,12 +314,7 @@ pub(crate) fn ziplist<'a>(
                 0xF0 => (1, 3, 3),
                 0xFE => (1, 1, 1),
                 0xF1..=0xFD => (1, 0, 0),
-                _ => {
-                    return Err(BlobErr::new(
-                        q,
-                        format!("invalid ziplist entry encoding byte 0x{enc:02x}"),
-                    ))
-                }
+                _ => return Err(BlobErr::new(q, format!("invalid ziplist entry encoding byte 0x{enc:02x}"))),
             }
         };
         let data = q + lensize;
@@ -404,10 +342,7 @@ pub(crate) fn ziplist<'a>(
         count += 1;
     }
     if p != last {
-        return Err(BlobErr::new(
-            p,
-            "ziplist terminator 0xFF before the end of the blob",
-        ));
+        return Err(BlobErr::new(p, "ziplist terminator 0xFF before the end of the blob"));
     }
     if let Some(prev) = prev {
         if prev != tail {
@@ -418,10 +353,7 @@ pub(crate) fn ziplist<'a>(
         }
     }
     if header_count != u16::MAX && header_count as u32 != count {
-        return Err(BlobErr::new(
-            8,
-            format!("ziplist header counts {header_count} elements, but it holds {count}"),
-        ));
+        return Err(BlobErr::new(8, format!("ziplist header counts {header_count} elements, but it holds {count}")));
     }
     Ok(count)
 }
@@ -431,20 +363,11 @@ pub(crate) fn ziplist<'a>(
 /// Validates an intset: encoding 2/4/8, exact size, non-empty, strictly ascending.
 pub(crate) fn intset(b: &[u8]) -> BResult<u32> {
     if b.len() < 8 {
-        return Err(BlobErr::new(
-            0,
-            format!(
-                "intset of {} bytes is shorter than its 8-byte header",
-                b.len()
-            ),
-        ));
+        return Err(BlobErr::new(0, format!("intset of {} bytes is shorter than its 8-byte header", b.len())));
     }
     let enc = le_u32(b, 0) as usize;
     if !matches!(enc, 2 | 4 | 8) {
-        return Err(BlobErr::new(
-            0,
-            format!("intset encoding {enc} is not 2, 4 or 8"),
-        ));
+        return Err(BlobErr::new(0, format!("intset encoding {enc} is not 2, 4 or 8")));
     }
     let count = le_u32(b, 4);
     if 8 + count as u64 * enc as u64 != b.len() as u64 {
@@ -472,10 +395,7 @@ pub(crate) fn intset(b: &[u8]) -> BResult<u32> {
     for i in 1..count as usize {
         let cur = get(i);
         if cur <= prev {
-            return Err(BlobErr::new(
-                8 + i * enc,
-                format!("intset is not strictly ascending ({cur} after {prev})"),
-            ));
+            return Err(BlobErr::new(8 + i * enc, format!("intset is not strictly ascending ({cur} after {prev})")));
         }
         prev = cur;
     }
@@ -485,19 +405,13 @@ pub(crate) fn intset(b: &[u8]) -> BResult<u32> {
 // -------------------------------------------------------------------------------------- zipmap
 
 /// Walks a zipmap (Redis ≤ 2.4 small hashes), calling `f(offset, field, value)` per pair.
-pub(crate) fn zipmap<'a>(
-    zm: &'a [u8],
-    mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> BResult<()>,
-) -> BResult<u32> {
+pub(crate) fn zipmap<'a>(zm: &'a [u8], mut f: impl FnMut(usize, &'a [u8], &'a [u8]) -> BResult<()>) -> BResult<u32> {
     let size = zm.len();
     if size < 2 {
         return Err(BlobErr::new(0, "zipmap is shorter than 2 bytes"));
     }
     if zm[size - 1] != 0xFF {
-        return Err(BlobErr::new(
-            size - 1,
-            "zipmap does not end with the 0xFF terminator",
-        ));
+        return Err(BlobErr::new(size - 1, "zipmap does not end with the 0xFF terminator"));
     }
     let last = size - 1;
     let len_at = |p: usize| -> BResult<(usize, usize)> {
@@ -536,19 +450,13 @@ pub(crate) fn zipmap<'a>(
         count += 1;
     }
     if p != last {
-        return Err(BlobErr::new(
-            p,
-            "zipmap terminator 0xFF before the end of the blob",
-        ));
+        return Err(BlobErr::new(p, "zipmap terminator 0xFF before the end of the blob"));
     }
     if count == 0 {
         return Err(BlobErr::new(0, "zipmap is empty"));
     }
     if zm[0] != 254 && zm[0] as u32 != count {
-        return Err(BlobErr::new(
-            0,
-            format!("zipmap header counts {} pairs, but it holds {count}", zm[0]),
-        ));
+        return Err(BlobErr::new(0, format!("zipmap header counts {} pairs, but it holds {count}", zm[0])));
     }
     Ok(count)
 }
@@ -577,10 +485,7 @@ mod tests {
 
     #[test]
     fn listpack_basic() {
-        let lp = make_lp(
-            &[lp_entry_str(b"ab"), vec![5, 1], vec![0xF1, 0xFE, 0xFF, 3]],
-            3,
-        );
+        let lp = make_lp(&[lp_entry_str(b"ab"), vec![5, 1], vec![0xF1, 0xFE, 0xFF, 3]], 3);
         let mut got = Vec::new();
         let n = listpack(&lp, |_, e| {
             got.push(format!("{e}"));
@@ -617,16 +522,7 @@ mod tests {
             assert_eq!(&b[..n], v.to_string().as_bytes());
             assert_eq!(parse_i64(&b[..n]), Some(v));
         }
-        for s in [
-            "",
-            "-",
-            "007",
-            "+1",
-            "-0",
-            " 1",
-            "1a",
-            "99999999999999999999",
-        ] {
+        for s in ["", "-", "007", "+1", "-0", " 1", "1a", "99999999999999999999"] {
             assert_eq!(parse_i64(s.as_bytes()), None, "{s}");
         }
     }

@@ -43,11 +43,7 @@ mod tests {
         for &b in data {
             crc ^= b as u64;
             for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ POLY_REFLECTED
-                } else {
-                    crc >> 1
-                };
+                crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
             }
         }
         crc
@@ -70,9 +66,7 @@ mod tests {
                 seed as u8
             })
             .collect();
-        for &len in &[
-            0usize, 1, 15, 16, 17, 63, 64, 127, 128, 255, 256, 257, 1000, 4096, 65_536, 69_999,
-        ] {
+        for &len in &[0usize, 1, 15, 16, 17, 63, 64, 127, 128, 255, 256, 257, 1000, 4096, 65_536, 69_999] {
             for &start in &[0usize, 1, 7] {
                 let d = &data[start..start + len.min(data.len() - start)];
                 let want = bitwise(d);

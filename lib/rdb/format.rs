@@ -265,7 +265,7 @@ pub(crate) fn classify(magic: Magic, ver: u32, b: u8) -> Result<Rec, String> {
         245 => return Ok(O(Op::Function2)),
         246 => {
             return Err(
-                "opcode 246 (FUNCTION_PRE_GA) is the Redis 7.0-rc1/rc2 function format, which no server loads".into(),
+                "opcode 246 (FUNCTION_PRE_GA) is the Redis 7.0-rc1/rc2 function format, which no server loads".into()
             )
         }
         247 => return need(8, O(Op::ModuleAux), "MODULE_AUX", "Redis 4.0"),
@@ -283,18 +283,8 @@ pub(crate) fn classify(magic: Magic, ver: u32, b: u8) -> Result<Rec, String> {
     }
     match magic {
         Magic::Redis => match b {
-            22 => need(
-                12,
-                Key(Ty::HashMetadataPreGa),
-                "HASH_METADATA_PRE_GA",
-                "Redis 7.4",
-            ),
-            23 => need(
-                12,
-                Key(Ty::HashListpackExPreGa),
-                "HASH_LISTPACK_EX_PRE_GA",
-                "Redis 7.4",
-            ),
+            22 => need(12, Key(Ty::HashMetadataPreGa), "HASH_METADATA_PRE_GA", "Redis 7.4"),
+            23 => need(12, Key(Ty::HashListpackExPreGa), "HASH_LISTPACK_EX_PRE_GA", "Redis 7.4"),
             24 => need(12, Key(Ty::HashMetadata), "HASH_METADATA", "Redis 7.4"),
             25 => need(12, Key(Ty::HashListpackEx), "HASH_LISTPACK_EX", "Redis 7.4"),
             26 => need(13, Key(Ty::Stream(4)), "STREAM_LISTPACKS_4", "Redis 8.6"),

@@ -50,18 +50,7 @@ impl<'a, 'w> Input<'a, 'w> {
             Output::Thread(w) => w.first_block(),
             _ => new_block(),
         };
-        Input {
-            src,
-            out,
-            buf,
-            pos: 0,
-            end: 0,
-            flushed: 0,
-            base: 0,
-            crc: Crc64::new(),
-            crc_on: true,
-            src_eof: false,
-        }
+        Input { src, out, buf, pos: 0, end: 0, flushed: 0, base: 0, crc: Crc64::new(), crc_on: true, src_eof: false }
     }
 
     /// Absolute offset of the next unread byte.
@@ -86,9 +75,7 @@ impl<'a, 'w> Input<'a, 'w> {
         }
         match &mut self.out {
             Output::Discard => {}
-            Output::Direct(w) => w
-                .write_all(&self.buf[self.flushed..self.pos])
-                .map_err(Fail::write)?,
+            Output::Direct(w) => w.write_all(&self.buf[self.flushed..self.pos]).map_err(Fail::write)?,
             Output::Thread(w) => {
                 let mut next = w.buffer()?;
                 let tail = self.end - self.pos;
@@ -253,12 +240,7 @@ impl<'a, 'w> Input<'a, 'w> {
 
     /// Consumes `n` bytes, handing them to `sink` in pieces, without holding them.
     #[inline]
-    pub(crate) fn stream<S: Sink + ?Sized>(
-        &mut self,
-        n: u64,
-        sink: &mut S,
-        what: &str,
-    ) -> Result<(), Fail> {
+    pub(crate) fn stream<S: Sink + ?Sized>(&mut self, n: u64, sink: &mut S, what: &str) -> Result<(), Fail> {
         if n <= self.available() as u64 {
             let start = self.pos;
             self.pos += n as usize;
@@ -269,12 +251,7 @@ impl<'a, 'w> Input<'a, 'w> {
     }
 
     #[inline(never)]
-    fn stream_across<S: Sink + ?Sized>(
-        &mut self,
-        mut n: u64,
-        sink: &mut S,
-        what: &str,
-    ) -> Result<(), Fail> {
+    fn stream_across<S: Sink + ?Sized>(&mut self, mut n: u64, sink: &mut S, what: &str) -> Result<(), Fail> {
         loop {
             let take = (self.available() as u64).min(n) as usize;
             if take > 0 {

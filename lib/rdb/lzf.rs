@@ -57,19 +57,14 @@ pub(crate) struct LzfError {
 
 #[cold]
 fn overflow(at: u64, ulen: u64) -> LzfError {
-    LzfError {
-        at: Some(at),
-        msg: format!("LZF data decompresses to more than the declared {ulen} bytes"),
-    }
+    LzfError { at: Some(at), msg: format!("LZF data decompresses to more than the declared {ulen} bytes") }
 }
 
 #[cold]
 fn backref_before_start(at: u64, off: usize, produced: u64) -> LzfError {
     LzfError {
         at: Some(at),
-        msg: format!(
-            "LZF back-reference {off} bytes back, before the start of the output ({produced} bytes so far)"
-        ),
+        msg: format!("LZF back-reference {off} bytes back, before the start of the output ({produced} bytes so far)"),
     }
 }
 
@@ -79,18 +74,12 @@ fn cut_short(literal_missing: Option<usize>) -> LzfError {
         Some(n) => format!("a literal run is cut short ({n} byte(s) missing)"),
         None => "a back-reference is cut short".to_string(),
     };
-    LzfError {
-        at: None,
-        msg: format!("LZF data ends in the middle of an instruction: {what}"),
-    }
+    LzfError { at: None, msg: format!("LZF data ends in the middle of an instruction: {what}") }
 }
 
 #[cold]
 fn wrong_length(produced: u64, ulen: u64) -> LzfError {
-    LzfError {
-        at: None,
-        msg: format!("LZF data decompresses to {produced} bytes, but the header says {ulen}"),
-    }
+    LzfError { at: None, msg: format!("LZF data decompresses to {produced} bytes, but the header says {ulen}") }
 }
 
 /// Checks one whole compressed string held in memory without producing its output: exactly
@@ -149,11 +138,7 @@ pub(crate) fn check(inp: &[u8], ulen: u64) -> Result<(), LzfError> {
 impl Lzf {
     #[cfg(test)]
     fn new(ulen: u64, keep_all: bool) -> Self {
-        let mode = if keep_all {
-            Mode::KeepAll
-        } else {
-            Mode::Stream
-        };
+        let mode = if keep_all { Mode::KeepAll } else { Mode::Stream };
         Self::with_buffer(ulen, mode, Vec::new())
     }
 
@@ -166,14 +151,7 @@ impl Lzf {
             Mode::KeepAll => ulen.min(64 << 20) as usize,
         };
         buf.reserve(want);
-        Lzf {
-            state: State::Ctrl,
-            out: buf,
-            produced: 0,
-            ulen,
-            mode,
-            consumed: 0,
-        }
+        Lzf { state: State::Ctrl, out: buf, produced: 0, ulen, mode, consumed: 0 }
     }
 
     fn overflow(&self, at: usize) -> LzfError {
@@ -224,11 +202,7 @@ impl Lzf {
     }
 
     /// Decodes one piece of compressed input.
-    pub(crate) fn feed<S: Sink + ?Sized>(
-        &mut self,
-        inp: &[u8],
-        sink: &mut S,
-    ) -> Result<(), LzfError> {
+    pub(crate) fn feed<S: Sink + ?Sized>(&mut self, inp: &[u8], sink: &mut S) -> Result<(), LzfError> {
         let mut i = 0;
         let len = inp.len();
         while i < len {
@@ -293,11 +267,7 @@ impl Lzf {
                     }
                     self.literal(&inp[i..i + k], sink);
                     i += k;
-                    self.state = if n == k {
-                        State::Ctrl
-                    } else {
-                        State::Literal(n - k)
-                    };
+                    self.state = if n == k { State::Ctrl } else { State::Literal(n - k) };
                 }
                 State::Len(c) => {
                     let l = 7 + inp[i] as usize;
@@ -392,27 +362,16 @@ mod tests {
         out
     }
 
-    fn decode_in_pieces(
-        c: &[u8],
-        ulen: u64,
-        piece: usize,
-        keep_all: bool,
-    ) -> Result<Vec<u8>, LzfError> {
+    fn decode_in_pieces(c: &[u8], ulen: u64, piece: usize, keep_all: bool) -> Result<Vec<u8>, LzfError> {
         // the counting mode accepts and refuses exactly what decoding does
         let mut n = Lzf::with_buffer(ulen, Mode::Count, Vec::new());
-        let counted = c
-            .chunks(piece.max(1))
-            .try_for_each(|p| n.feed(p, &mut Vec::new()))
-            .and_then(|_| n.finish(&mut Vec::new()));
+        let counted =
+            c.chunks(piece.max(1)).try_for_each(|p| n.feed(p, &mut Vec::new())).and_then(|_| n.finish(&mut Vec::new()));
         let mut d = Lzf::new(ulen, keep_all);
         let mut got = Vec::new();
         let res = c.chunks(piece.max(1)).try_for_each(|p| d.feed(p, &mut got));
         let tail = res.and_then(|_| d.finish(&mut got));
-        assert_eq!(
-            counted.is_ok(),
-            tail.is_ok(),
-            "count-only and decoding modes disagree"
-        );
+        assert_eq!(counted.is_ok(), tail.is_ok(), "count-only and decoding modes disagree");
         let tail = tail?;
         if keep_all {
             Ok(tail)
@@ -432,10 +391,7 @@ mod tests {
         assert!(c.len() < data.len() / 2);
         for &piece in &[1usize, 7, 4096, 1 << 20] {
             for &keep in &[false, true] {
-                assert_eq!(
-                    decode_in_pieces(&c, data.len() as u64, piece, keep).unwrap(),
-                    data
-                );
+                assert_eq!(decode_in_pieces(&c, data.len() as u64, piece, keep).unwrap(), data);
             }
         }
     }
@@ -454,22 +410,11 @@ mod tests {
         let mut cases = 0;
         for round in 0..400 {
             let len = 1 + (rnd() % 700) as usize;
-            let data: Vec<u8> = (0..len)
-                .map(|i| {
-                    if round % 3 == 0 {
-                        rnd() as u8
-                    } else {
-                        b"abcab"[(i * 7 + round) % 5]
-                    }
-                })
-                .collect();
+            let data: Vec<u8> =
+                (0..len).map(|i| if round % 3 == 0 { rnd() as u8 } else { b"abcab"[(i * 7 + round) % 5] }).collect();
             let c = compress(&data);
             let ulen = data.len() as u64;
-            let mut variants = vec![
-                (c.clone(), ulen),
-                (c.clone(), ulen + 1),
-                (c.clone(), ulen - 1),
-            ];
+            let mut variants = vec![(c.clone(), ulen), (c.clone(), ulen + 1), (c.clone(), ulen - 1)];
             for _ in 0..6 {
                 let mut m = c.clone();
                 let at = (rnd() % m.len() as u64) as usize;
@@ -480,9 +425,7 @@ mod tests {
             }
             for (input, ulen) in variants {
                 let mut d = Lzf::with_buffer(ulen, Mode::Count, Vec::new());
-                let want = d
-                    .feed(&input, &mut Discard)
-                    .and_then(|_| d.finish(&mut Discard).map(|_| ()));
+                let want = d.feed(&input, &mut Discard).and_then(|_| d.finish(&mut Discard).map(|_| ()));
                 assert_eq!(check(&input, ulen), want, "input {input:?}, ulen {ulen}");
                 cases += 1;
             }

@@ -108,11 +108,7 @@ impl Fail {
     }
     #[cold]
     fn write(e: std::io::Error) -> Self {
-        let kind = if e.kind() == std::io::ErrorKind::BrokenPipe {
-            FailKind::BrokenPipe
-        } else {
-            FailKind::Write
-        };
+        let kind = if e.kind() == std::io::ErrorKind::BrokenPipe { FailKind::BrokenPipe } else { FailKind::Write };
         Fail::new(0, format!("writing output: {e}"), kind)
     }
     fn is_data(&self) -> bool {
@@ -129,10 +125,7 @@ pub struct Validator {
 
 impl Validator {
     pub fn new(opts: Options) -> Self {
-        Validator {
-            opts,
-            report: Report::default(),
-        }
+        Validator { opts, report: Report::default() }
     }
 
     /// Validates `src`, writing every byte read to `out` (if any) once it has been checked. On
@@ -158,10 +151,7 @@ impl Validator {
         self.report = report;
         res.map_err(|f| {
             if f.is_data() {
-                Error::new(
-                    ErrorKind::Data,
-                    format!("offset {}: {}{}", f.0.off, f.0.msg, ctx),
-                )
+                Error::new(ErrorKind::Data, format!("offset {}: {}{}", f.0.off, f.0.msg, ctx))
             } else if f.0.kind == FailKind::BrokenPipe {
                 Error::new(ErrorKind::Signal(libc::SIGPIPE), f.0.msg)
             } else {
@@ -177,15 +167,9 @@ impl Validator {
     /// 256 KiB block per read and write and wakes the others less often. The descriptors
     /// stay open; what goes through them is exactly what `run` would pass.
     pub fn run_fds(&mut self, src: BorrowedFd<'_>, out: Option<BorrowedFd<'_>>) -> Result<()> {
-        let mut src = File::from(
-            src.try_clone_to_owned()
-                .map_err(|e| Error::io("reading input", e))?,
-        );
+        let mut src = File::from(src.try_clone_to_owned().map_err(|e| Error::io("reading input", e))?);
         let mut out = match out {
-            Some(fd) => Some(File::from(
-                fd.try_clone_to_owned()
-                    .map_err(|e| Error::io("writing output", e))?,
-            )),
+            Some(fd) => Some(File::from(fd.try_clone_to_owned().map_err(|e| Error::io("writing output", e))?)),
             None => None,
         };
         crate::sys::pipe::grow(src.as_fd(), input::PIPE_BUFFER);
@@ -205,11 +189,7 @@ impl Validator {
 }
 
 /// Validates `src`, passing its bytes through to `out`; returns the report of a valid stream.
-pub fn validate(
-    src: &mut dyn Read,
-    out: Option<&mut (dyn Write + Send)>,
-    opts: &Options,
-) -> Result<Report> {
+pub fn validate(src: &mut dyn Read, out: Option<&mut (dyn Write + Send)>, opts: &Options) -> Result<Report> {
     let mut v = Validator::new(opts.clone());
     v.run(src, out)?;
     Ok(v.into_report())

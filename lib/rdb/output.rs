@@ -78,12 +78,7 @@ impl Writer {
                 }
             }
         });
-        Writer {
-            tx,
-            rx,
-            allocated: 0,
-            spare: Vec::new(),
-        }
+        Writer { tx, rx, allocated: 0, spare: Vec::new() }
     }
 
     /// The parser's first block, counted in the pool.

@@ -84,11 +84,7 @@ impl Report {
         );
         if self.magic == "VALKEY" {
             s.clear();
-            let _ = writeln!(
-                s,
-                "format: VALKEY{:03} (RDB version {})",
-                self.version, self.version
-            );
+            let _ = writeln!(s, "format: VALKEY{:03} (RDB version {})", self.version, self.version);
         }
         for (k, v) in &self.aux {
             let _ = writeln!(s, "aux: {k} = {v}");
@@ -101,11 +97,7 @@ impl Report {
                 st.keys,
                 st.expires,
                 st.bytes,
-                if kinds.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", kinds.join(", "))
-                },
+                if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
                 match st.resize_hint {
                     Some((k, e)) if k != st.keys || e != st.expires =>
                         format!(" [RESIZEDB hint: {k} keys, {e} expires]"),
@@ -122,20 +114,12 @@ impl Report {
             let _ = writeln!(s, "function libraries: {}", self.functions);
         }
         if self.module_aux > 0 || !self.modules.is_empty() {
-            let mods: Vec<String> = self
-                .modules
-                .iter()
-                .map(|(m, n)| format!("{m}={n}"))
-                .collect();
+            let mods: Vec<String> = self.modules.iter().map(|(m, n)| format!("{m}={n}")).collect();
             let _ = writeln!(
                 s,
                 "modules: {} aux records; values: {}",
                 self.module_aux,
-                if mods.is_empty() {
-                    "none".into()
-                } else {
-                    mods.join(", ")
-                }
+                if mods.is_empty() { "none".into() } else { mods.join(", ") }
             );
         }
         let _ = writeln!(
@@ -152,11 +136,7 @@ impl Report {
             s,
             "bytes: {} RDB{}",
             self.rdb_bytes,
-            if self.eof_marker {
-                " + 40-byte $EOF marker (passed through)"
-            } else {
-                ""
-            }
+            if self.eof_marker { " + 40-byte $EOF marker (passed through)" } else { "" }
         );
         for t in &self.top {
             let _ = writeln!(
@@ -206,8 +186,7 @@ impl Report {
             .top
             .iter()
             .map(|t| {
-                let mut o =
-                    json!({"db": t.db, "index": t.index, "type": t.type_name, "bytes": t.bytes});
+                let mut o = json!({"db": t.db, "index": t.index, "type": t.type_name, "bytes": t.bytes});
                 if let Some(n) = &t.name {
                     o["key"] = Value::String(n.clone());
                 }

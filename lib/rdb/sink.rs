@@ -33,10 +33,7 @@ pub(crate) struct Keep {
 }
 impl Keep {
     pub(crate) fn new(max: usize) -> Self {
-        Keep {
-            max,
-            buf: Vec::new(),
-        }
+        Keep { max, buf: Vec::new() }
     }
 }
 

@@ -7,11 +7,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The kernel's limit for pipe sizes set without CAP_SYS_RESOURCE, if it can be read.
 pub fn max_size() -> Option<usize> {
-    std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/sys/fs/pipe-max-size").ok()?.trim().parse().ok()
 }
 
 /// The capacity in bytes of the pipe `fd`, or None when `fd` is not a pipe.

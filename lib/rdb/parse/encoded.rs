@@ -40,11 +40,7 @@ pub(super) struct Dedup {
 
 impl Dedup {
     pub(super) fn new(seed: u64) -> Self {
-        Dedup {
-            seed,
-            hashes: Vec::new(),
-            exact: None,
-        }
+        Dedup { seed, hashes: Vec::new(), exact: None }
     }
 
     fn fast(&mut self) {
@@ -108,11 +104,7 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
         Ty::HashZipmap => blob::zipmap(b, |at, f, _| unique(at, Entry::Str(f))),
         Ty::SetIntset => blob::intset(b),
         Ty::ListZiplist => blob::ziplist(b, |_, _| Ok(())),
-        Ty::ZsetZiplist
-        | Ty::HashZiplist
-        | Ty::HashListpack
-        | Ty::ZsetListpack
-        | Ty::SetListpack => {
+        Ty::ZsetZiplist | Ty::HashZiplist | Ty::HashListpack | Ty::ZsetListpack | Ty::SetListpack => {
             let tuple = if ty == Ty::SetListpack { 1 } else { 2 };
             let zset = matches!(ty, Ty::ZsetZiplist | Ty::ZsetListpack);
             let mut i = 0u64;
@@ -169,10 +161,7 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
                 r
             })?;
             if n % 3 != 0 {
-                return Err(BlobErr::new(
-                    0,
-                    format!("{n} elements, not a whole number of field/value/TTL triples"),
-                ));
+                return Err(BlobErr::new(0, format!("{n} elements, not a whole number of field/value/TTL triples")));
             }
             Ok(n / 3)
         }
@@ -184,16 +173,10 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
 fn check_score(at: usize, e: Entry) -> Result<(), BlobErr> {
     match e {
         Entry::Int(_) => Ok(()),
-        Entry::Str(s) => match std::str::from_utf8(s)
-            .ok()
-            .and_then(|t| t.parse::<f64>().ok())
-        {
+        Entry::Str(s) => match std::str::from_utf8(s).ok().and_then(|t| t.parse::<f64>().ok()) {
             Some(v) if !v.is_nan() => Ok(()),
             Some(_) => Err(BlobErr::new(at, "sorted set score is NaN")),
-            None => Err(BlobErr::new(
-                at,
-                format!("sorted set score {e} is not a number"),
-            )),
+            None => Err(BlobErr::new(at, format!("sorted set score {e} is not a number"))),
         },
     }
 }

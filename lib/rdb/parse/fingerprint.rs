@@ -42,18 +42,11 @@ pub(super) struct Fp {
 
 impl Fingerprinter {
     pub(super) fn new() -> Self {
-        Fingerprinter {
-            a: RandomState::new(),
-            b: RandomState::new(),
-        }
+        Fingerprinter { a: RandomState::new(), b: RandomState::new() }
     }
 
     pub(super) fn start(&self) -> Fp {
-        Fp {
-            a: self.a.build_hasher(),
-            b: self.b.build_hasher(),
-            len: 0,
-        }
+        Fp { a: self.a.build_hasher(), b: self.b.build_hasher(), len: 0 }
     }
     #[cfg(test)]
     fn of(&self, bytes: &[u8]) -> u128 {

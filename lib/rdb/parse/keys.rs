@@ -46,10 +46,7 @@ impl Parser<'_, '_> {
                 f
             });
             let mut name = std::mem::take(&mut self.key_name);
-            let mut ks = KeySink {
-                fp,
-                name: self.opts.key_names.then_some(&mut name),
-            };
+            let mut ks = KeySink { fp, name: self.opts.key_names.then_some(&mut name) };
             self.string(&mut ks, "the key name")?;
             let fp = ks.fp.map(Fp::finish);
             self.key_name = name;
@@ -65,13 +62,7 @@ impl Parser<'_, '_> {
         let end = self.inp.offset();
         if let (Some(seen), Some(fp)) = (self.keys_seen.as_mut(), fp) {
             if !seen.insert(fp) {
-                return self.fail(
-                    kat,
-                    format!(
-                        "duplicate key in db {} (a server panics loading it)",
-                        self.db
-                    ),
-                );
+                return self.fail(kat, format!("duplicate key in db {} (a server panics loading it)", self.db));
             }
         }
         let bytes = end - start;
@@ -90,11 +81,7 @@ impl Parser<'_, '_> {
                     "zset" => "sorted set",
                     k => k,
                 },
-                if key_names {
-                    format!(", key \"{}\"", printable(&self.key_name, 100))
-                } else {
-                    String::new()
-                }
+                if key_names { format!(", key \"{}\"", printable(&self.key_name, 100)) } else { String::new() }
             );
             self.warn(msg);
         } else {
@@ -118,13 +105,7 @@ impl Parser<'_, '_> {
             return;
         }
         let name = self.opts.key_names.then(|| printable(&self.key_name, 100));
-        let entry = TopKey {
-            db: self.db,
-            index: self.key_index,
-            type_name: ty.name(),
-            bytes,
-            name,
-        };
+        let entry = TopKey { db: self.db, index: self.key_index, type_name: ty.name(), bytes, name };
         let pos = top.partition_point(|t| t.bytes >= bytes);
         top.insert(pos, entry);
         top.truncate(n);
@@ -180,28 +161,19 @@ impl Parser<'_, '_> {
                     let at = self.inp.offset();
                     min = self.i64_le("the hash minimum field expiry")? as u64;
                     if min > EXPIRE_TIME_MAX + 1 {
-                        return self.fail(
-                            at,
-                            format!("hash minimum field expiry {min} is beyond 2^48 ms"),
-                        );
+                        return self.fail(at, format!("hash minimum field expiry {min} is beyond 2^48 ms"));
                     }
                 }
                 let n = self.collection_len("the hash size")?;
                 for _ in 0..n {
                     let at = self.inp.offset();
                     let ttl = self.len("a hash field TTL")?;
-                    let expire_at = if ty == Ty::HashMetadata && ttl != 0 {
-                        ttl.wrapping_add(min).wrapping_sub(1)
-                    } else {
-                        ttl
-                    };
+                    let expire_at =
+                        if ty == Ty::HashMetadata && ttl != 0 { ttl.wrapping_add(min).wrapping_sub(1) } else { ttl };
                     if expire_at > EXPIRE_TIME_MAX
                         || (ty == Ty::HashMetadata && ttl != 0 && ttl.checked_add(min).is_none())
                     {
-                        return self.fail(
-                            at,
-                            format!("hash field expiry {expire_at} is beyond 2^48-1 ms"),
-                        );
+                        return self.fail(at, format!("hash field expiry {expire_at} is beyond 2^48-1 ms"));
                     }
                     self.field_value()?;
                 }
@@ -215,10 +187,7 @@ impl Parser<'_, '_> {
                     let exp = self.i64_le("a hash field expiry")?;
                     // Valkey stores absolute unix-time milliseconds, -1 for none
                     if exp < -1 {
-                        return self.fail(
-                            at,
-                            format!("hash field expiry {exp} is neither -1 (none) nor a time"),
-                        );
+                        return self.fail(at, format!("hash field expiry {exp} is neither -1 (none) nor a time"));
                     }
                 }
                 Ok(n > 0)
@@ -239,10 +208,7 @@ impl Parser<'_, '_> {
                 let at = self.inp.offset();
                 let min = self.i64_le("the hash minimum field expiry")? as u64;
                 if min > EXPIRE_TIME_MAX + 1 {
-                    return self.fail(
-                        at,
-                        format!("hash minimum field expiry {min} is beyond 2^48 ms"),
-                    );
+                    return self.fail(at, format!("hash minimum field expiry {min} is beyond 2^48 ms"));
                 }
                 self.encoded(ty)
             }
@@ -300,15 +266,9 @@ impl Parser<'_, '_> {
             _ => {
                 let mut k = Keep::new(255);
                 self.inp.stream(n as u64, &mut k, "a score")?;
-                match std::str::from_utf8(&k.buf)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                {
+                match std::str::from_utf8(&k.buf).ok().and_then(|s| s.trim().parse::<f64>().ok()) {
                     Some(v) => Ok(v),
-                    None => self.fail(
-                        at,
-                        format!("score \"{}\" is not a number", printable(&k.buf, 40)),
-                    ),
+                    None => self.fail(at, format!("score \"{}\" is not a number", printable(&k.buf, 40))),
                 }
             }
         }
@@ -325,12 +285,8 @@ impl Parser<'_, '_> {
                     1 => packed = false,
                     2 => {}
                     c => {
-                        return self.fail(
-                            at,
-                            format!(
-                                "quicklist node container {c} is neither 1 (plain) nor 2 (packed)"
-                            ),
-                        )
+                        return self
+                            .fail(at, format!("quicklist node container {c} is neither 1 (plain) nor 2 (packed)"))
                     }
                 }
             }
@@ -344,18 +300,11 @@ impl Parser<'_, '_> {
                 elements += 1;
                 continue;
             }
-            let what = if ty == Ty::ListQuicklist {
-                "a quicklist ziplist node"
-            } else {
-                "a quicklist listpack node"
-            };
+            let what = if ty == Ty::ListQuicklist { "a quicklist ziplist node" } else { "a quicklist listpack node" };
             let v1 = ty == Ty::ListQuicklist;
             let r = self.with_blob(what, |b, _| {
                 if b.is_empty() {
-                    Err(BlobErr::new(
-                        0,
-                        "quicklist node is empty (zero-length string)",
-                    ))
+                    Err(BlobErr::new(0, "quicklist node is empty (zero-length string)"))
                 } else if v1 {
                     blob::ziplist(b, |_, _| Ok(()))
                 } else {

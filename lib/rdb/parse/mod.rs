@@ -94,10 +94,7 @@ impl<'a, 'b> Parser<'a, 'b> {
             inp: Input::new(src, out),
             magic: Magic::Redis,
             ver: 0,
-            report: Report {
-                record_offsets: opts.record_offsets.then(Vec::new),
-                ..Report::default()
-            },
+            report: Report { record_offsets: opts.record_offsets.then(Vec::new), ..Report::default() },
             record: Record::Header,
             db: 0,
             db_seen: false,
@@ -105,11 +102,7 @@ impl<'a, 'b> Parser<'a, 'b> {
             key_name: Vec::new(),
             pending: Pending::default(),
             fpr: Fingerprinter::new(),
-            keys_seen: if opts.check_duplicates {
-                Some(FpSet::default())
-            } else {
-                None
-            },
+            keys_seen: if opts.check_duplicates { Some(FpSet::default()) } else { None },
             opts,
             members: FpSet::default(),
             blob_buf: Vec::new(),
@@ -197,10 +190,7 @@ impl<'a, 'b> Parser<'a, 'b> {
                 } else {
                     String::new()
                 };
-                format!(
-                    " (db {}, key #{} of the db, type {ty}{name})",
-                    self.db, self.key_index
-                )
+                format!(" (db {}, key #{} of the db, type {ty}{name})", self.db, self.key_index)
             }
         }
     }

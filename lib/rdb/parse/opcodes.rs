@@ -11,13 +11,7 @@ impl Parser<'_, '_> {
         match op {
             Op::ExpireTime | Op::ExpireTimeMs => {
                 if let Some(prev) = self.pending.expire {
-                    return self.fail(
-                        at,
-                        format!(
-                            "a second expiry ({}) for the same key, after {prev}",
-                            op.name()
-                        ),
-                    );
+                    return self.fail(at, format!("a second expiry ({}) for the same key, after {prev}", op.name()));
                 }
                 if op == Op::ExpireTime {
                     self.inp.array::<4>("the EXPIRETIME seconds")?;
@@ -86,9 +80,7 @@ impl Parser<'_, '_> {
                 if k.buf == b"slot-info" {
                     // Valkey 8+: "slot,keys,expires[,volatile]"; Valkey loaders refuse fewer fields.
                     let ok = v.buf.split(|&c| c == b',').count() >= 3
-                        && v.buf
-                            .split(|&c| c == b',')
-                            .all(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit));
+                        && v.buf.split(|&c| c == b',').all(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit));
                     if !ok {
                         return self.fail(
                             vat,
@@ -99,19 +91,14 @@ impl Parser<'_, '_> {
                         );
                     }
                 }
-                self.report
-                    .aux
-                    .push((printable(&k.buf, 100), printable(&v.buf, 200)));
+                self.report.aux.push((printable(&k.buf, 100), printable(&v.buf, 200)));
             }
             Op::ModuleAux => {
                 let id = self.len("the MODULE_AUX module id")?;
                 let wat = self.inp.offset();
                 let when_op = self.len("the MODULE_AUX when-opcode")?;
                 if when_op != 2 {
-                    return self.fail(
-                        wat,
-                        format!("MODULE_AUX when-opcode is {when_op}, expected 2 (UINT)"),
-                    );
+                    return self.fail(wat, format!("MODULE_AUX when-opcode is {when_op}, expected 2 (UINT)"));
                 }
                 let wat = self.inp.offset();
                 let when = self.len("the MODULE_AUX when value")?;
@@ -161,12 +148,8 @@ impl Parser<'_, '_> {
                     let a = self.len("a SLOT_IMPORT range start")?;
                     let b = self.len("a SLOT_IMPORT range end")?;
                     if a > b || b >= 16384 {
-                        return self.fail(
-                            rat,
-                            format!(
-                                "SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"
-                            ),
-                        );
+                        return self
+                            .fail(rat, format!("SLOT_IMPORT range {a}-{b} is not a range of slots below 16384"));
                     }
                 }
             }

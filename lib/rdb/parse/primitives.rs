@@ -75,10 +75,9 @@ impl Parser<'_, '_> {
         let at = self.inp.offset();
         match self.prefix(at, what)? {
             Prefix::Len(n) => Ok(n),
-            Prefix::Special(b) => self.fail(
-                at,
-                format!("expected a length for {what}, found the encoded-string marker 0x{b:02x}"),
-            ),
+            Prefix::Special(b) => {
+                self.fail(at, format!("expected a length for {what}, found the encoded-string marker 0x{b:02x}"))
+            }
         }
     }
 
@@ -86,12 +85,7 @@ impl Parser<'_, '_> {
         match b {
             0x80 => Ok(u32::from_be_bytes(self.inp.array::<4>(what)?) as u64),
             0x81 => Ok(u64::from_be_bytes(self.inp.array::<8>(what)?)),
-            _ => self.fail(
-                at,
-                format!(
-                    "invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)"
-                ),
-            ),
+            _ => self.fail(at, format!("invalid length encoding byte 0x{b:02x} for {what} (only 0x80 and 0x81 exist)")),
         }
     }
 
@@ -171,10 +165,7 @@ impl Parser<'_, '_> {
         let ulen = self.len("the uncompressed length of an LZF string")?;
         let data = self.inp.offset();
         if ulen == 0 || ulen > max {
-            return self.fail(
-                start,
-                format!("LZF string for {what} declares an uncompressed length of {ulen}"),
-            );
+            return self.fail(start, format!("LZF string for {what} declares an uncompressed length of {ulen}"));
         }
         let bad = |e: LzfError| {
             // errors found when the data ended are placed at the string's start
@@ -207,24 +198,14 @@ impl Parser<'_, '_> {
         Ok(ulen)
     }
 
-    fn special_string<S: Sink + ?Sized>(
-        &mut self,
-        enc: u8,
-        at: u64,
-        sink: &mut S,
-        what: &str,
-    ) -> R<u64> {
+    fn special_string<S: Sink + ?Sized>(&mut self, enc: u8, at: u64, sink: &mut S, what: &str) -> R<u64> {
         let mut buf = [0u8; 24];
         let v = match enc {
             0 => self.inp.u8(what)? as i8 as i64,
             1 => i16::from_le_bytes(self.inp.array::<2>(what)?) as i64,
             2 => i32::from_le_bytes(self.inp.array::<4>(what)?) as i64,
             3 => {
-                let mode = if sink.wants_bytes() {
-                    Mode::Stream
-                } else {
-                    Mode::Count
-                };
+                let mode = if sink.wants_bytes() { Mode::Stream } else { Mode::Count };
                 let mut buf = std::mem::take(&mut self.lzf_buf);
                 let ulen = self.lzf(at, what, mode, &mut buf, u64::MAX, sink);
                 self.lzf_buf = buf;
@@ -233,10 +214,7 @@ impl Parser<'_, '_> {
             _ => {
                 return self.fail(
                     at,
-                    format!(
-                        "unknown string encoding {enc} (byte 0x{:02x}) for {what}; only 0-3 exist",
-                        0xC0 | enc
-                    ),
+                    format!("unknown string encoding {enc} (byte 0x{:02x}) for {what}; only 0-3 exist", 0xC0 | enc),
                 )
             }
         };
@@ -275,38 +253,17 @@ impl Parser<'_, '_> {
                 let enc = b & 0x3f;
                 if enc == 3 {
                     self.lzf(start, what, Mode::KeepAll, &mut buf, MAX_BLOB, &mut Discard)?;
-                    return Ok((
-                        Blob::Owned(buf),
-                        BlobAt {
-                            start,
-                            data: start,
-                            enc: Enc::Lzf,
-                        },
-                    ));
+                    return Ok((Blob::Owned(buf), BlobAt { start, data: start, enc: Enc::Lzf }));
                 }
                 self.special_string(enc, start, &mut buf, what)?;
-                return Ok((
-                    Blob::Owned(buf),
-                    BlobAt {
-                        start,
-                        data: start + 1,
-                        enc: Enc::Int,
-                    },
-                ));
+                return Ok((Blob::Owned(buf), BlobAt { start, data: start + 1, enc: Enc::Int }));
             }
         };
         if n > MAX_BLOB {
-            return self.fail(
-                start,
-                format!("{what} declares {n} bytes, more than the 4 GiB an RDB string can hold"),
-            );
+            return self.fail(start, format!("{what} declares {n} bytes, more than the 4 GiB an RDB string can hold"));
         }
         let data = self.inp.offset();
-        let at = BlobAt {
-            start,
-            data,
-            enc: Enc::Raw,
-        };
+        let at = BlobAt { start, data, enc: Enc::Raw };
         if (n as usize) <= self.inp.available() {
             self.blob_buf = buf;
             let (a, b) = self.inp.take_range(n as usize);
@@ -329,10 +286,7 @@ impl Parser<'_, '_> {
             Enc::Raw => self.fail(at.data + e.at as u64, format!("{what}: {}", e.msg)),
             _ => self.fail(
                 at.start,
-                format!(
-                    "{what} (LZF-compressed string): {} at byte {} of the decompressed blob",
-                    e.msg, e.at
-                ),
+                format!("{what} (LZF-compressed string): {} at byte {} of the decompressed blob", e.msg, e.at),
             ),
         }
     }

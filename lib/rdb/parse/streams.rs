@@ -15,10 +15,7 @@ impl Parser<'_, '_> {
             let mut k = Keep::new(17);
             let len = self.string(&mut k, "a stream node master id")?;
             if len != 16 {
-                return self.fail(
-                    at,
-                    format!("stream node key has {len} bytes; a stream id has 16"),
-                );
+                return self.fail(at, format!("stream node key has {len} bytes; a stream id has 16"));
             }
             if !node_keys.insert(u128::from_be_bytes(k.buf[..16].try_into().unwrap())) {
                 return self.fail(at, "stream node key appears twice");
@@ -41,10 +38,7 @@ impl Parser<'_, '_> {
             }
         }
         if length > 0 && nodes == 0 {
-            return self.fail(
-                lat,
-                format!("stream length is {length} but it has no nodes"),
-            );
+            return self.fail(lat, format!("stream length is {length} but it has no nodes"));
         }
         let groups = self.len("the consumer group count")?;
         let mut group_names = FpSet::default();
@@ -90,12 +84,8 @@ impl Parser<'_, '_> {
                     let id = u128::from_be_bytes(self.inp.array::<16>("a consumer PEL entry id")?);
                     match pel.get_mut(&id) {
                         None => return self.fail(at, "consumer PEL entry is not in the group PEL"),
-                        Some(owner) if *owner == c => {
-                            return self.fail(at, "duplicate entry in a consumer PEL")
-                        }
-                        Some(owner) if *owner != 0 => {
-                            return self.fail(at, "PEL entry is claimed by two consumers")
-                        }
+                        Some(owner) if *owner == c => return self.fail(at, "duplicate entry in a consumer PEL"),
+                        Some(owner) if *owner != 0 => return self.fail(at, "PEL entry is claimed by two consumers"),
                         Some(owner) => *owner = c,
                     }
                 }
@@ -138,31 +128,20 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
     let end = lp.len().saturating_sub(1);
     let int = |i: &mut usize, what: &str| -> Result<i64, BlobErr> {
         let Some(&(at, e)) = ents.get(*i) else {
-            return Err(BlobErr::new(
-                end,
-                format!("stream listpack ends where {what} is expected"),
-            ));
+            return Err(BlobErr::new(end, format!("stream listpack ends where {what} is expected")));
         };
         *i += 1;
-        e.as_int().ok_or_else(|| {
-            BlobErr::new(at, format!("stream listpack {what} {e} is not an integer"))
-        })
+        e.as_int().ok_or_else(|| BlobErr::new(at, format!("stream listpack {what} {e} is not an integer")))
     };
     let count = int(&mut i, "entry count")?;
     let deleted = int(&mut i, "deleted count")?;
     let master_fields = int(&mut i, "master field count")?;
     if count < 0 || deleted < 0 || master_fields < 0 {
-        return Err(BlobErr::new(
-            ents[0].0,
-            "stream listpack has a negative count",
-        ));
+        return Err(BlobErr::new(ents[0].0, "stream listpack has a negative count"));
     }
     let skip = |i: &mut usize, n: i64, what: &str| -> Result<(), BlobErr> {
         if n as u64 > (ents.len() - *i) as u64 {
-            return Err(BlobErr::new(
-                end,
-                format!("stream listpack ends inside the {what}"),
-            ));
+            return Err(BlobErr::new(end, format!("stream listpack ends inside the {what}")));
         }
         *i += n as usize;
         Ok(())
@@ -170,14 +149,9 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
     skip(&mut i, master_fields, "master field names")?;
     let zat = ents.get(i).map_or(end, |e| e.0);
     if int(&mut i, "master entry terminator")? != 0 {
-        return Err(BlobErr::new(
-            zat,
-            "stream master entry is not terminated by 0",
-        ));
+        return Err(BlobErr::new(zat, "stream master entry is not terminated by 0"));
     }
-    let total = count
-        .checked_add(deleted)
-        .ok_or_else(|| BlobErr::new(0, "stream listpack counts overflow"))?;
+    let total = count.checked_add(deleted).ok_or_else(|| BlobErr::new(0, "stream listpack counts overflow"))?;
     for _ in 0..total {
         let flags = int(&mut i, "entry flags")?;
         int(&mut i, "entry id ms-delta")?;
@@ -187,10 +161,7 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
         if flags & 2 == 0 {
             fields = int(&mut i, "entry field count")?;
             if fields < 0 {
-                return Err(BlobErr::new(
-                    ents[i - 1].0,
-                    "stream entry has a negative field count",
-                ));
+                return Err(BlobErr::new(ents[i - 1].0, "stream entry has a negative field count"));
             }
             skip(&mut i, fields, "entry field names")?;
             extra += fields + 1;
@@ -199,22 +170,13 @@ fn stream_listpack(lp: &[u8]) -> Result<(), BlobErr> {
         let cat = ents.get(i).map_or(end, |e| e.0);
         let lp_count = int(&mut i, "entry lp-count")?;
         if lp_count != fields + extra {
-            return Err(BlobErr::new(
-                cat,
-                format!(
-                    "stream entry lp-count is {lp_count}, expected {}",
-                    fields + extra
-                ),
-            ));
+            return Err(BlobErr::new(cat, format!("stream entry lp-count is {lp_count}, expected {}", fields + extra)));
         }
     }
     if i != ents.len() {
         return Err(BlobErr::new(
             ents[i].0,
-            format!(
-                "{} unexpected element(s) after the last stream entry",
-                ents.len() - i
-            ),
+            format!("{} unexpected element(s) after the last stream entry", ents.len() - i),
         ));
     }
     Ok(())

@@ -30,18 +30,12 @@ impl Parser<'_, '_> {
             let b = self.inp.u8("a record type")?;
             let Some(rec) = meaning[b as usize] else {
                 let msg = classify(self.magic, self.ver, b).err().unwrap_or_default();
-                return self.fail(
-                    at,
-                    format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()),
-                );
+                return self.fail(at, format!("{msg} ({}{} file)", self.magic.as_str(), self.ver_str()));
             };
             match rec {
                 Rec::Key(ty) => self.key(ty, at)?,
                 Rec::Op(op) => {
-                    let prefix = matches!(
-                        op,
-                        Op::ExpireTime | Op::ExpireTimeMs | Op::Idle | Op::Freq | Op::KeyMeta
-                    );
+                    let prefix = matches!(op, Op::ExpireTime | Op::ExpireTimeMs | Op::Idle | Op::Freq | Op::KeyMeta);
                     if !prefix {
                         if let Some(first) = self.pending.first_at {
                             return self.fail(
@@ -69,11 +63,7 @@ impl Parser<'_, '_> {
 
     fn header(&mut self) -> R<()> {
         self.record = Record::Header;
-        let have = if self.inp.fill(9)? {
-            9
-        } else {
-            self.inp.available()
-        };
+        let have = if self.inp.fill(9)? { 9 } else { self.inp.available() };
         let head = self.inp.peek()[..have].to_vec();
         if have == 0 {
             return self.fail(0, "empty input: expected an RDB file, got no bytes at all");
@@ -89,29 +79,18 @@ impl Parser<'_, '_> {
                 }
                 line.push(c);
             }
-            return self.fail(
-                0,
-                format!(
-                    "input is a server reply, not an RDB: {}",
-                    printable(&line, 200)
-                ),
-            );
+            return self.fail(0, format!("input is a server reply, not an RDB: {}", printable(&line, 200)));
         }
         if head[0] == b'$' {
             return self.fail(0, "input starts with a RESP bulk header ('$…'), not an RDB magic: the replication framing was not stripped");
         }
         if head.starts_with(&[0x1f, 0x8b]) {
-            return self.fail(
-                0,
-                "input is gzip-compressed, not a plain RDB (decompress it first)",
-            );
+            return self.fail(0, "input is gzip-compressed, not a plain RDB (decompress it first)");
         }
         if head.starts_with(b"VKCS") {
             return self.fail(0, "input is a Valkey compressed-stream envelope (VKCS, rdbcompression lz4), which rdbcheck does not support");
         }
-        let (magic, plen) = if head.starts_with(b"REDIS")
-            || (have < 5 && b"REDIS".starts_with(&head))
-        {
+        let (magic, plen) = if head.starts_with(b"REDIS") || (have < 5 && b"REDIS".starts_with(&head)) {
             (Magic::Redis, 5)
         } else if head.starts_with(b"VALKEY") || (have < 6 && b"VALKEY".starts_with(&head)) {
             (Magic::Valkey, 6)
@@ -131,10 +110,7 @@ impl Parser<'_, '_> {
         if !digits.iter().all(u8::is_ascii_digit) {
             return self.fail(
                 plen as u64,
-                format!(
-                    "bad RDB magic \"{shown}\": the version is not {} decimal digits",
-                    9 - plen
-                ),
+                format!("bad RDB magic \"{shown}\": the version is not {} decimal digits", 9 - plen),
             );
         }
         let ver: u32 = std::str::from_utf8(digits).unwrap().parse().unwrap();
@@ -174,25 +150,16 @@ impl Parser<'_, '_> {
         self.record = Record::Trailer;
         if self.ver >= 5 {
             let at = self.inp.offset();
-            let stored = u64::from_le_bytes(
-                self.inp
-                    .array::<8>("the CRC-64 checksum after the EOF opcode")?,
-            );
+            let stored = u64::from_le_bytes(self.inp.array::<8>("the CRC-64 checksum after the EOF opcode")?);
             if stored == 0 {
                 if self.opts.require_checksum {
-                    return self.fail(
-                        at,
-                        "the checksum is 0 (written with rdbchecksum no) and --require-checksum is set",
-                    );
+                    return self
+                        .fail(at, "the checksum is 0 (written with rdbchecksum no) and --require-checksum is set");
                 }
                 self.report.checksum = Checksum::Disabled;
             } else if stored != crc {
-                return self.fail(
-                    at,
-                    format!(
-                        "CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"
-                    ),
-                );
+                return self
+                    .fail(at, format!("CRC-64 mismatch: the file says {stored:016x}, the data gives {crc:016x}"));
             } else {
                 self.report.checksum = Checksum::Verified(crc);
             }
@@ -216,11 +183,8 @@ impl Parser<'_, '_> {
         if !tail.is_empty() {
             let is_mark = tail.len() == 40 && tail.iter().all(|c| c.is_ascii_hexdigit());
             if !is_mark {
-                let count = if tail.len() > 40 {
-                    "more than 40 bytes".to_string()
-                } else {
-                    format!("{} byte(s)", tail.len())
-                };
+                let count =
+                    if tail.len() > 40 { "more than 40 bytes".to_string() } else { format!("{} byte(s)", tail.len()) };
                 let what = if tail.starts_with(b"REDIS") || tail.starts_with(b"VALKEY") {
                     " (a second RDB is concatenated)"
                 } else if tail.starts_with(b"*") {
