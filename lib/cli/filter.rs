@@ -118,8 +118,7 @@ impl Filter {
 
     /// Whether a name passes `--match` and `--exclude` alone.
     pub(crate) fn key_matches(&self, key: &str) -> bool {
-        self.pattern.as_ref().map_or(true, |r| r.is_match(key))
-            && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
+        self.pattern.as_ref().is_none_or(|r| r.is_match(key)) && !self.exclude.as_ref().is_some_and(|r| r.is_match(key))
     }
 
     /// Whether any filter needs a size or a time: entries that have neither (common prefixes,

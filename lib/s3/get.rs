@@ -210,7 +210,7 @@ pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
         "*" => None,
         t => Some(t.parse::<u64>().ok()?),
     };
-    (a <= b && total.map_or(true, |t| b < t)).then_some((a, b, total))
+    (a <= b && total.is_none_or(|t| b < t)).then_some((a, b, total))
 }
 
 /// Sends a ranged GET for bytes `from..end` (end exclusive, None: to the end) pinned to the ETag,
@@ -235,7 +235,7 @@ fn ranged(ctx: &Ctx, from: u64, end: Option<u64>) -> Result<ureq::Response> {
         && resp
             .header("content-range")
             .and_then(parse_content_range)
-            .is_some_and(|(a, b, _)| a == from && end.map_or(true, |e| b + 1 == e));
+            .is_some_and(|(a, b, _)| a == from && end.is_none_or(|e| b + 1 == e));
     if !ok {
         return Err(Error::server(format!(
             "GET {} ({range}): the server answered {} with Content-Range {:?}, not the range asked for",
@@ -280,7 +280,7 @@ fn stream(
     let mut buf = vec![0u8; 256 << 10];
     loop {
         let cut = match reader.read(&mut buf) {
-            Ok(0) if end.map_or(true, |e| pos >= e) => return Ok(pos - start),
+            Ok(0) if end.is_none_or(|e| pos >= e) => return Ok(pos - start),
             Ok(0) => format!("the body ended after {} of {} bytes", pos - start, end.unwrap_or(0) - start),
             Ok(n) => {
                 out.write_all(&buf[..n]).map_err(Error::stdout)?;

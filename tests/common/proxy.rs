@@ -98,9 +98,9 @@ impl Rule {
     }
 
     fn matches(&self, method: &str, path: &str, query: &str) -> bool {
-        self.method.as_deref().map_or(true, |m| m == method)
-            && self.path_contains.as_deref().map_or(true, |s| path.contains(s))
-            && self.query_contains.as_deref().map_or(true, |s| query.contains(s))
+        self.method.as_deref().is_none_or(|m| m == method)
+            && self.path_contains.as_deref().is_none_or(|s| path.contains(s))
+            && self.query_contains.as_deref().is_none_or(|s| query.contains(s))
     }
 }
 
@@ -363,7 +363,7 @@ impl<'a> Sink<'a> {
             self.written += n as u64;
             data = &data[n..];
         }
-        Ok(self.cut_at.map_or(true, |c| self.written < c))
+        Ok(self.cut_at.is_none_or(|c| self.written < c))
     }
 }
 

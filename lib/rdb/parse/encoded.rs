@@ -109,7 +109,7 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
             let zset = matches!(ty, Ty::ZsetZiplist | Ty::ZsetListpack);
             let mut i = 0u64;
             let f = |at: usize, e: Entry| -> Result<(), BlobErr> {
-                let r = if i % tuple == 0 {
+                let r = if i.is_multiple_of(tuple) {
                     unique(at, e)
                 } else if zset {
                     check_score(at, e)
@@ -124,7 +124,7 @@ fn check_blob(ty: Ty, b: &[u8], dd: &mut Dedup) -> Result<u32, BlobErr> {
             } else {
                 blob::listpack(b, f)?
             };
-            if n as u64 % tuple != 0 {
+            if !(n as u64).is_multiple_of(tuple) {
                 return Err(BlobErr::new(
                     0,
                     format!(
