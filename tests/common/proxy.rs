@@ -110,6 +110,8 @@ pub struct Seen {
     pub method: String,
     /// The request target as sent: path plus `?query`.
     pub target: String,
+    /// The request's headers, names as sent.
+    pub headers: Vec<(String, String)>,
     pub fault: Option<Fault>,
 }
 
@@ -119,6 +121,9 @@ impl Seen {
     }
     pub fn query(&self) -> &str {
         self.target.split_once('?').map_or("", |(_, q)| q)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -130,7 +135,7 @@ struct State {
 
 impl State {
     /// Counts the request against every matching rule; the first rule in its window fires.
-    fn decide(&self, method: &str, target: &str) -> Option<Fault> {
+    fn decide(&self, method: &str, target: &str, headers: &[(String, String)]) -> Option<Fault> {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let mut fault = None;
         for rule in self.rules.lock().unwrap().iter_mut() {
@@ -146,6 +151,7 @@ impl State {
         self.seen.lock().unwrap().push(Seen {
             method: method.to_string(),
             target: target.to_string(),
+            headers: headers.to_vec(),
             fault: fault.clone(),
         });
         fault
@@ -494,7 +500,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, state: &State) -> io::Result<(
             f => f,
         };
         let expect_continue = req.has_token("expect", "100-continue");
-        let fault = state.decide(&method, &target);
+        let fault = state.decide(&method, &target, &req.headers);
         let keep_alive = match fault {
             Some(Fault::Status(s)) => {
                 let code = match s {
