@@ -1,19 +1,13 @@
-//! Configuration in aws-cli's conventions: credentials, profiles, endpoint, region, addressing
-//! style and CA bundle.
-//!
-//! Precedence follows aws-cli: an explicit `--profile` uses that profile's credentials; otherwise
-//! AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY win over the files. Then the shared credentials file,
-//! the config file and finally the profile's `credential_process`. No source ever contacts the
-//! instance metadata service: credentials from it would need a network hop we refuse to make
-//! implicitly.
+//! Configuration in aws-cli's conventions: profiles (`~/.aws/credentials`, `~/.aws/config`),
+//! endpoint, region, addressing style and CA bundle. Where the credentials come from is
+//! [`crate::credentials`]' business: this module hands it the selected profile and the files.
 
-use crate::sigv4::Credentials;
+use crate::credentials::{chain::Chain, CredentialCache};
+use crate::http::HttpOptions;
 use crate::{Error, Result};
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// What the user asked for on the command line (none of it secret).
 #[derive(Clone, Debug, Default)]
@@ -45,12 +39,12 @@ impl std::str::FromStr for AddressingStyle {
     }
 }
 
-/// A resolved S3 configuration. `Debug` shows no secrets (Credentials redacts itself).
+/// A resolved S3 configuration. `Debug` shows no secrets (the credential cache redacts them).
 #[derive(Clone, Debug)]
 pub struct S3Config {
-    pub credentials: Credentials,
-    /// Where the credentials came from, for `-v` ("environment", "profile backup in ~/.aws/credentials").
-    pub credentials_source: String,
+    /// The credentials of the first source that applies, renewed before they expire; its
+    /// `source()` says where they come from, for `-v`.
+    pub credentials: Arc<CredentialCache>,
     pub region: String,
     /// True when no region was configured anywhere and `us-east-1` was assumed.
     pub region_defaulted: bool,
@@ -177,7 +171,10 @@ impl Env for HashMap<String, String> {
 }
 
 /// Resolves everything an S3 binary needs. Errors are `ErrorKind::Config` and name the fix.
-pub fn resolve_s3(ov: &Overrides, env: &dyn Env) -> Result<S3Config> {
+/// `net` (timeouts, retries) and `verbose` also apply to the credential sources that talk to a
+/// service (STS, the container endpoint, instance metadata); they are asked last, once
+/// everything else checked out.
+pub fn resolve_s3(ov: &Overrides, env: &dyn Env, net: &HttpOptions, verbose: u8) -> Result<S3Config> {
     let profile_explicit = ov.profile.is_some();
     let profile = ov.profile.clone().or_else(|| env.var("AWS_PROFILE")).unwrap_or_else(|| "default".into());
     let files = ProfileFiles::load(env)?;
@@ -230,123 +227,19 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env) -> Result<S3Config> {
         .or_else(|| env.var("AWS_CA_BUNDLE").map(PathBuf::from))
         .or_else(|| prof.get("ca_bundle").map(|p| expand_home(&p, env)));
 
-    let (credentials, credentials_source) = resolve_credentials(&profile, profile_explicit, &files, env)?;
-    Ok(S3Config { credentials, credentials_source, region, region_defaulted, endpoint, addressing, ca_bundle })
+    let http = HttpOptions { ca_bundle: ca_bundle.clone(), ..net.clone() };
+    let credentials = Chain::new(env, &files, &profile, profile_explicit, &region, http, verbose).resolve()?;
+    Ok(S3Config { credentials, region, region_defaulted, endpoint, addressing, ca_bundle })
 }
 
-fn resolve_credentials(
-    profile: &str,
-    profile_explicit: bool,
-    files: &ProfileFiles,
-    env: &dyn Env,
-) -> Result<(Credentials, String)> {
-    if !profile_explicit {
-        match (env.var("AWS_ACCESS_KEY_ID"), env.var("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => {
-                return Ok((Credentials::new(id, secret, env.var("AWS_SESSION_TOKEN")), "environment".into()))
-            }
-            (Some(_), None) => return Err(Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")),
-            (None, Some(_)) => return Err(Error::config("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")),
-            (None, None) => {}
-        }
-    }
-    for (section, path) in [
-        (files.credentials.get(profile), &files.credentials_path),
-        (files.config.get(&config_section_name(profile)), &files.config_path),
-    ] {
-        let Some(sec) = section else { continue };
-        match (sec.get("aws_access_key_id"), sec.get("aws_secret_access_key")) {
-            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
-                let token = sec.get("aws_session_token").filter(|t| !t.is_empty()).cloned();
-                let source = format!("profile {profile} in {}", path.display());
-                return Ok((Credentials::new(id.clone(), secret.clone(), token), source));
-            }
-            (Some(_), _) | (_, Some(_)) => {
-                return Err(Error::config(format!(
-                    "profile {profile} in {} needs both aws_access_key_id and aws_secret_access_key",
-                    path.display()
-                )))
-            }
-            _ => {}
-        }
-    }
-    if let Some(cmd) = files.profile(profile).get("credential_process") {
-        let creds = run_credential_process(&cmd, env)?;
-        return Ok((creds, format!("credential_process of profile {profile}")));
-    }
-    Err(Error::config(format!(
-        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile {profile:?} to {} \
-         (instance metadata is never consulted)",
-        files.credentials_path.display()
-    )))
-}
-
-/// Runs `credential_process` (aws-cli's external credential source) with a timeout and parses
-/// its JSON. Its stderr passes through to ours so the user sees why it failed.
-fn run_credential_process(cmdline: &str, env: &dyn Env) -> Result<Credentials> {
-    // Split like a shell command line (aws-cli uses Python's shlex), never run by a shell.
-    let argv = shlex::split(cmdline)
-        .ok_or_else(|| Error::config(format!("credential_process {cmdline:?} has unbalanced quotes")))?;
-    let Some((prog, args)) = argv.split_first() else {
-        return Err(Error::config("credential_process is empty"));
-    };
-    let prog = expand_home(prog, env);
-    let mut child = Command::new(&prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| Error::config(format!("credential_process {}: {e}", prog.display())))?;
-    let mut out = Vec::new();
-    let mut stdout = child.stdout.take().ok_or_else(|| Error::config("credential_process: no stdout"))?;
-    // Read on a thread so a process that never exits cannot hang us past the deadline.
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.by_ref().take(1 << 20).read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::config(format!("credential_process {} did not finish within 60 s", prog.display())));
-            }
-            Err(e) => return Err(Error::config(format!("credential_process {}: {e}", prog.display()))),
-        }
-    };
-    if let Ok(buf) = reader.join() {
-        out = buf;
-    }
-    if !status.success() {
-        return Err(Error::config(format!("credential_process {} failed ({status})", prog.display())));
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out)
-        .map_err(|_| Error::config(format!("credential_process {} did not print JSON credentials", prog.display())))?;
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    if v.get("Version").and_then(|x| x.as_u64()) != Some(1) {
-        return Err(Error::config(format!("credential_process {} must print \"Version\": 1", prog.display())));
-    }
-    match (field("AccessKeyId"), field("SecretAccessKey")) {
-        (Some(id), Some(secret)) => Ok(Credentials::new(id, secret, field("SessionToken"))),
-        _ => {
-            Err(Error::config(format!("credential_process {} printed no AccessKeyId/SecretAccessKey", prog.display())))
-        }
-    }
-}
-
-fn expand_home(p: &str, env: &dyn Env) -> PathBuf {
+pub(crate) fn expand_home(p: &str, env: &dyn Env) -> PathBuf {
     match (p.strip_prefix("~/"), env.var("HOME")) {
         (Some(rest), Some(home)) => Path::new(&home).join(rest),
         _ => PathBuf::from(p),
     }
 }
 
-fn config_section_name(profile: &str) -> String {
+pub(crate) fn config_section_name(profile: &str) -> String {
     if profile == "default" {
         "default".into()
     } else {
@@ -429,15 +322,16 @@ pub(crate) fn parse_ini(text: &str) -> HashMap<String, Section> {
     sections
 }
 
-struct ProfileFiles {
-    credentials_path: PathBuf,
-    config_path: PathBuf,
-    credentials: HashMap<String, Section>,
-    config: HashMap<String, Section>,
+/// The two shared files, parsed.
+pub(crate) struct ProfileFiles {
+    pub(crate) credentials_path: PathBuf,
+    pub(crate) config_path: PathBuf,
+    pub(crate) credentials: HashMap<String, Section>,
+    pub(crate) config: HashMap<String, Section>,
 }
 
 impl ProfileFiles {
-    fn load(env: &dyn Env) -> Result<ProfileFiles> {
+    pub(crate) fn load(env: &dyn Env) -> Result<ProfileFiles> {
         let home = env.var("HOME").unwrap_or_default();
         let credentials_path = env
             .var("AWS_SHARED_CREDENTIALS_FILE")
@@ -455,26 +349,27 @@ impl ProfileFiles {
         })
     }
 
-    fn has_profile(&self, profile: &str) -> bool {
+    pub(crate) fn has_profile(&self, profile: &str) -> bool {
         self.credentials.contains_key(profile) || self.config.contains_key(&config_section_name(profile))
     }
 
     /// Settings (region, endpoint_url, ca_bundle, s3 block, credential_process) live in the
     /// config file; aws-cli also honours them in the credentials file, which we do second.
-    fn profile(&self, profile: &str) -> ProfileView<'_> {
+    pub(crate) fn profile(&self, profile: &str) -> ProfileView<'_> {
         ProfileView { sections: [self.config.get(&config_section_name(profile)), self.credentials.get(profile)] }
     }
 }
 
-struct ProfileView<'a> {
+/// One profile's settings across both files (the config file first).
+pub(crate) struct ProfileView<'a> {
     sections: [Option<&'a Section>; 2],
 }
 
 impl ProfileView<'_> {
-    fn get(&self, key: &str) -> Option<String> {
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
         self.sections.iter().flatten().find_map(|s| s.values.get(key)).filter(|v| !v.is_empty()).cloned()
     }
-    fn get_nested(&self, block: &str, key: &str) -> Option<String> {
+    pub(crate) fn get_nested(&self, block: &str, key: &str) -> Option<String> {
         self.sections
             .iter()
             .flatten()
@@ -523,12 +418,6 @@ mod tests {
     }
 
     #[test]
-    fn split_like_shlex() {
-        assert_eq!(shlex::split(r#"a 'b c' "d \"e\"" f\ g"#).unwrap(), ["a", "b c", "d \"e\"", "f g"]);
-        assert!(shlex::split("a 'b").is_none());
-    }
-
-    #[test]
     fn profile_secrets_are_redacted_in_debug() {
         let s =
             parse_ini("[p]\naws_access_key_id = AKID\naws_secret_access_key = hunter2\naws_session_token = tok3n\n");
@@ -538,8 +427,9 @@ mod tests {
 
     #[test]
     fn missing_credentials_name_the_fix() {
-        let e = resolve_s3(&Overrides::default(), &env(&[("HOME", "/nonexistent")])).unwrap_err();
+        let env = env(&[("HOME", "/nonexistent"), ("AWS_EC2_METADATA_DISABLED", "true")]);
+        let e = resolve_s3(&Overrides::default(), &env, &HttpOptions::default(), 0).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Config);
-        assert!(e.message().contains("AWS_ACCESS_KEY_ID"));
+        assert!(e.message().starts_with("no credentials: not in the environment"), "{}", e.message());
     }
 }

@@ -1,8 +1,8 @@
 //! sluice: the shared core of the sluice binaries. ARCHITECTURE.md at the top of the
 //! repository describes the layers; each module below names what it owns.
 //!
-//! Layers point down only: `cli` -> `transfer` -> protocols (`sigv4`, `config`, `s3`, `swift`,
-//! `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `secret`, `signals`,
+//! Layers point down only: `cli` -> `transfer` -> protocols (`sigv4`, `config`, `credentials`,
+//! `s3`, `swift`, `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `secret`, `signals`,
 //! `records`) -> `sys`, the only module allowed `unsafe`.
 #![deny(unsafe_code)]
 
@@ -25,6 +25,7 @@ pub mod xml;
 
 // Protocols.
 pub mod config;
+pub mod credentials;
 pub mod rdb;
 pub mod s3;
 pub mod sigv4;

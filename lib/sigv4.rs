@@ -216,7 +216,7 @@ pub fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
 }
 
 /// Access key, secret and optional session token. `Debug` never shows the secrets.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     pub access_key_id: String,
     secret_access_key: Secret,

@@ -173,7 +173,12 @@ fn instance_metadata_alone() {
     assert_eq!((reqs[0].method.as_str(), reqs[0].path()), ("PUT", "/latest/api/token"));
     assert_eq!(reqs[0].header("x-aws-ec2-metadata-token-ttl-seconds"), Some("21600"));
     assert!(reqs.iter().all(|r| r.status == 200), "{reqs:?}");
-    assert!(reqs.iter().skip(1).all(|r| r.header("x-aws-ec2-metadata-token").is_some()));
+    for r in &reqs {
+        match r.method.as_str() {
+            "PUT" => assert_eq!(r.path(), "/latest/api/token"),
+            _ => assert!(r.header("x-aws-ec2-metadata-token").is_some(), "IMDSv1 request: {r:?}"),
+        }
+    }
     let tokens = c.tokens_seen();
     assert!(!tokens.is_empty() && tokens.iter().all(|t| imds.tokens().contains(t)), "{tokens:?}");
 }
@@ -221,9 +226,14 @@ fn web_identity_alone() {
             .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/backup")
             .env("AWS_ROLE_SESSION_NAME", "nightly");
     });
-    assert!(err.contains("credentials from STS AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role/backup"), "{err}");
+    assert!(
+        err.contains("credentials from STS AssumeRoleWithWebIdentity arn:aws:iam::123456789012:role/backup"),
+        "{err}"
+    );
     let calls = sts.calls();
-    assert!(calls.iter().all(|x| x.action == "AssumeRoleWithWebIdentity" && x.error.is_none() && x.caller_key.is_none()));
+    assert!(calls
+        .iter()
+        .all(|x| x.action == "AssumeRoleWithWebIdentity" && x.error.is_none() && x.caller_key.is_none()));
     assert!(calls.iter().all(|x| x.session_name == "nightly"));
     assert!(c.tokens_seen().iter().all(|t| sts.tokens().contains(t)));
 }
@@ -256,7 +266,10 @@ fn assume_role_chain_with_source_profile() {
     let c = Cloud::new("cred-chain");
     let sts = Sts::start(&c.env);
     sts.accept_caller(SOURCE_KEY, SOURCE_SECRET);
-    c.write_aws("credentials", &format!("[source]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"));
+    c.write_aws(
+        "credentials",
+        &format!("[source]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"),
+    );
     c.write_aws(
         "config",
         &format!(
@@ -274,7 +287,10 @@ fn assume_role_chain_with_source_profile() {
     assert!(calls.len() >= 2 && calls.len() % 2 == 0, "{calls:#?}");
     for pair in calls.chunks(2) {
         let (mid, top) = (&pair[0], &pair[1]);
-        assert_eq!((mid.role_arn.as_str(), mid.caller_key.as_deref()), ("arn:aws:iam::111111111111:role/mid", Some(SOURCE_KEY)));
+        assert_eq!(
+            (mid.role_arn.as_str(), mid.caller_key.as_deref()),
+            ("arn:aws:iam::111111111111:role/mid", Some(SOURCE_KEY))
+        );
         assert_eq!((mid.external_id.as_deref(), mid.duration_seconds.as_deref()), (Some("ext-42"), Some("900")));
         assert_eq!(mid.session_name, "mid-session");
         assert!(mid.caller_token.is_none() && mid.error.is_none());
@@ -348,12 +364,18 @@ fn keys_in_the_environment_win_and_nothing_else_is_asked() {
             .env("AWS_ENDPOINT_URL_STS", sts.endpoint());
     };
     let mut ls = c.cmd("s3ls");
-    ls.arg("-v").arg(format!("s3://{}/", c.bucket)).env("AWS_ACCESS_KEY_ID", &c.env.key_id).env("AWS_SECRET_ACCESS_KEY", &c.env.secret);
+    ls.arg("-v")
+        .arg(format!("s3://{}/", c.bucket))
+        .env("AWS_ACCESS_KEY_ID", &c.env.key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &c.env.secret);
     everything(&mut ls);
     let out = run(&mut ls, None);
     assert_ok("s3ls with keys in the environment", &out);
     assert!(stderr(&out).contains("credentials from environment"), "{}", stderr(&out));
-    assert!(imds.requests().is_empty() && ecs.requests().is_empty() && sts.requests().is_empty(), "another source was asked");
+    assert!(
+        imds.requests().is_empty() && ecs.requests().is_empty() && sts.requests().is_empty(),
+        "another source was asked"
+    );
 
     // Without them, the assume-role profile comes next: STS and its source only.
     let mut ls = c.cmd("s3ls");
@@ -457,9 +479,14 @@ fn renewal_refused_after_expiry_aborts_and_leaves_nothing() {
     let c = Cloud::new("cred-expire");
     let sts = Sts::start(&c.env);
     sts.accept_caller(SOURCE_KEY, SOURCE_SECRET);
-    sts.set_lifetime(Duration::from_secs(4));
+    // Long enough for the multipart upload to start (s3put needs a part and a byte first),
+    // short enough to run out before the slow input ends.
+    sts.set_lifetime(Duration::from_secs(8));
     sts.refuse_after(1);
-    c.write_aws("credentials", &format!("[src]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"));
+    c.write_aws(
+        "credentials",
+        &format!("[src]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = {SOURCE_SECRET}\n"),
+    );
     c.write_aws("config", "[profile role]\nrole_arn = arn:aws:iam::1:role/short\nsource_profile = src\n");
     let data = slow_data();
     let mut put = slow_put(&c, "expired");
@@ -469,13 +496,23 @@ fn renewal_refused_after_expiry_aborts_and_leaves_nothing() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(3), "{err}");
     let last = err.lines().last().unwrap_or("");
-    assert!(last.contains("STS AssumeRole arn:aws:iam::1:role/short") && last.contains("could not be renewed"), "{err}");
+    assert!(
+        last.contains("STS AssumeRole arn:aws:iam::1:role/short") && last.contains("could not be renewed"),
+        "{err}"
+    );
     assert!(last.contains("AccessDenied"), "the server's code is named: {last}");
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(c.env.list_uploads(&c.bucket).is_empty(), "a multipart upload was left behind");
     assert!(c.env.list_keys(&c.bucket).is_empty(), "an object was stored");
-    assert!(c.proxy.count("DELETE", "uploadId=") >= 1, "the multipart upload was not aborted");
-    assert_no_secrets(&err, &[SOURCE_SECRET.to_string(), c.env.secret.clone()].into_iter().chain(sts.tokens()).collect::<Vec<_>>());
+    assert!(
+        c.proxy.count("DELETE", "uploadId=") >= 1,
+        "the multipart upload was not aborted: {err}\n{:#?}",
+        c.proxy.requests().iter().map(|r| format!("{} {}", r.method, r.target)).collect::<Vec<_>>()
+    );
+    assert_no_secrets(
+        &err,
+        &[SOURCE_SECRET.to_string(), c.env.secret.clone()].into_iter().chain(sts.tokens()).collect::<Vec<_>>(),
+    );
 }
 
 // ---- errors ------------------------------------------------------------------------------------
@@ -485,19 +522,31 @@ fn source_errors_name_the_source_and_the_servers_code() {
     let c = Cloud::new("cred-errors");
     let sts = Sts::start(&c.env);
     sts.accept_caller(SOURCE_KEY, SOURCE_SECRET);
-    c.write_aws("credentials", &format!("[src]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = wrong-secret\n"));
+    c.write_aws(
+        "credentials",
+        &format!("[src]\naws_access_key_id = {SOURCE_KEY}\naws_secret_access_key = wrong-secret\n"),
+    );
     c.write_aws("config", "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = src\n");
     let mut ls = c.cmd("s3ls");
     ls.args(["--profile", "role"]).arg(format!("s3://{}/", c.bucket)).env("AWS_ENDPOINT_URL_STS", sts.endpoint());
     let line = assert_fails("AssumeRole with a wrong source secret", &run(&mut ls, None), 3);
-    assert!(line.contains("STS AssumeRole arn:aws:iam::1:role/r at http://127.0.0.1:") && line.contains("SignatureDoesNotMatch"), "{line}");
+    assert!(
+        line.contains("STS AssumeRole arn:aws:iam::1:role/r at http://127.0.0.1:")
+            && line.contains("SignatureDoesNotMatch"),
+        "{line}"
+    );
 
     let imds = Imds::start(&c.env);
     imds.refuse_attempt(1);
     let mut ls = c.cmd("s3ls");
-    ls.arg(format!("s3://{}/", c.bucket)).env_remove("AWS_EC2_METADATA_DISABLED").env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint());
+    ls.arg(format!("s3://{}/", c.bucket))
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint());
     let line = assert_fails("IMDS refusing", &run(&mut ls, None), 3);
-    assert!(line.contains("instance metadata at http://127.0.0.1:") && line.contains("AssumeRoleUnauthorizedAccess"), "{line}");
+    assert!(
+        line.contains("instance metadata at http://127.0.0.1:") && line.contains("AssumeRoleUnauthorizedAccess"),
+        "{line}"
+    );
 
     let ecs = ContainerEndpoint::start(&c.env);
     ecs.require_authorization(Some("right"));
@@ -531,7 +580,8 @@ fn secrets_never_appear_in_verbose_output() {
         .env("AWS_ROLE_ARN", "arn:aws:iam::1:role/v");
     let out = run(&mut put, Some(b"hello"));
     assert_ok("s3put -vv", &out);
-    let secrets: Vec<String> = vec!["web-identity-token-value".into(), c.env.secret.clone()].into_iter().chain(sts.tokens()).collect();
+    let secrets: Vec<String> =
+        vec!["web-identity-token-value".into(), c.env.secret.clone()].into_iter().chain(sts.tokens()).collect();
     assert_no_secrets(&stderr(&out), &secrets);
 }
 

@@ -40,7 +40,7 @@ fn client(env: &S3Env) -> S3Client {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let cfg = config::resolve_s3(&Overrides::default(), &MapEnv(vars)).expect("config");
+    let cfg = config::resolve_s3(&Overrides::default(), &MapEnv(vars), &HttpOptions::default(), 0).expect("config");
     S3Client::new(&cfg, HttpOptions::default(), 0).expect("client")
 }
 

@@ -49,7 +49,7 @@ impl NetArgs {
 }
 
 /// Where and how to reach the S3 store. Secrets never come from flags: only from the
-/// environment, the shared files or credential_process.
+/// environment, the shared files and the credential sources of `credentials::chain`.
 #[derive(Args, Clone, Debug, Default)]
 pub(crate) struct S3Args {
     /// Profile in ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, then "default")
@@ -88,7 +88,7 @@ impl S3Args {
 
     /// Resolves configuration from flags, environment and profile files and builds the client.
     pub fn client(&self) -> Result<S3Client> {
-        let cfg = config::resolve_s3(&self.overrides(), &config::ProcessEnv)?;
+        let cfg = config::resolve_s3(&self.overrides(), &config::ProcessEnv, &self.http_options(), self.net.verbose)?;
         if self.net.verbose >= 1 {
             crate::log::note(format!(
                 "endpoint {}://{}, region {}{}, credentials from {}",
@@ -96,7 +96,7 @@ impl S3Args {
                 cfg.endpoint.authority,
                 cfg.region,
                 if cfg.region_defaulted { " (default)" } else { "" },
-                cfg.credentials_source
+                cfg.credentials.source()
             ));
         }
         S3Client::new(&cfg, self.http_options(), self.net.verbose)

@@ -73,11 +73,21 @@ impl<'a> Chain<'a> {
             return Ok(cache);
         }
         tried.push(if self.files.has_profile(self.profile) {
-            format!("profile {:?} in {} or {} has no credentials", self.profile, self.shown(&self.files.credentials_path), self.shown(&self.files.config_path))
+            format!(
+                "profile {:?} in {} or {} has no credentials",
+                self.profile,
+                self.shown(&self.files.credentials_path),
+                self.shown(&self.files.config_path)
+            )
         } else {
-            format!("no profile {:?} in {} or {}", self.profile, self.shown(&self.files.credentials_path), self.shown(&self.files.config_path))
+            format!(
+                "no profile {:?} in {} or {}",
+                self.profile,
+                self.shown(&self.files.credentials_path),
+                self.shown(&self.files.config_path)
+            )
         });
-        if let Some(c) = Container::from_env(self.env)? {
+        if let Some(c) = Container::from_env(self.env, self.verbose)? {
             return self.cache(Arc::new(c));
         }
         match Imds::decide(self.env, self.files.profile(self.profile).get("ec2_metadata_service_endpoint"), false) {
@@ -85,14 +95,16 @@ impl<'a> Chain<'a> {
                 if self.verbose >= 1 {
                     crate::log::note(format!("asking instance metadata at {endpoint}: {why}"));
                 }
-                self.cache(Arc::new(InstanceMetadata::new(&endpoint, self.env)?))
+                self.cache(Arc::new(InstanceMetadata::new(&endpoint, self.env, self.verbose)?))
             }
             Imds::Disabled => {
                 tried.push("instance metadata disabled (AWS_EC2_METADATA_DISABLED)".into());
                 Err(Error::config(format!("no credentials: {}", tried.join(", "))))
             }
             Imds::NotEc2 => {
-                tried.push("not on EC2 (set AWS_EC2_METADATA_SERVICE_ENDPOINT to use an instance metadata service)".into());
+                tried.push(
+                    "not on EC2 (set AWS_EC2_METADATA_SERVICE_ENDPOINT to use an instance metadata service)".into(),
+                );
                 Err(Error::config(format!("no credentials: {}", tried.join(", "))))
             }
         }
@@ -158,7 +170,8 @@ impl<'a> Chain<'a> {
             return self.cache(Arc::new(w)).map(Some);
         }
         let keys = self.static_keys(name)?;
-        let in_credentials_file = self.files.credentials.get(name).is_some_and(|s| s.get("aws_access_key_id").is_some());
+        let in_credentials_file =
+            self.files.credentials.get(name).is_some_and(|s| s.get("aws_access_key_id").is_some());
         if let (Some((creds, source)), true) = (&keys, in_credentials_file) {
             return Ok(Some(Arc::new(CredentialCache::fixed(creds.clone(), source.clone()))));
         }
@@ -210,7 +223,7 @@ impl<'a> Chain<'a> {
             .or_else(|| self.env.var("AWS_ENDPOINT_URL"))
             .or_else(|| prof.get_nested("sts", "endpoint_url"))
             .or_else(|| prof.get("endpoint_url"));
-        let s = Sts::new(url.as_deref(), self.region, &sts::http_options(&self.http))?;
+        let s = Sts::new(url.as_deref(), self.region, &sts::http_options(&self.http), self.verbose)?;
         Ok(self.sts.get_or_init(|| s))
     }
 
@@ -229,7 +242,9 @@ impl<'a> Chain<'a> {
                 return Err(Error::config(format!("{label} has both source_profile and credential_source; keep one")))
             }
             (None, None) => {
-                return Err(Error::config(format!("{label} has role_arn but neither source_profile nor credential_source")))
+                return Err(Error::config(format!(
+                    "{label} has role_arn but neither source_profile nor credential_source"
+                )))
             }
             (None, Some(cs)) => self.credential_source(&cs, &label)?,
             (Some(src), None) => self.source_profile(name, &src, visited)?,
@@ -238,7 +253,10 @@ impl<'a> Chain<'a> {
             role_arn,
             session_name: prof.get("role_session_name"),
             external_id: prof.get("external_id"),
-            duration_seconds: prof.get("duration_seconds").map(|d| sts::parse_duration_seconds(&d, &label)).transpose()?,
+            duration_seconds: prof
+                .get("duration_seconds")
+                .map(|d| sts::parse_duration_seconds(&d, &label))
+                .transpose()?,
         };
         let provider = AssumeRole { sts: self.sts()?.clone(), role, source, profile: label };
         self.cache(Arc::new(provider))
@@ -271,7 +289,7 @@ impl<'a> Chain<'a> {
                     "{label}: credential_source Environment but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
                 ))),
             },
-            "EcsContainer" => match Container::from_env(self.env)? {
+            "EcsContainer" => match Container::from_env(self.env, self.verbose)? {
                 Some(c) => self.cache(Arc::new(c)),
                 None => Err(Error::config(format!(
                     "{label}: credential_source EcsContainer but neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set"
@@ -283,7 +301,7 @@ impl<'a> Chain<'a> {
                         if self.verbose >= 1 {
                             crate::log::note(format!("asking instance metadata at {endpoint}: {why}"));
                         }
-                        self.cache(Arc::new(InstanceMetadata::new(&endpoint, self.env)?))
+                        self.cache(Arc::new(InstanceMetadata::new(&endpoint, self.env, self.verbose)?))
                     }
                     _ => Err(Error::config(format!(
                         "{label}: credential_source Ec2InstanceMetadata but instance metadata is disabled (AWS_EC2_METADATA_DISABLED)"
@@ -310,7 +328,11 @@ mod tests {
         fn new(credentials: &str, config: &str) -> Fixture {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
-            let dir = std::env::temp_dir().join(format!("sluice-chain-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+            let dir = std::env::temp_dir().join(format!(
+                "sluice-chain-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
             std::fs::create_dir_all(dir.join(".aws")).unwrap();
             std::fs::create_dir_all(dir.join("sys")).unwrap();
             std::fs::write(dir.join(".aws/credentials"), credentials).unwrap();
@@ -328,7 +350,15 @@ mod tests {
 
         fn resolve(&self, profile: Option<&str>) -> Result<Arc<CredentialCache>> {
             let files = ProfileFiles::load(&self.env)?;
-            let chain = Chain::new(&self.env, &files, profile.unwrap_or("default"), profile.is_some(), "us-east-1", HttpOptions::default(), 0);
+            let chain = Chain::new(
+                &self.env,
+                &files,
+                profile.unwrap_or("default"),
+                profile.is_some(),
+                "us-east-1",
+                HttpOptions::default(),
+                0,
+            );
             chain.resolve()
         }
     }
@@ -349,7 +379,11 @@ mod tests {
             "no credentials: not in the environment, no profile \"default\" in ~/.aws/credentials or ~/.aws/config, not on EC2 (set AWS_EC2_METADATA_SERVICE_ENDPOINT to use an instance metadata service)"
         );
         let f = f.set("AWS_EC2_METADATA_DISABLED", "true");
-        assert!(f.resolve(None).unwrap_err().message().ends_with("instance metadata disabled (AWS_EC2_METADATA_DISABLED)"));
+        assert!(f
+            .resolve(None)
+            .unwrap_err()
+            .message()
+            .ends_with("instance metadata disabled (AWS_EC2_METADATA_DISABLED)"));
     }
 
     #[test]
@@ -396,7 +430,8 @@ mod tests {
             assert!(e.message().contains(want), "{config:?}: {}", e.message());
             assert_eq!(e.kind(), crate::ErrorKind::Config);
         }
-        let f = Fixture::new("", "[profile a]\nrole_arn = arn:r\ncredential_source = Ec2InstanceMetadata\n").set("AWS_EC2_METADATA_DISABLED", "true");
+        let f = Fixture::new("", "[profile a]\nrole_arn = arn:r\ncredential_source = Ec2InstanceMetadata\n")
+            .set("AWS_EC2_METADATA_DISABLED", "true");
         assert!(f.resolve(Some("a")).unwrap_err().message().contains("instance metadata is disabled"));
     }
 
@@ -406,7 +441,9 @@ mod tests {
         let e = f.resolve(None).unwrap_err();
         assert!(e.message().contains("AWS_ROLE_ARN"), "{}", e.message());
         // With --profile the web identity variables do not count (botocore).
-        let f = Fixture::new("", "[profile p]\nregion = x\n").set("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/token").set("AWS_EC2_METADATA_DISABLED", "true");
+        let f = Fixture::new("", "[profile p]\nregion = x\n")
+            .set("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/token")
+            .set("AWS_EC2_METADATA_DISABLED", "true");
         assert!(f.resolve(Some("p")).unwrap_err().message().starts_with("no credentials: profile \"p\""));
     }
 }

@@ -12,11 +12,10 @@
 //! `AWS_EC2_METADATA_SERVICE_ENDPOINT` names a service, or when a profile asks for
 //! `credential_source = Ec2InstanceMetadata`.
 
-use super::{Fetched, Provider};
+use super::{as_config, Fetched, Provider};
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::http::{self, HttpOptions, Retry};
-use std::io::Read;
+use crate::http::{self, Failure, HttpOptions, Request, Retry};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -92,11 +91,12 @@ impl Imds {
         if let Some(ep) = profile_endpoint {
             return Imds::Enabled { endpoint: ep, why: "the profile's ec2_metadata_service_endpoint".into() };
         }
-        let default = if env.var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE").is_some_and(|m| m.eq_ignore_ascii_case("ipv6")) {
-            DEFAULT_ENDPOINT_IPV6
-        } else {
-            DEFAULT_ENDPOINT
-        };
+        let default =
+            if env.var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE").is_some_and(|m| m.eq_ignore_ascii_case("ipv6")) {
+                DEFAULT_ENDPOINT_IPV6
+            } else {
+                DEFAULT_ENDPOINT
+            };
         if let Some(why) = ec2_evidence(&sys_root(env)) {
             return Imds::Enabled { endpoint: default.into(), why };
         }
@@ -109,22 +109,32 @@ impl Imds {
 
 /// The instance profile's credentials from IMDSv2.
 pub struct InstanceMetadata {
-    agent: ureq::Agent,
+    http: http::Client,
     /// Without trailing slash: `http://169.254.169.254`.
     base: String,
-    attempts: u32,
 }
 
 impl InstanceMetadata {
     /// `timeout` bounds the connection and every read (aws-cli's AWS_METADATA_SERVICE_TIMEOUT,
     /// 1 s); `attempts` is AWS_METADATA_SERVICE_NUM_ATTEMPTS (1).
-    pub fn new(endpoint: &str, env: &dyn Env) -> Result<InstanceMetadata> {
-        let bad = || Error::config(format!("instance metadata endpoint {endpoint:?} is not an http:// or https:// URL"));
+    pub fn new(endpoint: &str, env: &dyn Env, verbose: u8) -> Result<InstanceMetadata> {
+        let bad =
+            || Error::config(format!("instance metadata endpoint {endpoint:?} is not an http:// or https:// URL"));
         let rest = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).ok_or_else(bad)?;
         if rest.trim_matches('/').is_empty() {
             return Err(bad());
         }
-        let num = |name: &str| env.var(name).map(|v| v.trim().parse::<f64>().ok().filter(|n| n.is_finite() && *n > 0.0).ok_or_else(|| Error::config(format!("{name} must be a positive number, not {v:?}")))).transpose();
+        let num = |name: &str| {
+            env.var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite() && *n > 0.0)
+                        .ok_or_else(|| Error::config(format!("{name} must be a positive number, not {v:?}")))
+                })
+                .transpose()
+        };
         let timeout = num("AWS_METADATA_SERVICE_TIMEOUT")?.map(Duration::from_secs_f64).unwrap_or(DEFAULT_TIMEOUT);
         let attempts = num("AWS_METADATA_SERVICE_NUM_ATTEMPTS")?.map(|n| n as u32).unwrap_or(1).clamp(1, 10);
         let opts = HttpOptions {
@@ -132,41 +142,35 @@ impl InstanceMetadata {
             idle_timeout: timeout,
             https: endpoint.starts_with("https://"),
             ca_bundle: env.var("AWS_CA_BUNDLE").map(PathBuf::from),
-            retry: Retry { max_attempts: attempts, ..Retry::default() },
+            retry: Retry { max_attempts: attempts, base: Duration::from_millis(100), cap: Duration::from_secs(1) },
         };
-        Ok(InstanceMetadata { agent: http::build_agent(&opts)?, base: endpoint.trim_end_matches('/').to_string(), attempts })
+        Ok(InstanceMetadata {
+            http: http::Client::new(&opts, verbose)?,
+            base: endpoint.trim_end_matches('/').to_string(),
+        })
     }
 
     fn what(&self) -> String {
         format!("instance metadata at {}", self.base)
     }
 
-    /// One request, retried on transport errors and 5xx up to `attempts`; returns the status
-    /// and body of the answer.
-    fn request(&self, method: &str, path: &str, header: (&str, &str)) -> Result<(u16, String)> {
+    /// One request, retried on transport errors and 5xx (AWS_METADATA_SERVICE_NUM_ATTEMPTS);
+    /// returns the status and body of the answer. `header` travels as authentication, never
+    /// in the request.
+    fn request(&self, method: &'static str, path: &str, header: (&str, &str)) -> Result<(u16, String)> {
         let url = format!("{}/{path}", self.base);
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            let r = self.agent.request(method, &url).set(header.0, header.1);
-            let result = if method == "PUT" { r.send_bytes(&[]) } else { r.call() };
-            match result {
-                Ok(resp) => return Ok((resp.status(), body(resp))),
-                Err(ureq::Error::Status(s, resp)) if s < 500 || attempt == self.attempts => return Ok((s, body(resp))),
-                Err(ureq::Error::Status(s, _)) => last = format!("HTTP {s}"),
-                Err(ureq::Error::Transport(t)) => {
-                    let (e, _) = http::transport_error(&format!("{method} /{path}"), &t);
-                    last = e.message().to_string();
-                }
+        let what = format!("{} ({method} /{path})", self.what());
+        let req = Request::new(method, None, None);
+        let auth = [(header.0.to_string(), header.1.to_string())];
+        self.http.send(&what, || match self.http.call(&req, &url, &auth) {
+            Ok(resp) => Ok((resp.status(), http::error_body(resp, 1 << 20))),
+            Err(ureq::Error::Status(s, _)) if http::status_is_retryable(s) => {
+                Err(Failure::Transient(Error::config(format!("{what}: HTTP {s}"))))
             }
-        }
-        Err(Error::config(format!("{}: {last}", self.what())))
+            Err(ureq::Error::Status(s, resp)) => Ok((s, http::error_body(resp, 1 << 20))),
+            Err(ureq::Error::Transport(t)) => Err(as_config(http::transport_failure(&what, &t))),
+        })
     }
-}
-
-fn body(resp: ureq::Response) -> String {
-    let mut s = String::new();
-    let _ = resp.into_reader().take(1 << 20).read_to_string(&mut s);
-    s
 }
 
 impl Provider for InstanceMetadata {
@@ -177,12 +181,19 @@ impl Provider for InstanceMetadata {
     fn fetch(&self) -> Result<Fetched> {
         let what = self.what();
         // A fresh session token per fetch: renewals are rare and a token lives 6 hours at most.
-        let (status, token) = self.request("PUT", "latest/api/token", ("x-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS))?;
+        let (status, token) =
+            self.request("PUT", "latest/api/token", ("x-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS))?;
         match status {
             200 if !token.trim().is_empty() => {}
             200 => return Err(Error::config(format!("{what}: empty session token"))),
-            403 => return Err(Error::config(format!("{what}: HTTP 403 for a session token: the instance metadata service is turned off for this instance"))),
-            s => return Err(Error::config(format!("{what}: HTTP {s} for a session token (IMDSv2 is required; IMDSv1 is never used)"))),
+            403 => return Err(Error::config(format!(
+                "{what}: HTTP 403 for a session token: the instance metadata service is turned off for this instance"
+            ))),
+            s => {
+                return Err(Error::config(format!(
+                    "{what}: HTTP {s} for a session token (IMDSv2 is required; IMDSv1 is never used)"
+                )))
+            }
         }
         let auth = ("x-aws-ec2-metadata-token", token.trim());
         let (status, roles) = self.request("GET", ROLE_PATH, auth)?;
@@ -192,7 +203,9 @@ impl Provider for InstanceMetadata {
             s => return Err(Error::config(format!("{what}: HTTP {s} listing the instance's role"))),
         };
         let Some(role) = role else {
-            return Err(Error::config(format!("{what}: no IAM role is attached to this instance (no instance profile)")));
+            return Err(Error::config(format!(
+                "{what}: no IAM role is attached to this instance (no instance profile)"
+            )));
         };
         if role.contains(['/', '?', '#', '%']) {
             return Err(Error::config(format!("{what}: unexpected role name {:?}", crate::log::printable(&role))));
@@ -207,11 +220,15 @@ impl Provider for InstanceMetadata {
         let code = v.get("Code").and_then(|c| c.as_str()).unwrap_or("Success");
         if code != "Success" {
             let msg = v.get("Message").and_then(|m| m.as_str()).unwrap_or("");
-            return Err(Error::config(format!("{what}: {code}{}{}", if msg.is_empty() { "" } else { ": " }, crate::log::printable(msg)))
-                .with_code(Some(code.to_string()), None));
+            return Err(Error::config(format!(
+                "{what}: {code}{}{}",
+                if msg.is_empty() { "" } else { ": " },
+                crate::log::printable(msg)
+            ))
+            .with_code(Some(code.to_string()), None));
         }
         let f = super::parse_json_credentials(&v, "Token", &what)?;
-        if f.credentials.session_token.is_none() || f.expires.is_none() {
+        if f.credentials.session_token().is_none() || f.expires.is_none() {
             return Err(Error::config(format!("{what}: answered without Token or Expiration")));
         }
         Ok(f)
@@ -226,7 +243,11 @@ mod tests {
     fn sys(files: &[(&str, &str)]) -> PathBuf {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!("sluice-sys-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let dir = std::env::temp_dir().join(format!(
+            "sluice-sys-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         for (rel, text) in files {
             let p = dir.join(rel);
@@ -266,22 +287,32 @@ mod tests {
         assert_eq!(Imds::decide(&env(&[(SYSFS_ROOT_VAR, root)]), None, false), Imds::NotEc2);
         let forced = Imds::decide(&env(&[(SYSFS_ROOT_VAR, root)]), None, true);
         assert!(matches!(forced, Imds::Enabled { ref endpoint, .. } if endpoint == DEFAULT_ENDPOINT));
-        let ep = Imds::decide(&env(&[(SYSFS_ROOT_VAR, root), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")]), None, false);
+        let ep = Imds::decide(
+            &env(&[(SYSFS_ROOT_VAR, root), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")]),
+            None,
+            false,
+        );
         assert!(matches!(ep, Imds::Enabled { ref endpoint, .. } if endpoint == "http://127.0.0.1:9"));
-        let disabled = env(&[("AWS_EC2_METADATA_DISABLED", "TRUE"), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")]);
+        let disabled =
+            env(&[("AWS_EC2_METADATA_DISABLED", "TRUE"), ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")]);
         assert_eq!(Imds::decide(&disabled, None, true), Imds::Disabled);
         let ec2 = sys(&[("class/dmi/id/sys_vendor", "Amazon EC2")]);
         let v6 = env(&[(SYSFS_ROOT_VAR, ec2.to_str().unwrap()), ("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6")]);
-        assert!(matches!(Imds::decide(&v6, None, false), Imds::Enabled { ref endpoint, .. } if endpoint == DEFAULT_ENDPOINT_IPV6));
+        assert!(
+            matches!(Imds::decide(&v6, None, false), Imds::Enabled { ref endpoint, .. } if endpoint == DEFAULT_ENDPOINT_IPV6)
+        );
     }
 
     #[test]
     fn endpoint_and_settings_are_checked() {
-        assert!(InstanceMetadata::new("169.254.169.254", &env(&[])).is_err());
-        assert!(InstanceMetadata::new("http://", &env(&[])).is_err());
-        let e = InstanceMetadata::new("http://127.0.0.1:9", &env(&[("AWS_METADATA_SERVICE_TIMEOUT", "soon")])).err().unwrap();
+        assert!(InstanceMetadata::new("169.254.169.254", &env(&[]), 0).is_err());
+        assert!(InstanceMetadata::new("http://", &env(&[]), 0).is_err());
+        let e = InstanceMetadata::new("http://127.0.0.1:9", &env(&[("AWS_METADATA_SERVICE_TIMEOUT", "soon")]), 0)
+            .err()
+            .unwrap();
         assert!(e.message().contains("AWS_METADATA_SERVICE_TIMEOUT"));
-        let m = InstanceMetadata::new("http://127.0.0.1:9/", &env(&[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3")])).unwrap();
-        assert_eq!((m.base.as_str(), m.attempts), ("http://127.0.0.1:9", 3));
+        let m = InstanceMetadata::new("http://127.0.0.1:9/", &env(&[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3")]), 0)
+            .unwrap();
+        assert_eq!((m.base.as_str(), m.http.retry().max_attempts), ("http://127.0.0.1:9", 3));
     }
 }

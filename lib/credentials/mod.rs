@@ -15,7 +15,8 @@ pub mod imds;
 pub mod process;
 pub mod sts;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Failure;
 use crate::sigv4::Credentials;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -195,7 +196,8 @@ impl CredentialCache {
         match provider.fetch() {
             Ok(f) if f.expires.map_or(true, |e| e > now) => {
                 if self.verbose >= 1 {
-                    let until = f.expires.map(|e| format!(", valid until {}", crate::time::rfc3339(e))).unwrap_or_default();
+                    let until =
+                        f.expires.map(|e| format!(", valid until {}", crate::time::rfc3339(e))).unwrap_or_default();
                     crate::log::note(format!("renewed the credentials from {}{until}", self.source));
                 }
                 let fresh = State::new(f.credentials, f.expires, now);
@@ -282,6 +284,20 @@ impl State {
     }
 }
 
+/// A credential source that fails is a credentials problem (exit 3), whatever failed
+/// underneath (a refused connection, a 5xx after retries); the message names the source.
+pub(crate) fn as_config(f: Failure) -> Failure {
+    let rekind = |e: Error| {
+        let (code, status) = (e.code().map(str::to_string), e.status());
+        Error::new(ErrorKind::Config, e.message()).with_code(code, status)
+    };
+    match f {
+        Failure::Transient(e) => Failure::Transient(rekind(e)),
+        Failure::Permanent(e) => Failure::Permanent(rekind(e)),
+        again => again,
+    }
+}
+
 /// Reads a JSON credentials document of the shape IMDS, the container endpoint and
 /// credential_process share: `AccessKeyId`, `SecretAccessKey`, a token under `token_field`
 /// and an optional RFC 3339 `Expiration`. `what` names the source for errors.
@@ -332,8 +348,7 @@ mod tests {
     }
 
     fn cache(life: Duration, fail: &[usize], t0: SystemTime) -> (Arc<Fake>, CredentialCache) {
-        let fake =
-            Arc::new(Fake { calls: AtomicUsize::new(0), life, now: Mutex::new(t0), fail: fail.to_vec() });
+        let fake = Arc::new(Fake { calls: AtomicUsize::new(0), life, now: Mutex::new(t0), fail: fail.to_vec() });
         let c = CredentialCache::from_provider_at(fake.clone(), 0, t0).unwrap();
         (fake, c)
     }

@@ -24,7 +24,8 @@ impl CredentialProcess {
     /// Splits the command line like aws-cli (shell words, no expansion); `~/` in the program
     /// is expanded with `home`.
     pub fn parse(cmdline: &str, profile: &str, home: Option<&str>) -> Result<CredentialProcess> {
-        let argv = crate::config::split_command_line(cmdline)
+        // Split like a shell command line (aws-cli uses Python's shlex), never run by a shell.
+        let argv = shlex::split(cmdline)
             .ok_or_else(|| Error::config(format!("credential_process {cmdline:?} has unbalanced quotes")))?;
         let Some((prog, args)) = argv.split_first() else {
             return Err(Error::config("credential_process is empty"));
@@ -83,5 +84,19 @@ impl Provider for CredentialProcess {
             return Err(Error::config(format!("credential_process {prog} must print \"Version\": 1")));
         }
         super::parse_json_credentials(&v, "SessionToken", &format!("credential_process {prog}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_like_shlex() {
+        let p = CredentialProcess::parse(r#"~/bin/creds 'b c' "d \"e\"" f\ g"#, "profile p", Some("/home/u")).unwrap();
+        assert_eq!(p.program, PathBuf::from("/home/u/bin/creds"));
+        assert_eq!(p.args, ["b c", "d \"e\"", "f g"]);
+        assert!(CredentialProcess::parse("a 'b", "profile p", None).is_err());
+        assert!(CredentialProcess::parse("  ", "profile p", None).is_err());
     }
 }

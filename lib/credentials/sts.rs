@@ -9,13 +9,12 @@
 //! `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`
 //! (<https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html>).
 
-use super::{CredentialCache, Fetched, Provider};
+use super::{as_config, CredentialCache, Fetched, Provider};
 use crate::config::Endpoint;
 use crate::error::{Error, Result};
-use crate::http::{self, HttpOptions, Retry};
+use crate::http::{self, Failure, HttpOptions, Request};
 use crate::sigv4::{self, Credentials, SignableRequest, Signer, SigningOptions};
 use crate::xml;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,15 +22,21 @@ use std::time::{Duration, SystemTime};
 const API_VERSION: &str = "2011-06-15";
 
 /// STS answers these with a status that alone would not say "try again".
-const RETRYABLE_CODES: &[&str] = &["Throttling", "ThrottlingException", "RequestLimitExceeded", "IDPCommunicationError", "ServiceUnavailable", "InternalFailure"];
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "IDPCommunicationError",
+    "ServiceUnavailable",
+    "InternalFailure",
+];
 
 /// Where and how to reach STS.
 #[derive(Clone)]
 pub struct Sts {
-    agent: ureq::Agent,
+    http: Arc<http::Client>,
     endpoint: Endpoint,
     region: String,
-    retry: Retry,
 }
 
 impl std::fmt::Debug for Sts {
@@ -53,7 +58,7 @@ pub struct RoleSpec {
 impl Sts {
     /// The regional endpoint `https://sts.REGION.amazonaws.com`, unless `endpoint_url` says
     /// otherwise. `opts` brings timeouts, retries and the CA bundle.
-    pub fn new(endpoint_url: Option<&str>, region: &str, opts: &HttpOptions) -> Result<Sts> {
+    pub fn new(endpoint_url: Option<&str>, region: &str, opts: &HttpOptions, verbose: u8) -> Result<Sts> {
         let endpoint = match endpoint_url {
             Some(url) => Endpoint::parse(url).map_err(|e| e.context("STS endpoint"))?,
             None => Endpoint {
@@ -64,7 +69,7 @@ impl Sts {
             },
         };
         let opts = HttpOptions { https: endpoint.https, ..opts.clone() };
-        Ok(Sts { agent: http::build_agent(&opts)?, endpoint, region: region.to_string(), retry: opts.retry })
+        Ok(Sts { http: Arc::new(http::Client::new(&opts, verbose)?), endpoint, region: region.to_string() })
     }
 
     /// `https://sts.eu-west-1.amazonaws.com`, for messages.
@@ -89,7 +94,12 @@ impl Sts {
     }
 
     /// `AssumeRoleWithWebIdentity`: unsigned, the token proves who we are.
-    pub fn assume_role_with_web_identity(&self, token: &str, role_arn: &str, session_name: Option<&str>) -> Result<Fetched> {
+    pub fn assume_role_with_web_identity(
+        &self,
+        token: &str,
+        role_arn: &str,
+        session_name: Option<&str>,
+    ) -> Result<Fetched> {
         let params = vec![
             ("RoleArn", role_arn.to_string()),
             ("RoleSessionName", session_name.map(str::to_string).unwrap_or_else(default_session_name)),
@@ -99,7 +109,15 @@ impl Sts {
         self.call("AssumeRoleWithWebIdentity", &params, None, &what)
     }
 
-    fn call(&self, action: &str, params: &[(&str, String)], signer: Option<&Credentials>, what: &str) -> Result<Fetched> {
+    /// POSTs the form through the shared retry loop: 5xx, throttling and connection failures
+    /// are retried, signed afresh at each attempt when `signer` is given.
+    fn call(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+        signer: Option<&Credentials>,
+        what: &str,
+    ) -> Result<Fetched> {
         let mut body = format!("Action={action}&Version={API_VERSION}");
         for (k, v) in params {
             body.push('&');
@@ -109,48 +127,43 @@ impl Sts {
         }
         let path = format!("{}/", self.endpoint.base_path);
         let url = format!("{}://{}{path}", self.endpoint.scheme(), self.endpoint.authority);
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut headers = vec![("host".to_string(), self.endpoint.authority.clone()), ("content-type".into(), content_type.into())];
-            if let Some(creds) = signer {
-                let s = Signer::new(creds.clone(), &self.region, "sts", SigningOptions::generic());
-                let payload_hash = sigv4::sha256_hex(body.as_bytes());
-                let req = SignableRequest { method: "POST", path: &path, query: &[], headers: &headers, payload_hash: &payload_hash };
-                let signed = s.sign(&req, SystemTime::now());
-                headers.extend(signed);
-            }
-            let mut r = self.agent.post(&url);
-            for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
-                r = r.set(k, v);
-            }
-            let (err, retryable) = match r.send_string(&body) {
-                Ok(resp) => return parse_credentials(&read_body(resp), action, what),
-                Err(ureq::Error::Transport(t)) => {
-                    let (e, retry) = http::transport_error(what, &t);
-                    (Error::config(e.message()), retry)
+        let req = Request::new("POST", None, None)
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+            .body(body.as_bytes());
+        let resp = self.http.send(what, || {
+            let auth = match signer {
+                Some(creds) => {
+                    let s = Signer::new(creds.clone(), &self.region, "sts", SigningOptions::generic());
+                    let mut headers = req.headers.clone();
+                    headers.push(("host".to_string(), self.endpoint.authority.clone()));
+                    let payload_hash = sigv4::sha256_hex(req.body);
+                    let signable = SignableRequest {
+                        method: "POST",
+                        path: &path,
+                        query: &[],
+                        headers: &headers,
+                        payload_hash: &payload_hash,
+                    };
+                    s.sign(&signable, SystemTime::now())
                 }
-                Err(ureq::Error::Status(status, resp)) => sts_error(status, &read_body(resp), what),
+                None => Vec::new(),
             };
-            if retryable && attempt < self.retry.max_attempts {
-                std::thread::sleep(self.retry.delay(attempt));
-                continue;
+            match self.http.call(&req, &url, &auth) {
+                Ok(resp) => Ok(resp),
+                Err(ureq::Error::Transport(t)) => Err(as_config(http::transport_failure(what, &t))),
+                Err(ureq::Error::Status(status, resp)) => {
+                    let (e, retry) = sts_error(status, &http::error_body(resp, 64 << 10), what);
+                    Err(Failure::new(e, retry))
+                }
             }
-            return Err(err);
-        }
+        })?;
+        parse_credentials(&http::read_text(resp, what).map_err(|e| Error::config(e.message()))?, action, what)
     }
 }
 
 fn default_session_name() -> String {
     let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     format!("sluice-{secs}")
-}
-
-fn read_body(resp: ureq::Response) -> String {
-    let mut s = String::new();
-    let _ = resp.into_reader().take(1 << 20).read_to_string(&mut s);
-    s
 }
 
 /// An error answer: the server's code names what went wrong; 5xx and throttling are retried.
@@ -180,10 +193,12 @@ pub fn parse_credentials(body: &str, action: &str, what: &str) -> Result<Fetched
     let result = format!("{action}Result");
     let creds = xml::path(root, &[result.as_str(), "Credentials"]).ok_or_else(|| bad("no Credentials"))?;
     let text = |name: &str| xml::child_text(creds, name).map(str::trim).filter(|s| !s.is_empty());
-    let (Some(id), Some(secret), Some(token)) = (text("AccessKeyId"), text("SecretAccessKey"), text("SessionToken")) else {
+    let (Some(id), Some(secret), Some(token)) = (text("AccessKeyId"), text("SecretAccessKey"), text("SessionToken"))
+    else {
         return Err(bad("Credentials without AccessKeyId, SecretAccessKey or SessionToken"));
     };
-    let expires = text("Expiration").and_then(crate::time::parse_rfc3339).ok_or_else(|| bad("no readable Expiration"))?;
+    let expires =
+        text("Expiration").and_then(crate::time::parse_rfc3339).ok_or_else(|| bad("no readable Expiration"))?;
     Ok(Fetched { credentials: Credentials::new(id, secret, Some(token.to_string())), expires: Some(expires) })
 }
 
@@ -203,7 +218,8 @@ impl Provider for AssumeRole {
     }
 
     fn fetch(&self) -> Result<Fetched> {
-        let source = self.source.current().map_err(|e| e.context(format!("the source credentials of {}", self.profile)))?;
+        let source =
+            self.source.current().map_err(|e| e.context(format!("the source credentials of {}", self.profile)))?;
         self.sts.assume_role(&source, &self.role)
     }
 }
@@ -221,15 +237,25 @@ pub struct WebIdentity {
 
 impl Provider for WebIdentity {
     fn describe(&self) -> String {
-        format!("STS AssumeRoleWithWebIdentity {} (token file {} from {})", self.role_arn, self.token_file.display(), self.origin)
+        format!(
+            "STS AssumeRoleWithWebIdentity {} (token file {} from {})",
+            self.role_arn,
+            self.token_file.display(),
+            self.origin
+        )
     }
 
     fn fetch(&self) -> Result<Fetched> {
-        let raw = std::fs::read_to_string(&self.token_file)
-            .map_err(|e| Error::config(format!("web identity token file {} ({}): {e}", self.token_file.display(), self.origin)))?;
+        let raw = std::fs::read_to_string(&self.token_file).map_err(|e| {
+            Error::config(format!("web identity token file {} ({}): {e}", self.token_file.display(), self.origin))
+        })?;
         let token = raw.trim();
         if token.is_empty() {
-            return Err(Error::config(format!("web identity token file {} ({}) is empty", self.token_file.display(), self.origin)));
+            return Err(Error::config(format!(
+                "web identity token file {} ({}) is empty",
+                self.token_file.display(),
+                self.origin
+            )));
         }
         self.sts.assume_role_with_web_identity(token, &self.role_arn, self.session_name.as_deref())
     }
@@ -239,7 +265,9 @@ impl Provider for WebIdentity {
 pub fn parse_duration_seconds(v: &str, profile: &str) -> Result<u32> {
     match v.trim().parse::<u32>() {
         Ok(n) if (900..=43_200).contains(&n) => Ok(n),
-        _ => Err(Error::config(format!("{profile}: duration_seconds must be a number of seconds from 900 to 43200, not {v:?}"))),
+        _ => Err(Error::config(format!(
+            "{profile}: duration_seconds must be a number of seconds from 900 to 43200, not {v:?}"
+        ))),
     }
 }
 
@@ -275,8 +303,8 @@ mod tests {
     fn reads_the_documented_answer() {
         let f = parse_credentials(OK, "AssumeRole", "STS").unwrap();
         assert_eq!(f.credentials.access_key_id, "ASIAIOSFODNN7EXAMPLE");
-        assert_eq!(f.credentials.secret_access_key(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
-        assert!(f.credentials.session_token.as_deref().unwrap().starts_with("IQoJ"));
+        assert_eq!(f.credentials.secret_access_key().expose(), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+        assert!(f.credentials.session_token().unwrap().expose().starts_with("IQoJ"));
         assert_eq!(f.expires.map(crate::time::rfc3339).as_deref(), Some("2019-11-09T13:34:41Z"));
         let e = parse_credentials(OK, "AssumeRoleWithWebIdentity", "STS x").unwrap_err();
         assert!(e.message().contains("no Credentials"));
@@ -293,7 +321,8 @@ mod tests {
         assert_eq!(e.kind(), crate::ErrorKind::Config);
         assert_eq!(e.code(), Some("AccessDenied"));
         assert_eq!(e.message(), "STS AssumeRole arn:r: AccessDenied (HTTP 403): User: arn:aws:iam::1:user/x is not authorized to perform: sts:AssumeRole");
-        let (_, retry) = sts_error(400, "<ErrorResponse><Error><Code>IDPCommunicationError</Code></Error></ErrorResponse>", "x");
+        let (_, retry) =
+            sts_error(400, "<ErrorResponse><Error><Code>IDPCommunicationError</Code></Error></ErrorResponse>", "x");
         assert!(retry);
         let (e, retry) = sts_error(503, "oops", "x");
         assert!(retry && e.message() == "x: HTTP 503");
@@ -301,11 +330,11 @@ mod tests {
 
     #[test]
     fn regional_endpoint_by_default() {
-        let s = Sts::new(None, "eu-west-3", &HttpOptions::default()).unwrap();
+        let s = Sts::new(None, "eu-west-3", &HttpOptions::default(), 0).unwrap();
         assert_eq!(s.url(), "https://sts.eu-west-3.amazonaws.com");
-        let s = Sts::new(Some("http://127.0.0.1:8080/"), "x", &HttpOptions::default()).unwrap();
+        let s = Sts::new(Some("http://127.0.0.1:8080/"), "x", &HttpOptions::default(), 0).unwrap();
         assert_eq!(s.url(), "http://127.0.0.1:8080");
-        assert!(Sts::new(Some("sts.example"), "x", &HttpOptions::default()).is_err());
+        assert!(Sts::new(Some("sts.example"), "x", &HttpOptions::default(), 0).is_err());
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Request<'a> {
     pub payload_sha256: Option<String>,
     /// Whole-request deadline, for requests that must not wait on a stalled peer (cleanup).
     pub deadline: Option<Duration>,
+    /// The cleanup of a failed transfer (aborting a multipart upload): sent even when the
+    /// credentials expired and could not be renewed, so the server decides; see
+    /// `credentials::CredentialCache::for_cleanup`.
+    pub cleanup: bool,
 }
 
 impl<'a> Request<'a> {
@@ -36,6 +40,7 @@ impl<'a> Request<'a> {
             body: &[],
             payload_sha256: None,
             deadline: None,
+            cleanup: false,
         }
     }
     pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {

@@ -2,13 +2,14 @@
 //! wrong-region correction, and error classification. Operations live in `ops.rs`.
 
 use crate::config::{AddressingStyle, Endpoint, S3Config};
+use crate::credentials::CredentialCache;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{self, Failure, HttpOptions};
 use crate::log::printable;
 use crate::sigv4::{self, SignableRequest, Signer};
 use crate::xml;
 use std::cell::Cell;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 pub use crate::http::Request;
@@ -17,7 +18,10 @@ pub struct S3Client {
     http: http::Client,
     endpoint: Endpoint,
     addressing: AddressingStyle,
-    /// Behind a lock because a wrong-region answer corrects it for every later request.
+    /// Shared by every worker; renews the credentials before they run out.
+    credentials: Arc<CredentialCache>,
+    /// Behind a lock because a wrong-region answer corrects it for every later request, and a
+    /// renewal replaces its credentials.
     signer: RwLock<Signer>,
 }
 
@@ -38,7 +42,8 @@ impl S3Client {
             http: http::Client::new(&opts, verbose)?,
             endpoint: cfg.endpoint.clone(),
             addressing: cfg.addressing,
-            signer: RwLock::new(Signer::s3(cfg.credentials.clone(), &cfg.region)),
+            signer: RwLock::new(Signer::s3(cfg.credentials.current()?, &cfg.region)),
+            credentials: cfg.credentials.clone(),
         })
     }
 
@@ -59,11 +64,26 @@ impl S3Client {
         &self.http
     }
 
-    fn signer(&self) -> Signer {
-        match self.signer.read() {
+    /// The signer for the credentials of the moment (renewed when due): the same signer, and
+    /// its cached signing key, until a renewal changes them. A cleanup request gets the last
+    /// credentials even once they expired.
+    fn signer(&self, cleanup: bool) -> Result<Signer> {
+        let creds = if cleanup { self.credentials.for_cleanup() } else { self.credentials.current()? };
+        let current = match self.signer.read() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if current.credentials() == &creds {
+            return Ok(current);
         }
+        let mut guard = match self.signer.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.credentials() != &creds {
+            *guard = Signer::s3(creds, guard.region());
+        }
+        Ok(guard.clone())
     }
 
     fn set_region(&self, region: &str) {
@@ -120,8 +140,9 @@ impl S3Client {
         let wire_query = sigv4::canonical_query_string(&req.query);
         let region_corrected = Cell::new(false);
         self.http.send(&what, || {
-            // Signed at each attempt: the signature covers the time and the region.
-            let signer = self.signer();
+            // Signed at each attempt: the signature covers the time, the region and the
+            // credentials of the moment (renewed during long transfers).
+            let signer = self.signer(req.cleanup)?;
             let (host, path) = self.location(req.bucket, req.key, signer.region());
             let mut headers = req.headers.clone();
             headers.push(("host".into(), host.clone()));

@@ -189,6 +189,7 @@ impl S3Client {
     pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key)).query("uploadId", upload_id);
         req.deadline = Some(Duration::from_secs(30));
+        req.cleanup = true;
         match self.send(&req) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),

@@ -132,7 +132,11 @@ impl Drop for Server {
     }
 }
 
-fn serve(conn: TcpStream, handler: &(dyn Fn(&Recorded) -> Answer + Send + Sync), log: &Mutex<Vec<Recorded>>) -> std::io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    handler: &(dyn Fn(&Recorded) -> Answer + Send + Sync),
+    log: &Mutex<Vec<Recorded>>,
+) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut r = BufReader::new(conn.try_clone()?);
     let mut first = String::new();
@@ -286,7 +290,11 @@ macro_rules! issuer_controls {
 
 /// The JSON document IMDS and the container endpoint answer.
 fn credentials_json(c: &Issued, with_code: bool) -> String {
-    let code = if with_code { "\"Code\": \"Success\",\n  \"LastUpdated\": \"2026-01-01T00:00:00Z\",\n  \"Type\": \"AWS-HMAC\",\n  " } else { "" };
+    let code = if with_code {
+        "\"Code\": \"Success\",\n  \"LastUpdated\": \"2026-01-01T00:00:00Z\",\n  \"Type\": \"AWS-HMAC\",\n  "
+    } else {
+        ""
+    };
     format!(
         "{{\n  {code}\"AccessKeyId\": \"{}\",\n  \"SecretAccessKey\": \"{}\",\n  \"Token\": \"{}\",\n  \"Expiration\": \"{}\"\n}}",
         c.key_id, c.secret, c.token, c.expiration
@@ -394,7 +402,11 @@ pub struct ContainerEndpoint {
 impl ContainerEndpoint {
     pub fn start(env: &S3Env) -> ContainerEndpoint {
         let issuer = Arc::new(Issuer::new("container", env));
-        let state = Arc::new(ContainerState { issuer: issuer.clone(), path: "/v1/credentials".into(), authorization: Mutex::new(None) });
+        let state = Arc::new(ContainerState {
+            issuer: issuer.clone(),
+            path: "/v1/credentials".into(),
+            authorization: Mutex::new(None),
+        });
         let st = state.clone();
         let server = Server::start(Box::new(move |req| container_answer(&st, req)));
         ContainerEndpoint { server, state, issuer }
@@ -414,7 +426,9 @@ impl ContainerEndpoint {
 }
 
 fn container_answer(st: &ContainerState, req: &Recorded) -> Answer {
-    let json = |s: u16, code: &str, msg: &str| Answer::new(s, "application/json", format!("{{\"code\":\"{code}\",\"message\":\"{msg}\"}}"));
+    let json = |s: u16, code: &str, msg: &str| {
+        Answer::new(s, "application/json", format!("{{\"code\":\"{code}\",\"message\":\"{msg}\"}}"))
+    };
     if req.method != "GET" || req.path() != st.path {
         return json(404, "NotFound", "no such path");
     }
@@ -541,7 +555,8 @@ fn sts_answer(st: &StsState, req: &Recorded) -> Answer {
     };
     let answer = sts_dispatch(st, req, &form, &mut call);
     if answer.status != 200 {
-        call.error = Some(answer.body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("?").to_string());
+        call.error =
+            Some(answer.body.split("<Code>").nth(1).and_then(|s| s.split("</Code>").next()).unwrap_or("?").to_string());
     }
     st.calls.lock().unwrap().push(call);
     answer
@@ -571,7 +586,11 @@ fn sts_dispatch(st: &StsState, req: &Recorded, form: &HashMap<String, String>, c
             }
             let token = call.web_identity_token.clone().unwrap_or_default();
             if !st.web_tokens.lock().unwrap().contains(&token) {
-                return sts_error(400, "InvalidIdentityToken", "The web identity token is not valid (rotated or unknown)");
+                return sts_error(
+                    400,
+                    "InvalidIdentityToken",
+                    "The web identity token is not valid (rotated or unknown)",
+                );
             }
             issue_xml(st, "AssumeRoleWithWebIdentity", call)
         }
@@ -616,14 +635,18 @@ fn xml_escape(s: &str) -> String {
 fn verify_sigv4(st: &StsState, req: &Recorded) -> Result<(String, Option<String>), (&'static str, String)> {
     let missing = |what: &str| ("MissingAuthenticationToken", format!("Request is missing {what}"));
     let auth = req.header("authorization").ok_or_else(|| missing("Authentication Token"))?;
-    let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| ("IncompleteSignature", "not AWS4-HMAC-SHA256".to_string()))?;
+    let rest = auth
+        .strip_prefix("AWS4-HMAC-SHA256 ")
+        .ok_or_else(|| ("IncompleteSignature", "not AWS4-HMAC-SHA256".to_string()))?;
     let mut fields = HashMap::new();
     for part in rest.split(',') {
         if let Some((k, v)) = part.trim().split_once('=') {
             fields.insert(k.to_string(), v.to_string());
         }
     }
-    let (Some(cred), Some(signed), Some(sig)) = (fields.get("Credential"), fields.get("SignedHeaders"), fields.get("Signature")) else {
+    let (Some(cred), Some(signed), Some(sig)) =
+        (fields.get("Credential"), fields.get("SignedHeaders"), fields.get("Signature"))
+    else {
         return Err(("IncompleteSignature", "Credential, SignedHeaders and Signature are required".into()));
     };
     let scope: Vec<&str> = cred.split('/').collect();
@@ -651,7 +674,12 @@ fn verify_sigv4(st: &StsState, req: &Recorded) -> Result<(String, Option<String>
     } else {
         match st.callers.lock().unwrap().get(key) {
             Some(s) => s.clone(),
-            None => return Err(("InvalidClientTokenId", format!("The security token included in the request is invalid (unknown key {key})"))),
+            None => {
+                return Err((
+                    "InvalidClientTokenId",
+                    format!("The security token included in the request is invalid (unknown key {key})"),
+                ))
+            }
         }
     };
     let names: Vec<&str> = signed.split(';').collect();
@@ -668,18 +696,15 @@ fn verify_sigv4(st: &StsState, req: &Recorded) -> Result<(String, Option<String>
         let v = req.header(n).ok_or_else(|| ("SignatureDoesNotMatch", format!("signed header {n} is missing")))?;
         headers.push((n.to_string(), v.to_string()));
     }
-    let opts = sigv4::SigningOptions::generic();
-    let (creq, _) = sigv4::canonical_request(
-        &req.method,
-        &sigv4::canonical_uri(req.path(), &opts),
-        "",
-        &headers,
-        &sigv4::sha256_hex(req.body.as_bytes()),
-    );
+    // POST / with the parameters in the body: the canonical URI is "/", the query empty.
+    let (creq, _) = sigv4::canonical_request(&req.method, "/", "", &headers, &sigv4::sha256_hex(req.body.as_bytes()));
     let sts = sigv4::string_to_sign(amz_date, &sigv4::credential_scope(date, region, service), &creq);
     let want = sigv4::signature(&sigv4::signing_key(&secret, date, region, service), &sts);
     if &want != sig {
-        return Err(("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided".into()));
+        return Err((
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided".into(),
+        ));
     }
     Ok((key.to_string(), token))
 }
