@@ -266,6 +266,18 @@ fn sluice7() -> String {
     writeln!(out, "sluice \\- {}", esc(env!("CARGO_PKG_DESCRIPTION"))).unwrap();
     for s in doc::SLUICE7_SECTIONS {
         sh(&mut out, s.title);
+        if s.title == "CONFIGURATION" {
+            // The credential chain goes right after the section's first paragraph.
+            blocks(&mut out, &s.blocks[..1]);
+            for (i, (source, text)) in doc::CREDENTIAL_CHAIN.iter().enumerate() {
+                item(&mut out, &format!("{}. {source}", i + 1), text);
+            }
+            for note in doc::CREDENTIAL_NOTES {
+                para(&mut out, note);
+            }
+            blocks(&mut out, &s.blocks[1..]);
+            continue;
+        }
         blocks(&mut out, s.blocks);
         if s.title == "DESCRIPTION" {
             for (tool, what) in doc::TOOLS {
@@ -300,9 +312,29 @@ fn completion(p: &Page, shell: Shell) -> String {
     String::from_utf8(buf).expect("utf-8 completion")
 }
 
+/// The README's credential list, between its markers, from the same text as sluice(7).
+const README_BEGIN: &str = "<!-- credentials: generated from lib/cli/doc.rs by `make docs` -->\n";
+const README_END: &str = "<!-- end of credentials -->\n";
+
+fn readme_with_credentials() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let (Some(b), Some(e)) = (readme.find(README_BEGIN), readme.find(README_END)) else {
+        panic!("README.md lacks the credentials markers {README_BEGIN:?} and {README_END:?}")
+    };
+    let mut list = String::new();
+    for (i, (source, text)) in doc::CREDENTIAL_CHAIN.iter().enumerate() {
+        writeln!(list, "{}. **{source}**: {text}", i + 1).unwrap();
+    }
+    for note in doc::CREDENTIAL_NOTES {
+        writeln!(list, "\n{note}").unwrap();
+    }
+    format!("{}{README_BEGIN}{list}{}", &readme[..b], &readme[e..])
+}
+
 /// Every generated file, by path relative to the repository.
 fn generated() -> BTreeMap<PathBuf, String> {
     let mut files = BTreeMap::new();
+    files.insert(PathBuf::from("README.md"), readme_with_credentials());
     files.insert(PathBuf::from("man/sluice.7"), sluice7());
     for p in doc::pages() {
         files.insert(PathBuf::from(format!("man/{}.1", p.name)), binary_page(p));

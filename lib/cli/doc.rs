@@ -38,12 +38,12 @@ const fn env(name: &'static str, scope: Scope, text: &'static str) -> EnvVar {
     EnvVar { name, scope, text }
 }
 
-/// Every environment variable any sluice binary reads (lib/config.rs, the Swift auth module,
+/// Every environment variable any sluice binary reads (lib/config.rs, lib/credentials, the Swift auth module,
 /// lib/signals.rs). The README's configuration section must name each one (tests/docs.rs).
 pub const ENVIRONMENT: &[EnvVar] = &[
     env("AWS_ACCESS_KEY_ID", Scope::S3,
         "Access key. Together with AWS_SECRET_ACCESS_KEY it wins over the shared files, unless --profile is given."),
-    env("AWS_SECRET_ACCESS_KEY", Scope::S3, "Secret key. Secrets are read only from the environment, the shared files or credential_process, never from the command line."),
+    env("AWS_SECRET_ACCESS_KEY", Scope::S3, "Secret key. Secrets are read only from the environment, the shared files and the credential sources of CONFIGURATION in sluice(7), never from the command line."),
     env("AWS_SESSION_TOKEN", Scope::S3, "Session token for temporary credentials."),
     env("AWS_PROFILE", Scope::S3, "Profile to use when --profile is not given (default: default)."),
     env("AWS_REGION", Scope::S3, "Region to sign for; wins over AWS_DEFAULT_REGION and the profile. Without any, us-east-1 is assumed and corrected when the server names another region."),
@@ -53,7 +53,21 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     env("AWS_CA_BUNDLE", Scope::S3, "PEM file of extra CA certificates to trust (e.g. a private Ceph CA)."),
     env("AWS_SHARED_CREDENTIALS_FILE", Scope::S3, "Credentials file (default: ~/.aws/credentials)."),
     env("AWS_CONFIG_FILE", Scope::S3, "Config file (default: ~/.aws/config)."),
-    env("HOME", Scope::S3, "Locates ~/.aws and expands ~/ in ca_bundle and credential_process."),
+    env("HOME", Scope::S3, "Locates ~/.aws and expands ~/ in ca_bundle, credential_process and web_identity_token_file."),
+    env("AWS_WEB_IDENTITY_TOKEN_FILE", Scope::S3, "Web identity (EKS IRSA, other OIDC federations): file holding the token STS AssumeRoleWithWebIdentity exchanges for the credentials of AWS_ROLE_ARN; re-read at every renewal (Kubernetes rotates it). Ignored with --profile."),
+    env("AWS_ROLE_ARN", Scope::S3, "The role web identity assumes."),
+    env("AWS_ROLE_SESSION_NAME", Scope::S3, "Session name for web identity (default sluice-<unix time>)."),
+    env("AWS_ENDPOINT_URL_STS", Scope::S3, "STS endpoint for assume-role and web identity (default https://sts.REGION.amazonaws.com); wins over AWS_ENDPOINT_URL."),
+    env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", Scope::S3, "ECS task role: the path on http://169.254.170.2 the credentials come from."),
+    env("AWS_CONTAINER_CREDENTIALS_FULL_URI", Scope::S3, "Container credentials URL (EKS Pod Identity and others): https anywhere, plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23."),
+    env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", Scope::S3, "File holding the Authorization header value for the container endpoint; re-read at each fetch."),
+    env("AWS_CONTAINER_AUTHORIZATION_TOKEN", Scope::S3, "Authorization header value for the container endpoint, when no token file is named."),
+    env("AWS_EC2_METADATA_DISABLED", Scope::S3, "true: never ask the EC2 instance metadata service."),
+    env("AWS_EC2_METADATA_SERVICE_ENDPOINT", Scope::S3, "Instance metadata URL (default http://169.254.169.254); setting it allows instance metadata on a machine that does not identify as EC2."),
+    env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", Scope::S3, "IPv6: ask http://[fd00:ec2::254] instead."),
+    env("AWS_METADATA_SERVICE_TIMEOUT", Scope::S3, "Seconds each instance metadata request may take (default 1)."),
+    env("AWS_METADATA_SERVICE_NUM_ATTEMPTS", Scope::S3, "Attempts per instance metadata request (default 1)."),
+    env("SLUICE_TEST_SYSFS_ROOT", Scope::S3, "For the test suite only: a directory read instead of /sys to decide whether the machine is an EC2 instance."),
     env("ST_AUTH", Scope::Swift, "Swift v1 auth URL (with ST_USER and ST_KEY selects v1 authentication)."),
     env("ST_USER", Scope::Swift, "Swift v1 user, e.g. account:user."),
     env("ST_KEY", Scope::Swift, "Swift v1 key."),
@@ -94,7 +108,17 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("region", "Region to sign for."),
     ("endpoint_url", "Endpoint URL for every service; the nested s3 block's endpoint_url wins."),
     ("ca_bundle", "PEM file of extra CA certificates; ~/ is expanded."),
-    ("credential_process", "Command printing JSON credentials ({\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", \"SessionToken\"}), run when the profile has no keys; split like a shell command line, not run by a shell, stopped after 60 seconds."),
+    ("credential_process", "Command printing JSON credentials ({\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", \"SessionToken\", \"Expiration\"}); split like a shell command line, not run by a shell, stopped after 60 seconds; run again to renew when it gave an Expiration."),
+    ("role_arn", "The role to assume with STS AssumeRole (with source_profile or credential_source), or with web identity (with web_identity_token_file)."),
+    ("source_profile", "The profile whose credentials assume role_arn; it may itself assume a role (chains), a loop is refused."),
+    ("credential_source", "Instead of source_profile: Environment, EcsContainer or Ec2InstanceMetadata."),
+    ("role_session_name", "Session name for the assumed role (default sluice-<unix time>)."),
+    ("external_id", "ExternalId the role's trust policy asks for."),
+    ("duration_seconds", "Lifetime asked for the assumed role's credentials, 900 to 43200 (default: the role's, usually 3600)."),
+    ("mfa_serial", "Refused: an MFA code cannot be typed into a pipeline."),
+    ("web_identity_token_file", "Web identity: file holding the OIDC token (with role_arn); re-read at every renewal."),
+    ("ec2_metadata_service_endpoint", "Instance metadata URL, as AWS_EC2_METADATA_SERVICE_ENDPOINT."),
+    ("sts = / endpoint_url", "Nested sts block: STS endpoint (after AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, before the flat endpoint_url)."),
     ("s3 = / endpoint_url", "Nested s3 block: endpoint URL for S3 only."),
     ("s3 = / addressing_style", "Nested s3 block: path, virtual or auto (default: path for custom endpoints, auto for AWS)."),
 ];
@@ -174,12 +198,30 @@ pub const SLUICE7_SECTIONS: &[Section] = &[
     Section {
         title: "CONFIGURATION",
         blocks: &[
-            Block::P("The S3 tools follow aws-cli's conventions, so an existing ~/.aws setup works unchanged. Credentials: with --profile, that profile's keys; otherwise AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when set; then the profile (AWS_PROFILE, else default) in ~/.aws/credentials, then in ~/.aws/config, then the profile's credential_process. The instance metadata service is never contacted."),
+            Block::P("The S3 tools follow aws-cli's conventions, so an existing ~/.aws setup works unchanged. Credentials come from the first of these sources that applies (botocore's order), for the profile given by --profile, else AWS_PROFILE, else default; -v names the source used:"),
             Block::P("Endpoint: --endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's s3 block endpoint_url, the profile's endpoint_url, else AWS (derived from the region). Region: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1, corrected automatically when the server names another. Addressing: --addressing-style, the profile's s3 block addressing_style, else path-style for custom endpoints and automatic (virtual-hosted when the bucket name allows it) for AWS. Extra CA certificates: --ca-bundle, AWS_CA_BUNDLE, the profile's ca_bundle."),
             Block::P("The Swift tools read python-swiftclient's environment: ST_AUTH, ST_USER and ST_KEY select v1 authentication; otherwise OS_AUTH_URL with OS_USERNAME and OS_PASSWORD (or an application credential) authenticates against Keystone, v3 when any domain variable is set or the version says so, else v2.0; OS_STORAGE_URL with OS_AUTH_TOKEN skips authentication. Tokens that expire during a long upload are renewed."),
             Block::P("Secrets are never accepted on the command line, where other users could read them in the process list."),
         ],
     },
+];
+
+/// The S3 credential sources, first match wins: the one description of the order
+/// (lib/credentials/chain.rs implements it). sluice(7)'s CONFIGURATION and the README's list
+/// (between the `credentials` markers) are generated from it by `make docs`.
+pub const CREDENTIAL_CHAIN: &[(&str, &str)] = &[
+    ("Environment", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with AWS_SESSION_TOKEN; skipped when --profile is given."),
+    ("Assume-role profile", "the profile's role_arn with source_profile (another profile, chains allowed, loops refused) or credential_source = Environment, EcsContainer or Ec2InstanceMetadata; optional role_session_name, external_id, duration_seconds. STS AssumeRole, signed with the source's credentials."),
+    ("Web identity", "AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN (and AWS_ROLE_SESSION_NAME), ignored with --profile, or the profile's web_identity_token_file, role_arn and role_session_name: STS AssumeRoleWithWebIdentity, unsigned; the token file is re-read at every renewal."),
+    ("Profile", "the profile's keys in ~/.aws/credentials, then its credential_process, then its keys in ~/.aws/config."),
+    ("Container", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (ECS task role, on http://169.254.170.2) or AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity) with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE or AWS_CONTAINER_AUTHORIZATION_TOKEN."),
+    ("EC2 instance metadata", "IMDSv2 only, 1 s timeouts. Asked only when the machine identifies as EC2 (/sys/class/dmi/id/sys_vendor, board_asset_tag or product_uuid, /sys/hypervisor/uuid, as cloud-init reads them), when AWS_EC2_METADATA_SERVICE_ENDPOINT is set, or when a profile names Ec2InstanceMetadata; never with AWS_EC2_METADATA_DISABLED=true. Off EC2, missing credentials fail at once (exit 3) without probing any address."),
+];
+
+/// After the chain: STS's endpoint, and what happens when credentials expire mid-transfer.
+pub const CREDENTIAL_NOTES: &[&str] = &[
+    "STS: https://sts.REGION.amazonaws.com, or AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the profile's sts block endpoint_url, the profile's endpoint_url.",
+    "Credentials that expire are renewed from the same source while a transfer runs, when less than 10 minutes (or half their lifetime) remain; parallel workers share one renewal. A failed renewal is retried while the old credentials are valid; once they run out the transfer stops with exit 3, the multipart upload is aborted and nothing is left behind. Secrets and session tokens never appear in messages or -v output.",
 ];
 
 /// The profile-file keys and their meaning, as FILES text.

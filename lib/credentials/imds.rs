@@ -186,9 +186,11 @@ impl Provider for InstanceMetadata {
         match status {
             200 if !token.trim().is_empty() => {}
             200 => return Err(Error::config(format!("{what}: empty session token"))),
-            403 => return Err(Error::config(format!(
+            403 => {
+                return Err(Error::config(format!(
                 "{what}: HTTP 403 for a session token: the instance metadata service is turned off for this instance"
-            ))),
+            )))
+            }
             s => {
                 return Err(Error::config(format!(
                     "{what}: HTTP {s} for a session token (IMDSv2 is required; IMDSv1 is never used)"

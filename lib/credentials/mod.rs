@@ -194,7 +194,7 @@ impl CredentialCache {
             };
         }
         match provider.fetch() {
-            Ok(f) if f.expires.map_or(true, |e| e > now) => {
+            Ok(f) if f.expires.is_none_or(|e| e > now) => {
                 if self.verbose >= 1 {
                     let until =
                         f.expires.map(|e| format!(", valid until {}", crate::time::rfc3339(e))).unwrap_or_default();
