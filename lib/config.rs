@@ -426,6 +426,23 @@ mod tests {
     }
 
     #[test]
+    fn resolved_config_debug_shows_no_secret() {
+        let env = env(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secretvalue123"),
+            ("AWS_SESSION_TOKEN", "sessiontoken456"),
+        ]);
+        let c = resolve_s3(&Overrides::default(), &env, &HttpOptions::default(), 0).unwrap();
+        for d in [format!("{c:?}"), format!("{c:#?}")] {
+            assert!(
+                d.contains("AKIDEXAMPLE") && !d.contains("secretvalue123") && !d.contains("sessiontoken456"),
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
     fn missing_credentials_name_the_fix() {
         let env = env(&[("HOME", "/nonexistent"), ("AWS_EC2_METADATA_DISABLED", "true")]);
         let e = resolve_s3(&Overrides::default(), &env, &HttpOptions::default(), 0).unwrap_err();

@@ -621,3 +621,48 @@ fn no_credentials_off_ec2_never_probes_link_local_addresses() {
     }
     assert!(Path::new(&dir.join("s3ls.strace")).exists());
 }
+
+// ---- refused before any request ------------------------------------------------------------
+
+#[test]
+fn source_profile_loops_are_refused_before_any_request() {
+    let c = Cloud::new("cred-loop");
+    let sts = Sts::start(&c.env);
+    c.write_aws(
+        "config",
+        &format!(
+            "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n\
+             [profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = c\n\
+             [profile c]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = b\nsts =\n  endpoint_url = {}\n",
+            sts.endpoint()
+        ),
+    );
+    for bin in ["s3ls", "s3put"] {
+        let mut cmd = c.cmd(bin);
+        cmd.args(["--profile", "a"]).arg(if bin == "s3ls" { format!("s3://{}/", c.bucket) } else { c.url("x") });
+        let line = assert_fails(bin, &run(&mut cmd, Some(b"data")), 3);
+        assert_eq!(line, format!("{bin}: source_profile loop: a -> b -> c -> b"));
+    }
+    assert!(sts.requests().is_empty(), "STS was asked");
+    assert!(c.proxy.requests().is_empty(), "S3 was asked");
+}
+
+/// A metadata service that accepts connections and never answers: aws-cli's 1 s timeout,
+/// then one line and exit 3, never a hang.
+#[test]
+fn a_silent_instance_metadata_service_times_out() {
+    let c = Cloud::new("cred-imds-silent");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let mut ls = c.cmd("s3ls");
+    ls.arg(format!("s3://{}/", c.bucket))
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint);
+    let started = Instant::now();
+    let out = run(&mut ls, None);
+    let elapsed = started.elapsed();
+    let line = assert_fails("silent IMDS", &out, 3);
+    assert!(line.contains(&format!("instance metadata at {endpoint}")), "{line}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(c.proxy.requests().is_empty(), "S3 was asked");
+}
