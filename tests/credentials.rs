@@ -284,7 +284,7 @@ fn assume_role_chain_with_source_profile() {
     assert!(err.contains("credentials from STS AssumeRole arn:aws:iam::222222222222:role/top"), "{err}");
     // Each run: mid with the source key, then top with mid's credentials.
     let calls = sts.calls();
-    assert!(calls.len() >= 2 && calls.len() % 2 == 0, "{calls:#?}");
+    assert!(calls.len() >= 2 && calls.len().is_multiple_of(2), "{calls:#?}");
     for pair in calls.chunks(2) {
         let (mid, top) = (&pair[0], &pair[1]);
         assert_eq!(
