@@ -187,7 +187,9 @@ fn missing_credentials_name_the_fix() {
         Some(b"x"),
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("AWS_ACCESS_KEY_ID"));
+    // The message names what was tried (issue #14's wording): the environment, the profile files.
+    let err = stderr(&out);
+    assert!(err.contains("no credentials: not in the environment") && err.contains("~/.aws/credentials"), "{err}");
 }
 
 #[test]
