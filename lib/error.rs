@@ -77,6 +77,23 @@ impl ExitStatus {
 }
 
 impl ErrorKind {
+    /// The kind as the `error_kind` of a `failed` event: `data`, `usage`, `config`, `server`,
+    /// `verify`, `io`, `not_found`, `denied`, `partial` or `signal`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Data => "data",
+            ErrorKind::Usage => "usage",
+            ErrorKind::Config => "config",
+            ErrorKind::Server => "server",
+            ErrorKind::Verify => "verify",
+            ErrorKind::Io => "io",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Denied => "denied",
+            ErrorKind::Partial => "partial",
+            ErrorKind::Signal(_) => "signal",
+        }
+    }
+
     /// The process exit status for this kind, from [`EXIT_CODES`].
     pub(crate) fn exit_code(self) -> i32 {
         match self {

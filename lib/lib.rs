@@ -2,8 +2,8 @@
 //! repository describes the layers; each module below names what it owns.
 //!
 //! Layers point down only: `cli` -> `transfer` -> protocols (`sigv4`, `config`, `credentials`,
-//! `s3`, `swift`, `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `secret`, `signals`,
-//! `records`) -> `sys`, the only module allowed `unsafe`.
+//! `s3`, `swift`, `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `run`,
+//! `metrics`, `secret`, `signals`, `records`) -> `sys`, the only module allowed `unsafe`.
 #![deny(unsafe_code)]
 
 // The system layer: the only `unsafe` (raw stdio, signals, the /proc scan).
@@ -13,7 +13,9 @@ pub mod sys;
 // Core types.
 pub mod error;
 pub mod log;
+pub mod metrics;
 pub mod records;
+pub mod run;
 pub mod secret;
 pub mod signals;
 pub mod time;

@@ -102,6 +102,13 @@ pub fn rfc3339(t: SystemTime) -> String {
     format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.y, c.mo, c.d, c.h, c.mi, c.s)
 }
 
+/// RFC 3339 in UTC to the millisecond, for log lines: `2026-11-21T03:00:00.123Z`.
+pub fn rfc3339_millis(t: SystemTime) -> String {
+    let c = civil(t);
+    let ms = t.duration_since(UNIX_EPOCH).map(|d| d.subsec_millis()).unwrap_or(0);
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ms:03}Z", c.y, c.mo, c.d, c.h, c.mi, c.s)
+}
+
 /// IMF-fixdate, the HTTP date form: `Wed, 21 Oct 2015 07:28:00 GMT`.
 pub fn http_date(t: SystemTime) -> String {
     let c = civil(t);

@@ -9,6 +9,10 @@ complete -c s3get -l retries -d 'Retries per request on 5xx, 429, timeouts and t
 complete -c s3get -s j -l jobs -d 'Ranged GETs in flight for a large object (1: a single sequential stream)' -r
 complete -c s3get -l chunk-size -d 'Bytes per ranged GET (64K to 1G); objects no larger than this take one request' -r
 complete -c s3get -l range -d 'Only these bytes of each object: START-END (inclusive), START- or -LAST' -r
+complete -c s3get -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c s3get -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c s3get -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3get -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3get -s V -l version -d 'Print version'

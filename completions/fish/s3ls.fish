@@ -14,6 +14,10 @@ complete -c s3ls -l min-size -d 'Only objects of at least this size (e.g. 1, 10M
 complete -c s3ls -l max-size -d 'Only objects of at most this size' -r
 complete -c s3ls -l delimiter -d 'List one level: keys are grouped at this separator into common prefixes (usually /)' -r
 complete -c s3ls -l page-size -d 'Keys per listing request (the server may return fewer; default: the server\'s, 1,000 on S3)' -r
+complete -c s3ls -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c s3ls -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c s3ls -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3ls -s l -l long -d 'Long format: last-modified time, size, ETag, URL'
 complete -c s3ls -l json -d 'One JSON object per line'

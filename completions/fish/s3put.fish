@@ -18,6 +18,10 @@ complete -c s3put -l sse-kms-key-id -d 'KMS key for --sse aws:kms' -r
 complete -c s3put -l content-type -d 'Content-Type of the object' -r
 complete -c s3put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
+complete -c s3put -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c s3put -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c s3put -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3put -l uniform-parts -d 'Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size'
 complete -c s3put -l create-bucket -d 'Create the bucket first if it does not exist'

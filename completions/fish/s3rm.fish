@@ -6,6 +6,10 @@ complete -c s3rm -l ca-bundle -d 'PEM file of extra CA certificates to trust, e.
 complete -c s3rm -l connect-timeout -d 'Seconds to wait for a connection' -r
 complete -c s3rm -l timeout -d 'Seconds of silence tolerated while sending or receiving (an idle timeout, not a deadline)' -r
 complete -c s3rm -l retries -d 'Retries per request on 5xx, 429, timeouts and throttling (408, S3 SlowDown and RequestTimeout) and connection errors, with exponential backoff and jitter' -r
+complete -c s3rm -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c s3rm -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c s3rm -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3rm -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3rm -s 0 -l null -d 'Standard input holds NUL-terminated raw URLs (s3ls -0) instead of escaped lines'
 complete -c s3rm -l uploads -d 'Abort the multipart uploads listed on standard input by `s3ls --uploads`'

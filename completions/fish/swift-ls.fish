@@ -12,6 +12,10 @@ complete -c swift-ls -l newer-than -d 'Only objects last modified at or after th
 complete -c swift-ls -l min-size -d 'Only objects of at least this size (e.g. 1, 10M, 1G; binary units)' -r
 complete -c swift-ls -l max-size -d 'Only objects of at most this size' -r
 complete -c swift-ls -l page-size -d 'Names per listing request (Swift\'s maximum is 10000; smaller values test pagination)' -r
+complete -c swift-ls -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c swift-ls -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c swift-ls -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c swift-ls -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c swift-ls -s l -l long -d 'Long format: size, last modified (UTC), ETag and name'
 complete -c swift-ls -l json -d 'One JSON object per line'

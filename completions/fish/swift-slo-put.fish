@@ -11,6 +11,10 @@ complete -c swift-slo-put -l meta -d 'User metadata stored as X-Object-Meta-KEY 
 complete -c swift-slo-put -l content-type -d 'Content-Type of the object' -r
 complete -c swift-slo-put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
+complete -c swift-slo-put -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''
+json\t''"
+complete -c swift-slo-put -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
+complete -c swift-slo-put -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c swift-slo-put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c swift-slo-put -l leave-segments -d 'Keep the segments of an SLO this upload replaces'
 complete -c swift-slo-put -l create-container -d 'Create the container if it does not exist'

@@ -6,11 +6,54 @@ use crate::http::{HttpOptions, Retry};
 use crate::s3::S3Client;
 use crate::swift::{AuthConfig, SwiftClient};
 use crate::transfer::{self, Destination, OnFail, Options, PartPlan, Summary, Uploader};
-use crate::{Error, Result};
+use crate::{log, metrics, run, Error, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Logs and metrics: the same flags on every binary (`cli::main` applies them).
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct ReportArgs {
+    /// Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = log::Format::Text, env = "SLUICE_LOG_FORMAT",
+          hide_env_values = true, hide_default_value = true, help_heading = "Reporting")]
+    pub log_format: log::Format,
+    /// At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter's textfile collector
+    #[arg(long, value_name = "FILE", env = "SLUICE_METRICS_FILE", hide_env_values = true, help_heading = "Reporting")]
+    pub metrics_file: Option<PathBuf>,
+    /// The job label of the metrics (default: the tool's name)
+    #[arg(long, value_name = "NAME", env = "SLUICE_METRICS_JOB", hide_env_values = true, help_heading = "Reporting")]
+    pub metrics_job: Option<String>,
+}
+
+impl ReportArgs {
+    /// The same settings from the environment alone (when the command line is unusable).
+    pub(crate) fn from_env() -> ReportArgs {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        ReportArgs {
+            log_format: match std::env::var("SLUICE_LOG_FORMAT").as_deref() {
+                Ok("json") => log::Format::Json,
+                _ => log::Format::Text,
+            },
+            metrics_file: var("SLUICE_METRICS_FILE").map(PathBuf::from),
+            metrics_job: var("SLUICE_METRICS_JOB").map(|v| v.to_string_lossy().into_owned()),
+        }
+    }
+
+    /// Where `tool`'s metrics go, if anywhere.
+    pub(crate) fn metrics_config(&self, tool: &str) -> Result<Option<metrics::Config>> {
+        let Some(path) = &self.metrics_file else { return Ok(None) };
+        if path.file_name().is_none() {
+            return Err(Error::usage(format!("--metrics-file {}: name a file, not a directory", path.display())));
+        }
+        let job = self.metrics_job.clone().unwrap_or_else(|| tool.to_string());
+        if job.is_empty() {
+            return Err(Error::usage("--metrics-job: the job name must not be empty"));
+        }
+        Ok(Some(metrics::Config { path: path.clone(), job, tool: tool.to_string() }))
+    }
+}
 
 /// Timeouts and retries: the same flags on every binary that talks to a server (S3 and Swift).
 #[derive(Args, Clone, Debug)]
@@ -131,20 +174,38 @@ pub(crate) struct UploadArgs {
 }
 
 impl UploadArgs {
+    /// What an uploader reads, for its `started` event: `input` (stdin or command; only the
+    /// command's program name, its arguments may be anything).
+    pub(crate) fn input(&self, target: run::Target) -> run::Target {
+        match self.command.first() {
+            None => target.field("input", "stdin"),
+            Some(prog) => target.field("input", "command").field("command", prog.as_str()),
+        }
+    }
+
     /// Uploads the input (stdin, or the command's output) to `dest` with the engine, in parts
-    /// of `plan`, `jobs` at a time; progress shows on a terminal even without --progress.
+    /// of `plan`, `jobs` at a time; progress shows on a terminal even without --progress (in
+    /// the text format). Writes the `started` event with the part plan first, and records the
+    /// result (`etag`, `parts`, `verified`) for `completed`.
     /// (`--no-abort-downstream` is applied by `cli::main`, for every tool alike.)
     pub(crate) fn upload(&self, dest: Arc<dyn Destination>, jobs: u16, plan: PartPlan, verbose: u8) -> Result<Summary> {
         use std::io::IsTerminal;
-        let progress = self.progress || std::io::stderr().is_terminal();
+        run::started(&[("plan", plan.describe(jobs))]);
+        let progress = self.progress || (!log::is_json() && std::io::stderr().is_terminal());
         let engine = Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None };
         let up = Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() };
-        transfer::run_upload(dest, up)
+        let summary = transfer::run_upload(dest, up)?;
+        run::set_bytes(summary.bytes);
+        run::set("etag", summary.etag.clone());
+        run::set("parts", summary.parts);
+        // Every upload is verified before it counts as stored.
+        run::set("verified", true);
+        Ok(summary)
     }
 
     /// Prints the `--json` result on stdout, or on stderr when `--tee` puts the data on stdout.
     pub(crate) fn print_result(&self, result: serde_json::Value) -> Result<()> {
-        super::print_result(&result.to_string(), self.tee)
+        super::print_result(&result, self.tee)
     }
 }
 

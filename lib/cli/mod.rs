@@ -22,43 +22,74 @@ pub mod swift_ls;
 pub mod swift_slo_put;
 
 use crate::error::{Error, ErrorKind, Result, EXIT_CODES};
+use crate::run::{self, Failure, Target};
 use crate::{log, signals};
+use args::ReportArgs;
+use clap::FromArgMatches;
 
 /// One binary: its flags (the clap struct implementing this) and what it does once they are
-/// parsed. Its name, description and man page parts are in [`registry`].
+/// parsed. Its name, description and man page parts are in [`registry`]. The struct flattens
+/// [`ReportArgs`] (`--log-format`, `--metrics-file`), which [`main`] applies.
 pub trait Tool: clap::Parser {
     /// Whether standard output carries a stream the next stage must not trust after a failure
     /// (s3get, swift-get, rdbcheck). Such a tool tells the reader of its stdout when it fails,
     /// and on SIGINT, SIGTERM, SIGHUP or an upstream SIGUSR2 it does that and exits at once.
-    /// (The uploaders handle their signals inside the engine, to abort the upload first.)
     const WRITES_STREAM: bool = false;
+
+    /// Whether the tool cleans up after an abort signal (the uploaders: the engine aborts the
+    /// upload first; see [`signals`]). Every other tool exits at once on those signals.
+    const CLEANS_UP_ON_SIGNALS: bool = false;
+
+    /// Whether `run` writes the `started` event itself, once it knows more than its flags say
+    /// (the uploaders' part plan); otherwise [`main`] writes it before `run`.
+    const ANNOUNCES_START: bool = false;
 
     /// Whether `--no-abort-downstream` was given.
     fn no_abort_downstream(&self) -> bool {
         false
     }
 
+    /// What the run works on, for the `started`, `completed` and `failed` events.
+    fn target(&self) -> Target {
+        Target::default()
+    }
+
     /// Does the work.
     fn run(&self) -> Result<()>;
 
     /// Says on stderr how the run ended and returns the exit status. By default: nothing on
-    /// success, one line for an error, and nothing when the reader of stdout went away (as `cat`).
+    /// success, one line for an error in the text format (the `failed` event carries it in
+    /// JSON), and nothing when the reader of stdout went away (as `cat`).
     fn finish(&self, result: Result<()>) -> i32 {
         report(result)
     }
 }
 
-/// The `main` of every binary: parse, run, report, exit.
+/// The `main` of every binary: parse, run, report, exit. Every run writes one `started` and
+/// one `completed` or `failed` event, and the metrics file when asked ([`run`]).
 pub fn main<T: Tool>() -> ! {
     let tool: T = parse_args();
     if tool.no_abort_downstream() {
         signals::disable_abort_downstream();
     }
-    if T::WRITES_STREAM {
-        // Before any thread exists, so every thread inherits the blocked signals.
-        signals::exit_on_signals();
+    // Before any thread exists, so every thread inherits the signal mask.
+    if T::CLEANS_UP_ON_SIGNALS {
+        signals::catch_aborts();
+    } else {
+        signals::exit_on_signals(T::WRITES_STREAM);
     }
-    let result = tool.run();
+    run::begin(tool.target());
+    if !T::ANNOUNCES_START {
+        run::started(&[]);
+    }
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tool.run())) {
+        Ok(r) => r,
+        Err(_) => panicked::<T>(),
+    };
+    if !run::claim() {
+        // A signal thread is ending the run (and the process) with its own status.
+        park_forever();
+    }
     if T::WRITES_STREAM {
         if let Err(e) = &result {
             if !e.is_closed_stdout() {
@@ -67,49 +98,121 @@ pub fn main<T: Tool>() -> ! {
             }
         }
     }
-    std::process::exit(tool.finish(result))
+    let failure = result.as_ref().err().map(Failure::of);
+    let code = tool.finish(result);
+    run::conclude(code, failure, false);
+    std::process::exit(code)
 }
 
-/// Prints the error (one line, prefixed with the program name) and returns its exit status.
+/// A panic in `run` (the hook already printed it): a stream writer still tells its reader,
+/// and the run ends as failed with Rust's panic status, 101.
+fn panicked<T: Tool>() -> ! {
+    if !run::claim() {
+        park_forever();
+    }
+    if T::WRITES_STREAM {
+        signals::abort_downstream();
+    }
+    run::conclude(PANIC_STATUS, Some(Failure::other("panic", "internal error (a bug in sluice; see above)")), false);
+    std::process::exit(PANIC_STATUS)
+}
+
+const PANIC_STATUS: i32 = 101;
+
+/// For a thread that lost [`run::claim`]: the winner exits the process.
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Prints the error (one line, prefixed with the program name) in the text format and returns
+/// its exit status; in JSON the `failed` event says it.
 pub fn report(result: Result<()>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
             // A closed stdout already ended the pipeline on purpose: exit like `cat` would.
             if !e.is_closed_stdout() {
-                log::note(&e);
+                log::Event::error("failed", &e).text_only().emit();
             }
             e.exit_code()
         }
     }
 }
 
+/// Applies `--log-format`, names the tool, notes `--metrics-file`, and in JSON turns panic
+/// messages into events.
+fn apply_report_args(name: &str, r: &ReportArgs) -> Result<()> {
+    log::set_tool(name);
+    log::set_format(r.log_format);
+    if r.log_format == log::Format::Json {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            log::Event::error("panic", format!("thread '{thread}' panicked{at}: {what}")).emit();
+        }));
+    }
+    run::set_metrics(r.metrics_config(name)?);
+    Ok(())
+}
+
 /// Parses the command line like `clap::Parser::parse`, but a bad command line is reported on
 /// ONE line ("s3ls: invalid value 'x' for '--page-size <N>': ... (see --help)") with exit
-/// status 2, like every other error; --help and --version print as usual.
+/// status 2, like every other error, as a `failed` event in JSON and in the metrics file;
+/// --help and --version print as usual (they are not runs).
 pub(crate) fn parse_args<T: clap::Parser>() -> T {
-    match T::try_parse() {
-        Ok(args) => args,
-        Err(e) => {
-            use clap::error::ErrorKind as K;
-            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
-                e.exit();
+    let name = T::command().get_name().to_string();
+    let parsed = T::command().try_get_matches().and_then(|mut m| {
+        let report = ReportArgs::from_arg_matches(&m)?;
+        let tool = T::from_arg_matches_mut(&mut m)?;
+        Ok((tool, report))
+    });
+    let e = match parsed {
+        Ok((tool, report)) => match apply_report_args(&name, &report) {
+            Ok(()) => return tool,
+            Err(e) => {
+                usage_failure(&e.to_string());
             }
-            let text = e.render().to_string();
-            // clap spreads one error over several lines (missing arguments on the next one,
-            // then a tip and the usage): keep everything before the usage, on one line.
-            let msg: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            let msg = msg.join(" ");
-            let msg = msg.strip_prefix("error:").unwrap_or(&msg).trim();
-            log::note(format!("{msg} (see --help)"));
-            std::process::exit(ErrorKind::Usage.exit_code());
-        }
+        },
+        Err(e) => e.format(&mut T::command()),
+    };
+    use clap::error::ErrorKind as K;
+    if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
+        e.exit();
     }
+    // Whatever of --log-format and --metrics-file the bad command line still gives.
+    let report = T::command()
+        .ignore_errors(true)
+        .try_get_matches()
+        .ok()
+        .and_then(|m| ReportArgs::from_arg_matches(&m).ok())
+        .unwrap_or_else(ReportArgs::from_env);
+    let _ = apply_report_args(&name, &report);
+    let text = e.render().to_string();
+    // clap spreads one error over several lines (missing arguments on the next one,
+    // then a tip and the usage): keep everything before the usage, on one line.
+    let msg: Vec<&str> =
+        text.lines().take_while(|l| !l.starts_with("Usage:")).map(str::trim).filter(|l| !l.is_empty()).collect();
+    let msg = msg.join(" ");
+    let msg = msg.strip_prefix("error:").unwrap_or(&msg).trim();
+    usage_failure(&format!("{msg} (see --help)"))
+}
+
+/// Ends a run whose command line was refused: `failed` (exit status 2), metrics, exit.
+fn usage_failure(msg: &str) -> ! {
+    let code = ErrorKind::Usage.exit_code();
+    run::begin(Target::default());
+    if run::claim() {
+        run::conclude(code, Some(Failure::of(&Error::usage(msg))), true);
+    }
+    std::process::exit(code)
 }
 
 /// The EXIT STATUS text shared by every binary's help (the man pages render [`EXIT_CODES`]).
@@ -134,11 +237,13 @@ pub(crate) fn after_help(preface: &[&str], examples: &str) -> String {
     s
 }
 
-/// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data.
-pub(crate) fn print_result(line: &str, to_stderr: bool) -> Result<()> {
+/// Prints a one-line result (--json) on stdout, or on stderr when stdout carries data (there,
+/// in JSON, as a `result` event holding it).
+pub(crate) fn print_result(result: &serde_json::Value, to_stderr: bool) -> Result<()> {
     use std::io::Write;
+    let line = result.to_string();
     if to_stderr {
-        eprintln!("{line}");
+        log::Event::info("result", "result").field("result", result.clone()).raw_text(line).emit();
         return Ok(());
     }
     let mut out = std::io::stdout().lock();

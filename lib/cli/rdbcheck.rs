@@ -1,13 +1,15 @@
 //! `rdbcheck`: flags, help text, and its run: validate while passing through, then warnings,
 //! the summary and the JSON report, also on failure.
 
+use super::args::ReportArgs;
 use super::Tool;
-use crate::error::{Error, ErrorKind, Result};
-use crate::rdb::{Options, Report, Validator};
+use crate::error::{Error, Result};
+use crate::log::{self, Event};
+use crate::rdb::{Checksum, Options, Report, Validator};
+use crate::run::{self, Failure, Target};
 use clap::Parser;
 use std::cell::OnceCell;
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 
@@ -128,6 +130,9 @@ pub struct Args {
     #[arg(long)]
     pub(crate) no_abort_downstream: bool,
 
+    #[command(flatten)]
+    pub(crate) report_args: ReportArgs,
+
     /// The validation report, kept for `finish` (also after a failure).
     #[arg(skip)]
     report: OnceCell<Report>,
@@ -138,6 +143,14 @@ impl Tool for Args {
 
     fn no_abort_downstream(&self) -> bool {
         self.no_abort_downstream
+    }
+
+    fn target(&self) -> Target {
+        let t = match self.input() {
+            Some(p) => Target::new(p.display().to_string()).field("input", p.display().to_string()),
+            None => Target::new("standard input").field("input", "stdin"),
+        };
+        t.field("check_only", self.check_only)
     }
 
     fn run(&self) -> Result<()> {
@@ -160,50 +173,76 @@ impl Tool for Args {
     }
 
     /// Warnings, the summary, the error and the JSON report, in that order; nothing at all when
-    /// the reader of stdout went away (as `cat`).
+    /// the reader of stdout went away (as `cat`). In JSON the error is the `failed` event's.
     fn finish(&self, res: Result<()>) -> i32 {
         if res.as_ref().is_err_and(Error::is_closed_stdout) {
             return super::report(res);
         }
         let report = self.report.get();
-        let mut stderr = std::io::stderr().lock();
         if let Some(r) = report {
+            record(r);
             if !self.quiet {
                 for w in &r.warnings {
-                    let _ = writeln!(stderr, "rdbcheck: warning: {w}");
+                    Event::warn("message", w).text(format!("warning: {w}")).emit();
                 }
                 if r.warnings_total > r.warnings.len() as u64 {
                     let more = r.warnings_total - r.warnings.len() as u64;
-                    let _ = writeln!(stderr, "rdbcheck: warning: … and {more} more warnings");
+                    let msg = format!("… and {more} more warnings");
+                    Event::warn("message", &msg).text(format!("warning: {msg}")).emit();
                 }
             }
             if self.verbose {
                 for line in r.summary().lines() {
-                    let _ = writeln!(stderr, "rdbcheck: {line}");
+                    log::note(line);
                 }
             }
         }
         let mut code = match &res {
             Ok(()) => 0,
             Err(e) => {
-                let _ = writeln!(stderr, "rdbcheck: {e}");
+                Event::error("failed", e).text_only().emit();
                 e.exit_code()
             }
         };
         if let (Some(path), Some(r)) = (&self.json, report) {
             let json = r.to_json(res.is_ok(), res.as_ref().err().map(|e| e.message()));
-            let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
-            let written =
-                if path.as_os_str() == "-" { stderr.write_all(text.as_bytes()) } else { std::fs::write(path, text) };
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            let written = if path.as_os_str() == "-" {
+                Event::info("report", "report").field("report", json).raw_text(text).emit();
+                Ok(())
+            } else {
+                std::fs::write(path, text + "\n")
+            };
             if let Err(e) = written {
-                let _ = writeln!(stderr, "rdbcheck: writing the JSON report to {}: {e}", path.display());
+                let err = Error::io(format!("writing the JSON report to {}", path.display()), e);
                 if code == 0 {
-                    code = ErrorKind::Io.exit_code();
+                    code = err.exit_code();
+                    run::set_failure(Failure::of(&err));
+                    Event::error("failed", &err).text_only().emit();
+                } else {
+                    log::Event::error("message", &err).emit();
                 }
             }
         }
         code
     }
+}
+
+/// What the run found, for `completed` and `failed`: the bytes, the RDB version, the keys and
+/// the state of the checksum.
+fn record(r: &Report) {
+    run::set_bytes(r.total_bytes);
+    run::set("magic", r.magic.as_str());
+    run::set("rdb_version", r.version);
+    run::set("keys", r.keys);
+    let checksum = match r.checksum {
+        Checksum::Unknown => "not-reached",
+        Checksum::Absent => "absent",
+        Checksum::Disabled => "disabled",
+        Checksum::Verified(_) => "ok",
+    };
+    run::set("checksum", checksum);
+    run::set("warnings", r.warnings_total);
 }
 
 impl Args {

@@ -1,7 +1,8 @@
 //! s3get: flags and the download loop.
 
-use super::args::S3Args;
+use super::args::{ReportArgs, S3Args};
 use super::Tool;
+use crate::run::{self, Target};
 use crate::s3::get::{download, ByteRange, GetOptions};
 use crate::s3::S3Url;
 use crate::sys::stdio;
@@ -56,10 +57,21 @@ pub struct Args {
     /// Only these bytes of each object: START-END (inclusive), START- or -LAST
     #[arg(long, value_name = "START-END", allow_hyphen_values = true, help_heading = "Download")]
     pub(crate) range: Option<ByteRange>,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 impl Tool for Args {
     const WRITES_STREAM: bool = true;
+
+    fn target(&self) -> Target {
+        let describe = match &self.urls[..] {
+            [one] => crate::log::printable(one),
+            many => format!("{} objects", many.len()),
+        };
+        Target::new(describe).field("urls", self.urls.clone())
+    }
 
     /// Runs s3get: every URL is checked before the first byte is written.
     fn run(&self) -> Result<()> {
@@ -69,10 +81,13 @@ impl Tool for Args {
         }
         let client = Arc::new(self.s3.client()?);
         let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range };
-        let mut out = stdio::stdout();
-        for url in &urls {
+        let mut out = run::Counting(stdio::stdout());
+        let mut md5 = true;
+        for (i, url) in urls.iter().enumerate() {
             let start = Instant::now();
             let s = download(&client, url, &mut out, &opts)?;
+            md5 &= s.md5_verified;
+            run::set("objects", i + 1);
             if self.s3.net.verbose >= 1 {
                 let secs = start.elapsed().as_secs_f64().max(1e-3);
                 crate::log::note(format!(
@@ -85,6 +100,8 @@ impl Tool for Args {
                 ));
             }
         }
+        // The weakest check any object had: the length, or also its MD5.
+        run::set("verified", if md5 { "md5" } else { "length" });
         Ok(())
     }
 }

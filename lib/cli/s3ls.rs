@@ -1,10 +1,11 @@
 //! s3ls: flags, output formats and the listing loop.
 
-use super::args::S3Args;
+use super::args::{ReportArgs, S3Args};
 use super::Tool;
 use crate::cli::filter::FilterArgs;
 use crate::http::unquote_etag;
 use crate::records::RecordWriter;
+use crate::run::{self, Target};
 use crate::s3::list::{Entry, ListOptions};
 use crate::s3::responses::{BucketEntry, ObjectEntry, UploadEntry};
 use crate::s3::S3Url;
@@ -89,6 +90,9 @@ pub struct Args {
     /// Keys per listing request (the server may return fewer; default: the server's, 1,000 on S3)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = "Listing")]
     pub(crate) page_size: Option<u32>,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 /// Column widths of `-l`: 13 digits hold 5 TiB; 38 characters hold an MD5 with "-10000".
@@ -186,6 +190,13 @@ impl<W: Write> Printer<W> {
 }
 
 impl Tool for Args {
+    fn target(&self) -> Target {
+        match &self.url {
+            Some(u) => Target::new(crate::log::printable(u)).field("url", u.as_str()),
+            None => Target::new("buckets").field("url", serde_json::Value::Null),
+        }
+    }
+
     /// Runs s3ls: validates every flag before the first request, then streams the listing.
     // `while let` rather than `for`: the loop asks the lister whether its page is used up.
     #[allow(clippy::while_let_on_iterator)]
@@ -218,11 +229,14 @@ impl Tool for Args {
             // S3 sorts buckets by name; Garage does not. Sorted output diffs well.
             let mut buckets = client.list_buckets()?;
             buckets.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut entries = 0u64;
             for b in buckets {
                 if filter.key_matches(&b.name) {
+                    entries += 1;
                     p.bucket(&b)?;
                 }
             }
+            run::set("entries", entries);
             return p.w.flush();
         };
         p.bucket = url.bucket.clone();
@@ -239,6 +253,7 @@ impl Tool for Args {
                 }
                 if lister.page_exhausted() {
                     p.w.flush()?;
+                    tally(shown, listed, bytes);
                 }
             }
         } else {
@@ -269,6 +284,7 @@ impl Tool for Args {
                 // Hand each page to the reader before waiting for the next one.
                 if lister.page_exhausted() {
                     p.w.flush()?;
+                    tally(shown, listed, bytes);
                 }
             }
             if self.s3.net.verbose >= 1 {
@@ -283,6 +299,15 @@ impl Tool for Args {
         if self.uploads && self.s3.net.verbose >= 1 {
             crate::log::note(format!("{shown} of {listed} uploads shown"));
         }
-        p.w.flush()
+        p.w.flush()?;
+        tally(shown, listed, bytes);
+        Ok(())
     }
+}
+
+/// The listing so far, for the run's result: entries shown, entries listed, bytes shown.
+fn tally(shown: u64, listed: u64, bytes: u64) {
+    run::set("entries", shown);
+    run::set("listed", listed);
+    run::set_bytes(bytes);
 }

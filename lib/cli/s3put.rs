@@ -1,8 +1,9 @@
 //! s3put's flags.
 
-use super::args::{key_value, S3Args, UploadArgs};
+use super::args::{key_value, ReportArgs, S3Args, UploadArgs};
 use super::Tool;
 use crate::config::Provider;
+use crate::run::Target;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
 use crate::s3::{upload::S3Destination, S3Url};
 use crate::transfer::PartPlan;
@@ -90,11 +91,20 @@ pub struct Args {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) upload: UploadArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 impl Tool for Args {
+    const CLEANS_UP_ON_SIGNALS: bool = true;
+    const ANNOUNCES_START: bool = true;
+
     fn no_abort_downstream(&self) -> bool {
         self.upload.no_abort_downstream
+    }
+
+    fn target(&self) -> Target {
+        self.upload.input(Target::new(crate::log::printable(&self.url)).field("url", self.url.as_str()))
     }
 
     fn run(&self) -> Result<()> {

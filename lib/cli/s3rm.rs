@@ -1,8 +1,9 @@
 //! s3rm: flags, reading URLs, batching deletes and aborts.
 
-use super::args::S3Args;
+use super::args::{ReportArgs, S3Args};
 use super::Tool;
 use crate::records::{escape, RecordReader, RecordWriter};
+use crate::run::{self, Target};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
 use crate::s3::S3Url;
 use crate::sys::stdio;
@@ -60,6 +61,9 @@ pub struct Args {
     /// Print (to stdout, in s3ls's format) what would be deleted or aborted, and do nothing
     #[arg(short = 'n', long, help_heading = "Input")]
     pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 /// Where the URLs come from: the arguments, or standard input's records.
@@ -98,6 +102,15 @@ fn object_url(rec: &str, whence: &str) -> Result<S3Url> {
 }
 
 impl Tool for Args {
+    fn target(&self) -> Target {
+        let t = match &self.urls[..] {
+            [] => Target::new("standard input").field("input", "stdin"),
+            [one] => Target::new(crate::log::printable(one)).field("urls", self.urls.clone()),
+            many => Target::new(format!("{} objects", many.len())).field("urls", self.urls.clone()),
+        };
+        t.field("uploads", self.uploads).field("dry_run", self.dry_run)
+    }
+
     /// Runs s3rm.
     fn run(&self) -> Result<()> {
         if self.uploads && !self.urls.is_empty() {
@@ -160,6 +173,14 @@ struct Stats {
     failed: u64,
 }
 
+impl Stats {
+    /// The counts so far, for the run's result (also when a later batch fails).
+    fn record(&self) {
+        run::set("deleted", self.deleted);
+        run::set("failed", self.failed);
+    }
+}
+
 #[derive(Default)]
 struct Batch {
     bucket: Option<String>,
@@ -190,15 +211,17 @@ impl Batch {
                 dry.write(&format!("s3://{bucket}/{}", dry.name(k)))?;
             }
             stats.deleted += keys.len() as u64;
+            stats.record();
             return Ok(());
         };
         let r = deleter.delete(&bucket, &keys)?;
         for e in &r.errors {
             let code = if e.code.is_empty() { String::new() } else { format!("{}: ", e.code) };
-            log::note(format!("s3://{bucket}/{}: not deleted: {code}{}", escape(&e.key), e.message));
+            log::warn(format!("s3://{bucket}/{}: not deleted: {code}{}", escape(&e.key), e.message));
         }
         stats.deleted += r.deleted as u64;
         stats.failed += r.errors.len() as u64;
+        stats.record();
         Ok(())
     }
 }
@@ -233,12 +256,16 @@ fn abort_uploads<W: Write>(
             Ok(()) => done += 1,
             Err(e) if e.code() == Some("NoSuchBucket") || e.kind() == ErrorKind::Denied => return Err(e),
             Err(e) => {
-                log::note(format!("{url} upload {id}: not aborted: {}", e.message()));
+                log::warn(format!("{url} upload {id}: not aborted: {}", e.message()));
                 failed += 1;
             }
         }
+        run::set("aborted", done);
+        run::set("failed", failed);
     }
     dry.flush()?;
+    run::set("aborted", done);
+    run::set("failed", failed);
     if args.s3.net.verbose >= 1 {
         log::note(format!(
             "{done} upload(s) {}, {failed} failed",

@@ -1,7 +1,8 @@
 //! swift-get's flags.
 
-use super::args::{SwiftArgs, AUTH_HELP};
+use super::args::{ReportArgs, SwiftArgs, AUTH_HELP};
 use super::Tool;
+use crate::run::{self, Target};
 use crate::swift::get;
 use crate::Result;
 use clap::Parser;
@@ -33,17 +34,32 @@ pub struct Args {
     /// Print a JSON summary (size, etag, verified) on stderr at the end
     #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 impl Tool for Args {
     const WRITES_STREAM: bool = true;
 
+    fn target(&self) -> Target {
+        let url = format!("swift://{}/{}", self.container, self.object);
+        Target::new(crate::log::printable(&url))
+            .field("url", url)
+            .field("container", self.container.as_str())
+            .field("object", self.object.as_str())
+    }
+
     fn run(&self) -> Result<()> {
         let client = self.swift.client()?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        let mut out = run::Counting(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()));
         let s = get::get(&client, &self.container, &self.object, &mut out)?;
+        run::set_bytes(s.bytes);
+        run::set("etag", s.etag.as_str());
+        run::set("verified", s.verified);
         if self.json {
-            crate::log::note(serde_json::json!({ "size": s.bytes, "etag": s.etag, "verified": s.verified }));
+            let result = serde_json::json!({ "size": s.bytes, "etag": s.etag, "verified": s.verified });
+            crate::log::Event::info("result", "result").field("result", result.clone()).text(result.to_string()).emit();
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! swift-ls's flags.
 
-use super::args::{SwiftArgs, AUTH_HELP};
+use super::args::{ReportArgs, SwiftArgs, AUTH_HELP};
 use super::filter::{Filter, FilterArgs};
 use super::Tool;
+use crate::run::{self, Target};
 use crate::swift::list::{self, Item};
 use crate::swift::split_path;
 use crate::{Error, Result};
@@ -52,9 +53,19 @@ pub struct Args {
     /// Names per listing request (Swift's maximum is 10000; smaller values test pagination)
     #[arg(long, hide = true, default_value_t = 10_000)]
     pub(crate) page_size: usize,
+
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 impl Tool for Args {
+    fn target(&self) -> Target {
+        match &self.path {
+            Some(p) => Target::new(crate::log::printable(p)).field("path", p.as_str()),
+            None => Target::new("containers").field("path", serde_json::Value::Null),
+        }
+    }
+
     fn run(&self) -> Result<()> {
         let filter = self.filter.build(SystemTime::now())?;
         let (container, prefix) = match self.path.as_deref() {
@@ -72,10 +83,15 @@ impl Tool for Args {
         let client = self.swift.client()?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let end = if self.null { b'\0' } else { b'\n' };
+        let (mut entries, mut bytes) = (0u64, 0u64);
         list::for_each(&client, container, prefix, self.delimiter, self.page_size, |item| {
             if !passes(&item, &filter) {
                 return Ok(());
             }
+            entries += 1;
+            bytes += item.bytes;
+            run::set("entries", entries);
+            run::set_bytes(bytes);
             let line = if self.json {
                 serde_json::json!({
                     "name": item.name, "bytes": item.bytes, "hash": item.hash, "last_modified": item.last_modified,

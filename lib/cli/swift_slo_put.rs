@@ -1,7 +1,8 @@
 //! swift-slo-put's flags.
 
-use super::args::{key_value, SwiftArgs, UploadArgs, AUTH_HELP};
+use super::args::{key_value, ReportArgs, SwiftArgs, UploadArgs, AUTH_HELP};
 use super::Tool;
+use crate::run::{self, Target};
 use crate::swift::client::Info;
 use crate::swift::{SwiftDestination, UploadOptions};
 use crate::transfer::PartPlan;
@@ -73,11 +74,22 @@ pub struct Args {
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) upload: UploadArgs,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 }
 
 impl Tool for Args {
+    const CLEANS_UP_ON_SIGNALS: bool = true;
+    const ANNOUNCES_START: bool = true;
+
     fn no_abort_downstream(&self) -> bool {
         self.upload.no_abort_downstream
+    }
+
+    fn target(&self) -> Target {
+        let url = format!("swift://{}/{}", self.container, self.object);
+        let t = Target::new(crate::log::printable(&url)).field("url", url);
+        self.upload.input(t.field("container", self.container.as_str()).field("object", self.object.as_str()))
     }
 
     fn run(&self) -> Result<()> {
@@ -86,6 +98,7 @@ impl Tool for Args {
         let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, self.upload_options()?)?);
         dest.prepare(self.create_container)?;
         let summary = self.upload.upload(dest.clone(), self.jobs, plan, self.swift.net.verbose)?;
+        run::set("segment_container", dest.segment_container());
         dest.delete_old_segments();
         if self.json {
             self.upload.print_result(serde_json::json!({

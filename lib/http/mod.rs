@@ -127,7 +127,7 @@ impl Client {
         let mut attempts = Attempts::new(self.retry);
         loop {
             if self.verbose >= 2 {
-                log::note(format!("{what} (attempt {})", attempts.failures() + 1));
+                log::debug(format!("{what} (attempt {})", attempts.failures() + 1));
             }
             let err = match attempt() {
                 Ok(v) => return Ok(v),
@@ -136,9 +136,7 @@ impl Client {
                 Err(Failure::Transient(e)) => e,
             };
             let Some(pause) = attempts.failed() else { return Err(attempts.gave_up(err)) };
-            if self.verbose >= 1 {
-                log::note(format!("{}; retry {} in {:.1}s", err.message(), attempts.failures(), pause.as_secs_f64()));
-            }
+            retry_event(what, &err, &attempts, pause, self.verbose >= 1);
             std::thread::sleep(pause);
         }
     }
@@ -166,6 +164,28 @@ impl Client {
             r.send_bytes(req.body)
         }
     }
+}
+
+/// The `retry` event: what failed, how, which attempt, and the pause before the next. JSON
+/// always has it; the text format shows it under -v (`text`).
+pub(crate) fn retry_event(what: &str, err: &Error, attempts: &Attempts, pause: Duration, text: bool) {
+    let mut e = log::Event::warn(
+        "retry",
+        format!("{}; retry {} in {:.1}s", err.message(), attempts.failures(), pause.as_secs_f64()),
+    )
+    .text_if(text)
+    .field("what", what)
+    .field("error", err.message())
+    .field("attempt", attempts.failures())
+    .field("max_attempts", attempts.max())
+    .field("delay_seconds", log::round_ms(pause.as_secs_f64()));
+    if let Some(code) = err.code() {
+        e = e.field("error_code", code);
+    }
+    if let Some(status) = err.status() {
+        e = e.field("http_status", status);
+    }
+    e.emit();
 }
 
 /// Whether an HTTP status is worth retrying as such (S3 error codes refine this).

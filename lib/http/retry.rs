@@ -50,6 +50,11 @@ impl Attempts {
         (self.failures < self.policy.max_attempts).then(|| self.policy.delay(self.failures))
     }
 
+    /// Total attempts allowed.
+    pub fn max(&self) -> u32 {
+        self.policy.max_attempts
+    }
+
     /// Failures counted so far; after the first attempt, the retries made.
     pub fn failures(&self) -> u32 {
         self.failures

@@ -139,6 +139,8 @@ impl<'a, 'w> Input<'a, 'w> {
                 }
                 Ok(n) => {
                     self.end += n;
+                    // The run's running byte count (a signal may end it before the report).
+                    crate::run::add_bytes(n as u64);
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -164,10 +164,17 @@ impl Ctx<'_> {
         let Some(pause) = attempts.failed() else {
             return Err(attempts.gave_up(Error::server(format!("GET {}: {cut}", self.url))));
         };
-        if self.client.verbose() >= 1 {
-            let at = at.map(|p| format!(" at byte {p}")).unwrap_or_default();
-            crate::log::note(format!("GET {}: {cut}; resuming{at}", self.url));
-        }
+        let at_text = at.map(|p| format!(" at byte {p}")).unwrap_or_default();
+        let what = format!("GET {}", self.url);
+        crate::log::Event::warn("retry", format!("{what}: {cut}; resuming{at_text}"))
+            .text_if(self.client.verbose() >= 1)
+            .field("what", what)
+            .field("error", cut)
+            .field("attempt", attempts.failures())
+            .field("max_attempts", attempts.max())
+            .field("delay_seconds", crate::log::round_ms(pause.as_secs_f64()))
+            .field("resume_at", at)
+            .emit();
         std::thread::sleep(pause);
         Ok(())
     }

@@ -6,8 +6,8 @@ use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
 use super::url::S3Url;
 use crate::error::{Error, Result};
 use crate::http::encoding::base64;
-use crate::log;
 use crate::transfer::{Destination, Part};
+use crate::{log, run};
 use md5::{Digest as _, Md5};
 use std::sync::Mutex;
 
@@ -146,15 +146,20 @@ impl Destination for S3Destination {
         let Some(id) = self.upload_id() else { return };
         match self.client.abort_multipart(&self.url.bucket, &self.url.key, &id) {
             Ok(()) => {
+                run::cleanup("upload_aborted", true);
                 if self.client.verbose() >= 1 {
                     log::note(format!("aborted the multipart upload of {}", self.url));
                 }
             }
-            Err(e) => log::note(format!(
-                "could not abort the multipart upload of {} (upload id {id}): {}; abort it with `s3ls --uploads | s3rm --uploads`",
-                self.url,
-                e.message()
-            )),
+            Err(e) => {
+                run::cleanup("upload_aborted", false);
+                run::cleanup("upload_id", id.as_str());
+                log::warn(format!(
+                    "could not abort the multipart upload of {} (upload id {id}): {}; abort it with `s3ls --uploads | s3rm --uploads`",
+                    self.url,
+                    e.message()
+                ))
+            }
         }
     }
 }
@@ -162,8 +167,12 @@ impl Destination for S3Destination {
 impl S3Destination {
     /// Deletes the stored object after a failed verification (best effort, reported).
     fn discard(&self) {
-        if let Err(e) = self.client.delete_object(&self.url.bucket, &self.url.key) {
-            log::note(format!("could not delete {} after failed verification: {}", self.url, e.message()));
+        match self.client.delete_object(&self.url.bucket, &self.url.key) {
+            Ok(()) => run::cleanup("object_deleted", true),
+            Err(e) => {
+                run::cleanup("object_deleted", false);
+                log::warn(format!("could not delete {} after failed verification: {}", self.url, e.message()));
+            }
         }
     }
 }

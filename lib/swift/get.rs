@@ -132,9 +132,15 @@ fn stream(
         let Some(pause) = attempts.failed() else {
             return Err(attempts.gave_up(Error::server(format!("{name}: {cut}"))));
         };
-        if client.verbose() >= 1 {
-            log::note(format!("{name}: {cut}; resuming"));
-        }
+        log::Event::warn("retry", format!("{name}: {cut}; resuming"))
+            .text_if(client.verbose() >= 1)
+            .field("what", format!("GET {name}"))
+            .field("error", cut.as_str())
+            .field("attempt", attempts.failures())
+            .field("max_attempts", attempts.max())
+            .field("delay_seconds", log::round_ms(pause.as_secs_f64()))
+            .field("resume_at", pos)
+            .emit();
         std::thread::sleep(pause);
     }
 }

@@ -8,6 +8,7 @@ use super::slo::{self, Entry, Stored};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Request;
 use crate::log::{self, printable};
+use crate::run;
 use crate::transfer::{Destination, Part};
 use md5::{Digest as _, Md5};
 use std::collections::HashSet;
@@ -194,7 +195,7 @@ impl SwiftDestination {
                 match self.client.delete_object(&c, &o, true, Some(CLEANUP_DEADLINE)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => log::note(format!("could not delete the old sub-manifest {}: {}", s.name, e.message())),
+                    Err(e) => log::warn(format!("could not delete the old sub-manifest {}: {}", s.name, e.message())),
                 }
             } else {
                 plain.push((c, o));
@@ -202,7 +203,7 @@ impl SwiftDestination {
         }
         let failed = self.client.delete_paths(&plain, CLEANUP_DEADLINE);
         if let Some((p, why)) = failed.first() {
-            log::note(format!("could not delete {} old segment(s), e.g. {p}: {why}", failed.len()));
+            log::warn(format!("could not delete {} old segment(s), e.g. {p}: {why}", failed.len()));
         } else if self.client.verbose() >= 1 {
             log::note(format!("deleted {} old segment(s) of the replaced object", old.len()));
         }
@@ -222,19 +223,22 @@ impl SwiftDestination {
             Ok(())
         });
         if let Err(e) = listed {
-            log::note(format!("could not list the old DLO segments under {manifest}: {}", e.message()));
+            log::warn(format!("could not list the old DLO segments under {manifest}: {}", e.message()));
             return;
         }
         let failed = self.client.delete_paths(&paths, CLEANUP_DEADLINE);
         if let Some((p, why)) = failed.first() {
-            log::note(format!("could not delete {} old DLO segment(s), e.g. {p}: {why}", failed.len()));
+            log::warn(format!("could not delete {} old DLO segment(s), e.g. {p}: {why}", failed.len()));
         }
     }
 
     fn discard(&self, meta: &ObjectMeta) {
-        if let Err(e) = self.client.delete_object(&self.container, &self.object, meta.slo, Some(CLEANUP_DEADLINE)) {
-            if e.kind() != ErrorKind::NotFound {
-                log::note(format!("could not delete {} after failed verification: {}", self.describe(), e.message()));
+        match self.client.delete_object(&self.container, &self.object, meta.slo, Some(CLEANUP_DEADLINE)) {
+            Ok(()) => run::cleanup("object_deleted", true),
+            Err(e) if e.kind() == ErrorKind::NotFound => run::cleanup("object_deleted", true),
+            Err(e) => {
+                run::cleanup("object_deleted", false);
+                log::warn(format!("could not delete {} after failed verification: {}", self.describe(), e.message()));
             }
         }
     }
@@ -256,7 +260,7 @@ impl Destination for SwiftDestination {
         match self.client.container_policy(&self.seg_container) {
             Ok(p) => {
                 if policy.is_some() && p != policy {
-                    log::note(format!(
+                    log::warn(format!(
                         "segment container {} has storage policy {} but {} has {}: segments stay on the former",
                         self.seg_container,
                         p.unwrap_or_default(),
@@ -378,7 +382,8 @@ impl Destination for SwiftDestination {
             if let Ok(meta) = self.client.head_object(&self.container, &self.object) {
                 if meta.slo && meta.etag.eq_ignore_ascii_case(&etag) {
                     // Only the manifest: its segments are deleted below.
-                    let _ = self.client.delete_object(&self.container, &self.object, false, Some(CLEANUP_DEADLINE));
+                    let gone = self.client.delete_object(&self.container, &self.object, false, Some(CLEANUP_DEADLINE));
+                    run::cleanup("object_deleted", gone.is_ok());
                 }
             }
         }
@@ -388,8 +393,10 @@ impl Destination for SwiftDestination {
         }
         let paths: Vec<(String, String)> = names.iter().map(|n| (self.seg_container.clone(), n.clone())).collect();
         let failed = self.client.delete_paths(&paths, CLEANUP_DEADLINE);
+        run::cleanup("segments_deleted", names.len() - failed.len());
+        run::cleanup("segments_left", failed.len());
         if let Some((p, why)) = failed.first() {
-            log::note(format!(
+            log::warn(format!(
                 "could not delete {} uploaded segment(s) (e.g. {p}: {why}); remove them with: swift delete {} --prefix {}",
                 failed.len(),
                 self.seg_container,

@@ -1,28 +1,69 @@
-//! Signal primitives: a recording handler, the thread signal mask, a sigwait thread, `_exit`
-//! and `kill`. What each signal means to sluice is decided in [`crate::signals`].
+//! Signal primitives: a recording handler with a watcher thread, the thread signal mask, a
+//! sigwait thread, `_exit`, `kill` and signal names. What each signal means to sluice is
+//! decided in [`crate::signals`].
 //!
-//! The recording handler only stores the signal number in an atomic; the main thread notices
+//! The recording handler stores the first signal number in an atomic; the main thread notices
 //! it (a blocking read returns EINTR because the handler is installed without SA_RESTART, and
-//! every wait in the engine polls) and cleans up with ordinary code. A second signal while the
-//! cleanup runs ends the process at once.
+//! every wait in the engine polls) and cleans up with ordinary code. The handler also writes
+//! the signal and its count into a pipe, so a watcher thread can act with ordinary code too
+//! (end a run that has nothing to clean up yet; end it at once on a second signal). Without
+//! the watcher, or from a third signal on, the handler ends the process at once itself.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::io::Read;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 static RECORDED: AtomicI32 = AtomicI32::new(0);
+static COUNT: AtomicU32 = AtomicU32::new(0);
+/// The write end of the watcher's pipe, or -1.
+static WAKE: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn record_signal(sig: libc::c_int) {
-    if RECORDED.swap(sig, Ordering::SeqCst) != 0 {
-        // Second signal: the user insists.
+    let _ = RECORDED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    let fd = WAKE.load(Ordering::SeqCst);
+    if fd >= 0 && n <= 2 {
+        let msg = [sig as u8, n as u8];
+        // SAFETY: write(2) is async-signal-safe; `msg` is a live 2-byte buffer and `fd` the
+        // non-blocking write end of a pipe that is never closed. A full pipe drops the note.
+        unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
+    } else if n >= 2 {
+        // The user insists (and nobody is listening, or not fast enough).
         exit_now(128 + sig);
     }
 }
 
 /// Installs the recording handler for `sigs`, without SA_RESTART so that blocking reads
-/// return EINTR. A second signal ends the process at once with status 128 + its number.
-pub fn record(sigs: &[i32]) {
+/// return EINTR, and starts a watcher thread (with `sigs` blocked, so the signals still
+/// interrupt the calling thread) that calls `on_signal(sig, n)` for the first and second
+/// signal, n being 1 or 2. If the watcher cannot be started, a second signal ends the process
+/// at once with status 128 + its number.
+pub(crate) fn record(sigs: &[i32], on_signal: fn(i32, u32)) {
+    if let Ok((mut rx, tx)) = std::io::pipe() {
+        // SAFETY: fcntl on a descriptor we own, with plain integer arguments.
+        let nonblocking = unsafe {
+            let flags = libc::fcntl(tx.as_raw_fd(), libc::F_GETFL);
+            flags >= 0 && libc::fcntl(tx.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+        };
+        let watcher = nonblocking.then(|| {
+            with_blocked(sigs, || {
+                std::thread::Builder::new().name("signal-watcher".into()).spawn(move || {
+                    let mut msg = [0u8; 2];
+                    // Each note is one atomic 2-byte write; read_exact retries EINTR.
+                    while rx.read_exact(&mut msg).is_ok() {
+                        on_signal(i32::from(msg[0]), u32::from(msg[1]));
+                    }
+                })
+            })
+        });
+        if let Some(Ok(_)) = watcher {
+            // The write end lives as long as the process: the handler may use it any time.
+            WAKE.store(tx.into_raw_fd(), Ordering::SeqCst);
+        }
+    }
     for &sig in sigs {
         // SAFETY: `sa` is a zero-initialised sigaction (a valid value: empty mask, no flags)
-        // whose handler only swaps an atomic and may call _exit, both async-signal-safe;
+        // whose handler only uses atomics, write(2) and _exit, all async-signal-safe;
         // sigaction copies the struct before returning.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
@@ -99,6 +140,19 @@ pub(crate) fn wait_on_thread(sigs: &[i32], on_signal: fn(i32)) {
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes any int and never returns; skipping destructors is the point.
     unsafe { libc::_exit(code) }
+}
+
+/// A signal's name for messages: `SIGTERM`, or `signal N`.
+pub fn name(sig: i32) -> String {
+    match sig {
+        libc::SIGINT => "SIGINT".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGHUP => "SIGHUP".into(),
+        libc::SIGPIPE => "SIGPIPE".into(),
+        libc::SIGUSR1 => "SIGUSR1".into(),
+        libc::SIGUSR2 => "SIGUSR2".into(),
+        s => format!("signal {s}"),
+    }
 }
 
 /// Sends `sig` to `pid`. False when it could not (the process is gone, or EPERM).

@@ -15,7 +15,7 @@ use crate::log;
 use crate::signals;
 use crate::units::human;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,7 +94,10 @@ fn read_full(src: &mut dyn Source, buf: &mut [u8], dest: &dyn Destination) -> Re
         }
         match src.read(&mut buf[filled..]) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            Ok(n) => {
+                filled += n;
+                crate::run::add_bytes(n as u64);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io("reading the input", e)),
         }
@@ -117,12 +120,7 @@ impl Progress {
             return;
         }
         self.last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        let mut err = io::stderr().lock();
-        let _ = write!(err, "\r{}: {} read, {}/s   ", log::prog(), human(bytes), human((bytes as f64 / secs) as u64));
-        if force {
-            let _ = writeln!(err);
-        }
+        log::progress(bytes, self.start.elapsed().as_secs_f64(), force);
     }
 }
 
@@ -260,7 +258,7 @@ fn multipart(
         match r {
             Ok(p) => {
                 if verbose >= 2 {
-                    log::note(format!("part {number} stored ({})", human(p.size)));
+                    log::debug(format!("part {number} stored ({})", human(p.size)));
                 }
                 parts.push(p)
             }

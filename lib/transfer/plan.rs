@@ -29,6 +29,18 @@ impl PartPlan {
         let size = need.max(min).div_ceil(MIB) * MIB;
         Self::uniform(size, max_parts)
     }
+    /// The plan for the `started` event: first part size, growth, limits, concurrency.
+    pub(crate) fn describe(&self, jobs: u16) -> serde_json::Value {
+        let unless_max = |n: u32| (n != u32::MAX).then_some(n);
+        serde_json::json!({
+            "part_size": self.initial,
+            "grow_every": unless_max(self.grow_every),
+            "max_part_size": self.max_part.max(self.initial),
+            "max_parts": unless_max(self.max_parts),
+            "jobs": jobs,
+        })
+    }
+
     pub(crate) fn size_of(&self, number: u32) -> u64 {
         let tier = (number.saturating_sub(1) / self.grow_every.max(1)).min(40);
         self.initial.saturating_mul(1u64 << tier).min(self.max_part.max(self.initial))

@@ -44,7 +44,7 @@ impl Tee for StdoutTee {
         match self.out.write_all(data).and_then(|_| self.out.flush()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && self.mode == OnFail::Continue => {
-                crate::log::note("the downstream reader closed the pipe; continuing the upload (--onfail continue)");
+                crate::log::warn("the downstream reader closed the pipe; continuing the upload (--onfail continue)");
                 self.reader_gone = true;
                 Ok(())
             }

@@ -26,7 +26,11 @@ fn stream_is_bad(e: &Error) -> bool {
 /// Uploads the input to `dest`. On any failure or abort signal nothing is left behind; with
 /// `--tee`, a bad stream is also reported to the reader of stdout (abort-downstream).
 pub(crate) fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Summary> {
-    signals::catch_aborts();
+    // From here on an abort signal is the engine's to clean up (cli::main caught them).
+    if !signals::engine_takes_signals() {
+        let sig = signals::pending().unwrap_or(libc::SIGTERM);
+        return Err(Error::new(ErrorKind::Signal(sig), signals::reason(sig)));
+    }
     let mut source: Box<dyn Source> =
         if up.command.is_empty() { Box::new(stdio::stdin()) } else { Box::new(CommandSource::spawn(&up.command)?) };
     let mut tee = up.tee.map(StdoutTee::new);
@@ -45,7 +49,7 @@ pub(crate) fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Sum
         Ok(summary) => Ok(summary),
         Err(e) if tee.mode() == OnFail::Continue && !stream_is_bad(&e) => {
             // This store failed; the others downstream still get the whole stream.
-            crate::log::note(format!("{e}; passing the rest of the stream through (--onfail continue)"));
+            crate::log::warn(format!("{e}; passing the rest of the stream through (--onfail continue)"));
             match pass_through(source.as_mut(), tee) {
                 Ok(()) => Err(e),
                 Err(bad) => {
