@@ -41,6 +41,34 @@ impl ReportArgs {
         }
     }
 
+    /// The settings of a command line clap refused: the environment's, overridden by whatever
+    /// `--log-format`, `--metrics-file` and `--metrics-job` (`--flag V` or `--flag=V`) appear
+    /// before a `--`, so that even a usage error is reported as asked.
+    pub(crate) fn from_raw_args(argv: &[String]) -> ReportArgs {
+        let mut r = ReportArgs::from_env();
+        let mut it = argv.iter().take_while(|a| a.as_str() != "--");
+        while let Some(arg) = it.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (arg.as_str(), None),
+            };
+            if !["--log-format", "--metrics-file", "--metrics-job"].contains(&flag) {
+                continue;
+            }
+            let Some(value) = inline.or_else(|| it.next().cloned()) else { break };
+            match flag {
+                "--log-format" => {
+                    if let Ok(f) = <log::Format as clap::ValueEnum>::from_str(&value, false) {
+                        r.log_format = f;
+                    }
+                }
+                "--metrics-file" => r.metrics_file = Some(PathBuf::from(value)),
+                _ => r.metrics_job = Some(value),
+            }
+        }
+        r
+    }
+
     /// Where `tool`'s metrics go, if anywhere.
     pub(crate) fn metrics_config(&self, tool: &str) -> Result<Option<metrics::Config>> {
         let Some(path) = &self.metrics_file else { return Ok(None) };
@@ -259,5 +287,23 @@ impl SwiftArgs {
 
     pub fn client(&self) -> Result<SwiftClient> {
         SwiftClient::new(self.auth()?, self.http_options(), self.net.verbose)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_flags_are_found_in_a_refused_command_line() {
+        let argv: Vec<String> =
+            ["--page-size", "0", "--log-format=json", "--metrics-file", "m.prom", "--", "--metrics-job", "x"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let r = ReportArgs::from_raw_args(&argv);
+        assert_eq!(r.log_format, log::Format::Json);
+        assert_eq!(r.metrics_file, Some(PathBuf::from("m.prom")));
+        assert_eq!(r.metrics_job, None);
     }
 }

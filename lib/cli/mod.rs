@@ -187,14 +187,10 @@ pub(crate) fn parse_args<T: clap::Parser>() -> T {
     if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand) {
         e.exit();
     }
-    // Whatever of --log-format and --metrics-file the bad command line still gives.
-    let report = T::command()
-        .ignore_errors(true)
-        .try_get_matches()
-        .ok()
-        .and_then(|m| ReportArgs::from_arg_matches(&m).ok())
-        .unwrap_or_else(ReportArgs::from_env);
-    let _ = apply_report_args(&name, &report);
+    // Whatever of --log-format and --metrics-file the bad command line still gives (clap
+    // stops at the first error, so they are looked for in the raw arguments).
+    let argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let _ = apply_report_args(&name, &ReportArgs::from_raw_args(&argv));
     let text = e.render().to_string();
     // clap spreads one error over several lines (missing arguments on the next one,
     // then a tip and the usage): keep everything before the usage, on one line.

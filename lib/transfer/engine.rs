@@ -85,8 +85,15 @@ fn interrupted(sig: i32, dest: &dyn Destination) -> Error {
     Error::new(ErrorKind::Signal(sig), format!("{why}: upload of {} aborted, nothing stored", dest.describe()))
 }
 
-/// Fills `buf` from the source; returns fewer bytes than `buf.len()` only at EOF.
-fn read_full(src: &mut dyn Source, buf: &mut [u8], dest: &dyn Destination) -> Result<usize> {
+/// Fills `buf` from the source; returns fewer bytes than `buf.len()` only at EOF. `before`:
+/// the bytes read before this buffer, for progress while a slow stream fills a part.
+fn read_full(
+    src: &mut dyn Source,
+    buf: &mut [u8],
+    dest: &dyn Destination,
+    progress: &mut Progress,
+    before: u64,
+) -> Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         if let Some(sig) = signals::pending() {
@@ -97,6 +104,7 @@ fn read_full(src: &mut dyn Source, buf: &mut [u8], dest: &dyn Destination) -> Re
             Ok(n) => {
                 filled += n;
                 crate::run::add_bytes(n as u64);
+                progress.tick(before + filled as u64, false);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::io("reading the input", e)),
@@ -136,13 +144,13 @@ pub(crate) fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts:
 
     // Read up to two parts before deciding: a stream that fits in one part is a single PUT.
     let mut first = vec![0u8; plan.size_of(1) as usize];
-    let n1 = read_full(src, &mut first, d)?;
+    let n1 = read_full(src, &mut first, d, &mut progress, 0)?;
     first.truncate(n1);
     tee(&mut opts, &first)?;
     let mut second = Vec::new();
     if n1 as u64 == plan.size_of(1) {
         second = vec![0u8; plan.size_of(2) as usize];
-        let n2 = read_full(src, &mut second, d)?;
+        let n2 = read_full(src, &mut second, d, &mut progress, n1 as u64)?;
         second.truncate(n2);
         tee(&mut opts, &second)?;
     }
@@ -307,7 +315,7 @@ fn multipart(
         };
         let size = plan.size_of(next) as usize;
         buf.resize(size, 0);
-        let n = match read_full(src, &mut buf, d) {
+        let n = match read_full(src, &mut buf, d, progress, total) {
             Ok(n) => n,
             Err(e) => {
                 failure = Some(e);
