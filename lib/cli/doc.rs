@@ -26,6 +26,8 @@ pub enum Scope {
     Swift,
     /// Every stage of a pipeline: abort propagation.
     Pipeline,
+    /// Every tool: the log format and the metrics file.
+    Reporting,
 }
 
 pub struct EnvVar {
@@ -98,6 +100,9 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     env("OS_CACERT", Scope::Swift, "PEM file of extra CA certificates to trust."),
     env("SLUICE_PIPELINE_ABORT", Scope::Pipeline,
         "Set to 0 (or no, off, false) to never signal the reader of standard output when the stream turns out bad; the same as --no-abort-downstream. See PIPELINE SAFETY."),
+    env("SLUICE_LOG_FORMAT", Scope::Reporting, "text (the default) or json: the format of every line on standard error, as --log-format. See LOGGING AND MONITORING in sluice(7)."),
+    env("SLUICE_METRICS_FILE", Scope::Reporting, "Write Prometheus metrics to this file at exit, as --metrics-file."),
+    env("SLUICE_METRICS_JOB", Scope::Reporting, "The job label of the metrics, as --metrics-job (default: the tool's name)."),
 ];
 
 /// Keys of ~/.aws/config profiles (and of ~/.aws/credentials, where aws-cli also reads them).
@@ -186,6 +191,25 @@ pub const TOOLS: &[(&str, &str)] = &{
     out
 };
 
+/// LOGGING AND MONITORING, in sluice(7): the JSON events and the metrics file (lib/log.rs,
+/// lib/run.rs, lib/metrics.rs).
+const LOGGING: Section = Section {
+    title: "LOGGING AND MONITORING",
+    blocks: &[
+        Block::P("Every tool writes its messages to standard error, never to standard output. --log-format json (or SLUICE_LOG_FORMAT=json) makes every line it writes there one JSON object, for a log pipeline; the default, text, prints \"TOOL: message\" lines as a person reads them. Each object has time (RFC 3339, UTC, milliseconds), tool, level (debug, info, warn, error), event, message and pid, then the event's fields. Secrets, session tokens and authentication headers never appear, in either format."),
+        Block::Item("started", "The run began: what it works on (url or urls, container and object, path, input: stdin or command with the command's program name) and, for the uploaders, the part plan (plan: part_size, grow_every, max_part_size, max_parts, jobs)."),
+        Block::Item("progress", "Only with --progress, at most once a second: bytes read so far, seconds, rate in bytes per second."),
+        Block::Item("retry", "A request failed and is retried (or a download resumes): what, error, error_code and http_status when known, attempt, max_attempts, delay_seconds. In text these lines show under -v."),
+        Block::Item("completed", "The run succeeded: bytes, seconds, and what the tool knows: for the uploaders etag, parts (0 for a single PUT) and verified; for the downloads verified (how: length, md5, segments); for the listings entries; for s3rm deleted and failed; for rdbcheck rdb_version, keys, checksum (ok, absent, disabled, not-reached) and warnings."),
+        Block::Item("failed", "The run failed: error, error_kind (data, usage, config, server, verify, io, not_found, denied, partial, signal, panic), exit_code, error_code and http_status when the server gave them, signal for a signal, bytes and seconds so far, and cleanup: what was cleaned up (upload_aborted, segments_deleted, segments_left, object_deleted, downstream_signalled)."),
+        Block::Item("result, report", "A --json result that goes to standard error (swift-get, an uploader with --tee, rdbcheck --json -), under result or report."),
+        Block::Item("message", "Any other line: -v notes, warnings, -vv request details (panic: an internal error)."),
+        Block::P("Every run writes exactly one started and then exactly one completed or failed, also when it is refused at the command line, interrupted by a signal or aborted by an upstream stage."),
+        Block::P("--metrics-file FILE (or SLUICE_METRICS_FILE) writes, at exit, a Prometheus text-format file for node_exporter's textfile collector, replaced atomically (a temporary file in the same directory, then a rename). Its gauges carry the labels job (--metrics-job, default the tool's name) and tool: sluice_last_success (1 or 0), sluice_last_attempt_timestamp_seconds, sluice_last_success_timestamp_seconds, sluice_last_duration_seconds and sluice_last_bytes. After a failure the file keeps the last success time of the file it replaces, so an alert on time() - sluice_last_success_timestamp_seconds catches a backup that has not succeeded for a day, whatever ran since. A metrics file that cannot be written is a warning; it never fails a successful transfer."),
+        Block::Code("- alert: BackupNotSucceeding\n  expr: time() - sluice_last_success_timestamp_seconds{job=\"valkey\"} > 26*3600"),
+    ],
+};
+
 /// sluice(7)'s own sections, between DESCRIPTION and the generated ENVIRONMENT.
 pub const SLUICE7_SECTIONS: &[Section] = &[
     Section {
@@ -204,6 +228,7 @@ pub const SLUICE7_SECTIONS: &[Section] = &[
             Block::P("Secrets are never accepted on the command line, where other users could read them in the process list."),
         ],
     },
+    LOGGING,
 ];
 
 /// The S3 credential sources, first match wins: the one description of the order

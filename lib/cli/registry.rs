@@ -52,13 +52,13 @@ macro_rules! page {
 /// Every tool, in SEE ALSO order.
 #[rustfmt::skip]
 pub(crate) const REGISTRY: &[Page] = &[
-    page!("s3put", s3put, env: [S3, Pipeline], see_also: ["aws(1)", "rclone(1)"], sections: ""),
-    page!("s3ls", s3ls, env: [S3], see_also: ["aws(1)"], sections: ""),
-    page!("s3get", s3get, env: [S3, Pipeline], see_also: ["aws(1)", "rclone(1)"], sections: ""),
-    page!("s3rm", s3rm, env: [S3], see_also: ["aws(1)"], sections: ""),
-    page!("swift-slo-put", swift_slo_put, env: [Swift, Pipeline], see_also: ["swift(1)"], sections: ""),
-    page!("swift-ls", swift_ls, env: [Swift], see_also: ["swift(1)"], sections: ""),
-    page!("swift-get", swift_get, env: [Swift, Pipeline], see_also: ["swift(1)"], sections: ""),
-    page!("rdbcheck", rdbcheck, env: [Pipeline], see_also: ["redis-check-rdb(1)", "valkey-check-rdb(1)"],
+    page!("s3put", s3put, env: [S3, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3ls", s3ls, env: [S3, Reporting], see_also: ["aws(1)"], sections: ""),
+    page!("s3get", s3get, env: [S3, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3rm", s3rm, env: [S3, Reporting], see_also: ["aws(1)"], sections: ""),
+    page!("swift-slo-put", swift_slo_put, env: [Swift, Pipeline, Reporting], see_also: ["swift(1)"], sections: ""),
+    page!("swift-ls", swift_ls, env: [Swift, Reporting], see_also: ["swift(1)"], sections: ""),
+    page!("swift-get", swift_get, env: [Swift, Pipeline, Reporting], see_also: ["swift(1)"], sections: ""),
+    page!("rdbcheck", rdbcheck, env: [Pipeline, Reporting], see_also: ["redis-check-rdb(1)", "valkey-check-rdb(1)"],
           sections: super::rdbcheck::AFTER_LONG_HELP),
 ];
