@@ -568,6 +568,29 @@ fn swift_tools_report_success_failure_and_sigterm() {
     assert!(!swift_list(&segs).iter().any(|n| n.starts_with("victim/")), "segments left behind");
     assert!(!swift_list(&c).contains(&"victim".to_string()));
     assert_eq!(Metrics::read(&prom).get("sluice_last_success_timestamp_seconds"), success_at);
+
+    // Keystone v3 with -vv: neither the password nor the token (Fernet: "gAAAA...") is logged.
+    let password = swift_var("SLUICE_TEST_KEYSTONE_PASSWORD");
+    let mut ls = common::hermetic_cmd(bin_path("swift-ls"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ST_") || k.starts_with("OS_") {
+            ls.env_remove(k);
+        }
+    }
+    ls.env("OS_AUTH_URL", swift_var("SLUICE_TEST_KEYSTONE_URL"))
+        .env("OS_USERNAME", swift_var("SLUICE_TEST_KEYSTONE_USER"))
+        .env("OS_PASSWORD", &password)
+        .env("OS_PROJECT_NAME", swift_var("SLUICE_TEST_KEYSTONE_PROJECT"))
+        .env("OS_USER_DOMAIN_NAME", swift_var("SLUICE_TEST_KEYSTONE_DOMAIN"))
+        .env("OS_PROJECT_DOMAIN_NAME", swift_var("SLUICE_TEST_KEYSTONE_DOMAIN"))
+        .env("OS_IDENTITY_API_VERSION", "3")
+        .args(["-vv", "--log-format", "json"]);
+    let out = run(&mut ls, None);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let (_, _, evs) = completed(&err, "swift-ls");
+    assert!(evs.iter().any(|e| e["level"] == "debug"), "{err}");
+    no_secrets(&[&out.stdout, &out.stderr], &[&password, "gAAAA"]);
 }
 
 /// `sh -c SCRIPT` with the sluice binaries first on PATH and the test Garage's credentials.
@@ -682,4 +705,53 @@ fn usage_errors_and_an_unwritable_metrics_file() {
     let out = run(env.cmd("s3ls").args(["--metrics-file", "/nonexistent-dir/x.prom", &format!("s3://{bucket}")]), None);
     assert!(out.status.success());
     assert!(text(&out.stderr).starts_with("s3ls: cannot write the metrics file"), "{}", text(&out.stderr));
+}
+
+/// rdbcheck reading from `sh -c 'head -c 5000 FILE; exec sleep 60'`: the producer stays alive,
+/// silent, until the test kills it or rdbcheck.
+fn rdbcheck_behind_a_stalled_producer() -> (Child, Child) {
+    let rdb = Path::new(common::REPO).join("tests/data/rdb/redis-6.2.16-full-lru.rdb");
+    let mut producer = Command::new("sh")
+        .arg("-c")
+        .arg(format!("head -c 5000 '{}'; exec sleep 60", rdb.display()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rdbcheck = common::bare_cmd("rdbcheck")
+        .args(["--log-format", "json"])
+        .stdin(Stdio::from(producer.stdout.take().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until rdbcheck has read what there is (the started event is written before that).
+    std::thread::sleep(Duration::from_millis(300));
+    (producer, rdbcheck)
+}
+
+#[test]
+fn rdbcheck_upstream_killed_and_sigterm() {
+    // The producer is killed mid-stream: a truncated RDB, exit 1.
+    let (mut producer, rdbcheck) = rdbcheck_behind_a_stalled_producer();
+    producer.kill().unwrap();
+    producer.wait().unwrap();
+    let out = finish(rdbcheck);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (_, f, _) = failed(&err, "rdbcheck", 1);
+    assert_eq!(f["error_kind"], "data", "{err}");
+    assert_eq!(f["bytes"], 5000, "{err}");
+    assert_eq!(f["checksum"], "not-reached", "{err}");
+
+    // SIGTERM while it waits for more: exit 143, one failed event.
+    let (mut producer, rdbcheck) = rdbcheck_behind_a_stalled_producer();
+    unsafe { libc::kill(rdbcheck.id() as i32, libc::SIGTERM) };
+    let out = finish(rdbcheck);
+    producer.kill().unwrap();
+    producer.wait().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    let (_, f, _) = failed(&err, "rdbcheck", 143);
+    assert_eq!(f["signal"], "SIGTERM", "{err}");
+    assert_eq!(f["bytes"], 5000, "{err}");
 }

@@ -180,7 +180,7 @@ impl Tool for Args {
         }
         let report = self.report.get();
         if let Some(r) = report {
-            record(r);
+            record(r, res.is_ok());
             if !self.quiet {
                 for w in &r.warnings {
                     Event::warn("message", w).text(format!("warning: {w}")).emit();
@@ -229,9 +229,12 @@ impl Tool for Args {
 }
 
 /// What the run found, for `completed` and `failed`: the bytes, the RDB version, the keys and
-/// the state of the checksum.
-fn record(r: &Report) {
-    run::set_bytes(r.total_bytes);
+/// the state of the checksum. After a failure the report has no total, so the bytes are the
+/// running count of what was read.
+fn record(r: &Report, ok: bool) {
+    if ok {
+        run::set_bytes(r.total_bytes);
+    }
     run::set("magic", r.magic.as_str());
     run::set("rdb_version", r.version);
     run::set("keys", r.keys);
