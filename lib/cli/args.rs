@@ -16,7 +16,7 @@ use std::time::Duration;
 #[derive(Args, Clone, Debug, Default)]
 pub(crate) struct ReportArgs {
     /// Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))
-    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = log::Format::Text, env = "SLUICE_LOG_FORMAT",
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true, default_value_t = log::Format::Text, env = "SLUICE_LOG_FORMAT",
           hide_env_values = true, hide_default_value = true, help_heading = "Reporting")]
     pub log_format: log::Format,
     /// At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter's textfile collector
@@ -32,8 +32,8 @@ impl ReportArgs {
     pub(crate) fn from_env() -> ReportArgs {
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         ReportArgs {
-            log_format: match std::env::var("SLUICE_LOG_FORMAT").as_deref() {
-                Ok("json") => log::Format::Json,
+            log_format: match std::env::var("SLUICE_LOG_FORMAT") {
+                Ok(v) if v.eq_ignore_ascii_case("json") => log::Format::Json,
                 _ => log::Format::Text,
             },
             metrics_file: var("SLUICE_METRICS_FILE").map(PathBuf::from),
@@ -58,7 +58,7 @@ impl ReportArgs {
             let Some(value) = inline.or_else(|| it.next().cloned()) else { break };
             match flag {
                 "--log-format" => {
-                    if let Ok(f) = <log::Format as clap::ValueEnum>::from_str(&value, false) {
+                    if let Ok(f) = <log::Format as clap::ValueEnum>::from_str(&value, true) {
                         r.log_format = f;
                     }
                 }

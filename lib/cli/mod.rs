@@ -194,8 +194,12 @@ pub(crate) fn parse_args<T: clap::Parser>() -> T {
     let text = e.render().to_string();
     // clap spreads one error over several lines (missing arguments on the next one,
     // then a tip and the usage): keep everything before the usage, on one line.
-    let msg: Vec<&str> =
-        text.lines().take_while(|l| !l.starts_with("Usage:")).map(str::trim).filter(|l| !l.is_empty()).collect();
+    let msg: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let msg = msg.join(" ");
     let msg = msg.strip_prefix("error:").unwrap_or(&msg).trim();
     usage_failure(&format!("{msg} (see --help)"))
