@@ -433,8 +433,27 @@ fn s3_readers_and_deleter_report_their_runs() {
     failed(&err, "s3ls", code);
     no_secrets(&[&out.stdout, &out.stderr], &[&env.secret]);
 
-    // SIGTERM while the body of the object stalls: s3get says so and exits 143.
+    // A body cut short: a retry event saying where the download resumes.
     let proxy = FaultProxy::for_s3(&env);
+    proxy.add(Rule::new(Fault::DropMidResponseBody).method("GET").path_contains("/a/one"));
+    let out = run(
+        env.with_endpoint(&proxy.endpoint()).cmd("s3get").args([
+            "--log-format",
+            "json",
+            &format!("s3://{bucket}/a/one"),
+        ]),
+        None,
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success() && out.stdout == data, "{err}");
+    let (_, _, evs) = completed(&err, "s3get");
+    let retry = evs.iter().find(|e| e["event"] == "retry").unwrap_or_else(|| panic!("no retry event: {err}"));
+    assert_eq!(retry["attempt"], 1, "{err}");
+    assert!(retry["what"].as_str().unwrap().starts_with("GET s3://"), "{err}");
+    assert!(retry["resume_at"].as_u64().is_some_and(|p| p > 0 && p < data.len() as u64), "{err}");
+
+    // SIGTERM while the body of the object stalls: s3get says so and exits 143.
+    proxy.clear_rules();
     proxy.add(Rule::new(Fault::StallMidResponseBody(Duration::from_secs(30))).method("GET").path_contains("/a/one"));
     let mut child = spawn(env.with_endpoint(&proxy.endpoint()).cmd("s3get").args([
         "--log-format",

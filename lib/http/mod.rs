@@ -169,16 +169,8 @@ impl Client {
 /// The `retry` event: what failed, how, which attempt, and the pause before the next. JSON
 /// always has it; the text format shows it under -v (`text`).
 pub(crate) fn retry_event(what: &str, err: &Error, attempts: &Attempts, pause: Duration, text: bool) {
-    let mut e = log::Event::warn(
-        "retry",
-        format!("{}; retry {} in {:.1}s", err.message(), attempts.failures(), pause.as_secs_f64()),
-    )
-    .text_if(text)
-    .field("what", what)
-    .field("error", err.message())
-    .field("attempt", attempts.failures())
-    .field("max_attempts", attempts.max())
-    .field("delay_seconds", log::round_ms(pause.as_secs_f64()));
+    let message = format!("{}; retry {} in {:.1}s", err.message(), attempts.failures(), pause.as_secs_f64());
+    let mut e = retry(message, what, err.message(), attempts, pause).text_if(text);
     if let Some(code) = err.code() {
         e = e.field("error_code", code);
     }
@@ -186,6 +178,29 @@ pub(crate) fn retry_event(what: &str, err: &Error, attempts: &Attempts, pause: D
         e = e.field("http_status", status);
     }
     e.emit();
+}
+
+/// The `retry` event of a download that resumes after its body was cut short (`cut` says how,
+/// `at` where); `message` is the text format's line, shown under -v (`text`).
+pub(crate) fn resume_event(
+    message: String,
+    what: &str,
+    cut: &str,
+    attempts: &Attempts,
+    pause: Duration,
+    at: Option<u64>,
+    text: bool,
+) {
+    retry(message, what, cut, attempts, pause).field("resume_at", at).text_if(text).emit();
+}
+
+fn retry(message: String, what: &str, error: &str, attempts: &Attempts, pause: Duration) -> log::Event {
+    log::Event::warn("retry", message)
+        .field("what", what)
+        .field("error", error)
+        .field("attempt", attempts.failures())
+        .field("max_attempts", attempts.max())
+        .field("delay_seconds", log::round_ms(pause.as_secs_f64()))
 }
 
 /// Whether an HTTP status is worth retrying as such (S3 error codes refine this).

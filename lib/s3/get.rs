@@ -166,15 +166,8 @@ impl Ctx<'_> {
         };
         let at_text = at.map(|p| format!(" at byte {p}")).unwrap_or_default();
         let what = format!("GET {}", self.url);
-        crate::log::Event::warn("retry", format!("{what}: {cut}; resuming{at_text}"))
-            .text_if(self.client.verbose() >= 1)
-            .field("what", what)
-            .field("error", cut)
-            .field("attempt", attempts.failures())
-            .field("max_attempts", attempts.max())
-            .field("delay_seconds", crate::log::round_ms(pause.as_secs_f64()))
-            .field("resume_at", at)
-            .emit();
+        let message = format!("{what}: {cut}; resuming{at_text}");
+        crate::http::resume_event(message, &what, cut, attempts, pause, at, self.client.verbose() >= 1);
         std::thread::sleep(pause);
         Ok(())
     }

@@ -7,7 +7,7 @@ use super::client::{ObjectMeta, SwiftClient};
 use super::slo::{self, Stored};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{self, unquote_etag, Attempts, Request};
-use crate::log::{self, printable};
+use crate::log::printable;
 use md5::{Digest as _, Md5};
 use std::io::{Read, Write};
 
@@ -132,15 +132,8 @@ fn stream(
         let Some(pause) = attempts.failed() else {
             return Err(attempts.gave_up(Error::server(format!("{name}: {cut}"))));
         };
-        log::Event::warn("retry", format!("{name}: {cut}; resuming"))
-            .text_if(client.verbose() >= 1)
-            .field("what", format!("GET {name}"))
-            .field("error", cut.as_str())
-            .field("attempt", attempts.failures())
-            .field("max_attempts", attempts.max())
-            .field("delay_seconds", log::round_ms(pause.as_secs_f64()))
-            .field("resume_at", pos)
-            .emit();
+        let message = format!("{name}: {cut}; resuming");
+        http::resume_event(message, &format!("GET {name}"), &cut, &attempts, pause, Some(pos), client.verbose() >= 1);
         std::thread::sleep(pause);
     }
 }
