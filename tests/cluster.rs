@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cluster::{cluster, expected_multipart_etag, read_hashed, Cluster, Finished, Noise, Tool};
+use common::cluster::{cluster, expected_multipart_etag, read_hashed, report, Cluster, Finished, Noise, Tool};
 use common::{run_timeout, S3Env};
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,10 @@ fn assert_stored(env: &S3Env, bucket: &str, key: &str, seed: u64, len: u64) {
 fn assert_no_real_uploads(c: &Cluster, bucket: &str, via: &[usize], what: &str) {
     let (real, phantom) = c.uploads(bucket, via);
     if !phantom.is_empty() {
-        println!("  {what}: Garage still lists {} completed upload(s) as in progress (ListParts: NoSuchUpload)", phantom.len());
+        report(format!(
+            "  {what}: Garage still lists {} completed upload(s) as in progress (ListParts: NoSuchUpload)",
+            phantom.len()
+        ));
     }
     assert!(real.is_empty(), "{what}: multipart uploads left behind: {real:?}");
 }
@@ -87,13 +90,13 @@ fn storage_node_killed_during_put_and_get() {
     let (seed, len) = (301, 300 * MIB);
 
     let put = put_with(&gw, &url, &["-v", "-j", "4"], seed, len, 96 * MIB, || c.kill(2));
-    println!(
+    report(format!(
         "s3put 300 MiB, node 2 killed after 96 MiB: exit {:?} in {:.1}s, peak RSS {:.0} MiB, {} retries",
         put.status.code(),
         put.elapsed.as_secs_f64(),
         mib(put.rss),
         put.retries()
-    );
+    ));
     assert!(put.status.success(), "s3put failed although 2 of 3 nodes were up: {}", put.stderr);
     assert_stored(&c.node(3), &bucket, "db/300m.bin", seed, len);
     assert_no_real_uploads(&c, &bucket, &[1, 3], "after the put");
@@ -101,13 +104,13 @@ fn storage_node_killed_during_put_and_get() {
     // Node 2 comes back (it missed the whole upload); node 3 dies half-way through the read.
     c.restart(2);
     let (get, n, sha) = get_with(&gw, &url, &["-v", "-j", "4"], 64 * MIB, || c.kill(3));
-    println!(
+    report(format!(
         "s3get -j 4 300 MiB, node 3 killed after 64 MiB: exit {:?} in {:.1}s, peak RSS {:.0} MiB, {} retries",
         get.status.code(),
         get.elapsed.as_secs_f64(),
         mib(get.rss),
         get.retries()
-    );
+    ));
     assert!(get.status.success(), "s3get failed although 2 of 3 nodes were up: {}", get.stderr);
     assert_eq!(n, len, "s3get wrote {n} bytes");
     assert_eq!(sha, noise_sha(seed, len), "s3get's output differs from what was stored");
@@ -128,12 +131,12 @@ fn gateway_killed_mid_transfer_fails_cleanly() {
     let url = format!("s3://{bucket}/{key}");
     let object_seed = 77;
     let put = put_with(&gw, &url, &[], 7, 200 * MIB, 64 * MIB, || c.kill(1));
-    println!(
+    report(format!(
         "s3put 200 MiB, its gateway killed after 64 MiB: exit {:?} in {:.1}s; stderr: {}",
         put.status.code(),
         put.elapsed.as_secs_f64(),
         put.stderr.trim()
-    );
+    ));
     assert_eq!(put.status.code(), Some(4), "{}", put.stderr);
     let last = put.last_line();
     assert!(last.starts_with("s3put: ") && last.contains("cannot connect"), "last line: {last}");
@@ -158,13 +161,13 @@ fn gateway_killed_mid_transfer_fails_cleanly() {
     let put = put_with(&gw, &format!("s3://{bucket}/db/r.bin"), &[], object_seed, len, 0, || {});
     assert!(put.status.success(), "{}", put.stderr);
     let (get, n, _) = get_with(&gw, &format!("s3://{bucket}/db/r.bin"), &["-j", "4"], 24 * MIB, || c.kill(1));
-    println!(
+    report(format!(
         "s3get 120 MiB, its gateway killed after 24 MiB: exit {:?} after {} bytes in {:.1}s; stderr: {}",
         get.status.code(),
         n,
         get.elapsed.as_secs_f64(),
         get.stderr.trim()
-    );
+    ));
     assert_eq!(get.status.code(), Some(4), "{}", get.stderr);
     assert!(n < len, "s3get wrote all {n} bytes although its gateway died");
     assert!(get.last_line().starts_with("s3get: "), "{}", get.stderr);
@@ -198,14 +201,13 @@ fn gateway_stalled_longer_than_the_timeout_then_resumed() {
         h.join().expect("resumer");
     }
     let outcome = if put.status.success() { "stored and verified" } else { "failed" };
-    println!(
-        "s3put 200 MiB --timeout 3, gateway paused {}s after 64 MiB: {outcome}, exit {:?} in {:.1}s, {} retries; last line: {}",
+    report(format!("s3put 200 MiB --timeout 3, gateway paused {}s after 64 MiB: {outcome}, exit {:?} in {:.1}s, {} retries; last line: {}",
         stall.as_secs(),
         put.status.code(),
         put.elapsed.as_secs_f64(),
         put.retries(),
         put.last_line()
-    );
+    ));
     assert!(put.retries() > 0, "a {}s stall caused no retry with --timeout 3: {}", stall.as_secs(), put.stderr.trim());
     // Each request waits at most --timeout of silence per attempt: nothing near a minute.
     assert!(put.elapsed < stall + Duration::from_secs(60), "s3put took {:?}", put.elapsed);
@@ -251,13 +253,15 @@ fn gateway_stalled_for_good_fails_within_the_timeouts() {
     c.resume(1);
     let _ = feeder.join();
     match &done {
-        Some(f) => println!(
+        Some(f) => report(format!(
             "s3put -j 1 --timeout 3 --retries 0, gateway paused for good: exit {:?} {:.1}s after the pause; stderr: {}",
             f.status.code(),
             t0.elapsed().as_secs_f64(),
             f.stderr.trim()
-        ),
-        None => println!("s3put -j 1 --timeout 3 --retries 0, gateway paused for good: still running after {limit:?}, killed"),
+        )),
+        None => report(format!(
+            "s3put -j 1 --timeout 3 --retries 0, gateway paused for good: still running after {limit:?}, killed"
+        )),
     }
     let f = done.unwrap_or_else(|| {
         panic!("s3put hung on a stalled gateway for {limit:?} despite --timeout 3 --retries 0 (requests on a reused connection have no idle timeout)")
@@ -292,13 +296,13 @@ fn restarted_node_serves_the_next_backup_and_retention() {
     let restart = t.elapsed();
 
     let next = put_with(&n2, &format!("s3://{bucket}/db/next.bin"), &["-v"], 14, len, 0, || {});
-    println!(
+    report(format!(
         "node 2 restarted in {:.1}s; next backup through it: exit {:?} in {:.1}s, {} retries",
         restart.as_secs_f64(),
         next.status.code(),
         next.elapsed.as_secs_f64(),
         next.retries()
-    );
+    ));
     assert!(next.status.success(), "backup through the restarted node: {}", next.stderr);
     let (get, n, sha) = get_with(&n2, &format!("s3://{bucket}/db/while-down.bin"), &["-v"], 0, || {});
     assert!(get.status.success(), "restore through the restarted node: {}", get.stderr);
@@ -308,7 +312,7 @@ fn restarted_node_serves_the_next_backup_and_retention() {
     let age = old_done.elapsed().as_secs().saturating_sub(1).max(1);
     let t = Instant::now();
     let out = sh(&n2, &format!("s3ls --older-than {age}s s3://{bucket}/db/ | s3rm"));
-    println!("retention (s3ls --older-than {age}s | s3rm) through node 2: {:.1}s", t.elapsed().as_secs_f64());
+    report(format!("retention (s3ls --older-than {age}s | s3rm) through node 2: {:.1}s", t.elapsed().as_secs_f64()));
     assert!(out.status.success(), "retention: {}", String::from_utf8_lossy(&out.stderr));
     let mut keys = n1.list_keys(&bucket);
     keys.sort();
@@ -351,7 +355,7 @@ fn sixteen_concurrent_streams() {
     let max = |v: &mut dyn Iterator<Item = u64>| v.max().unwrap_or(0);
     let put_peak = max(&mut puts.iter().map(|p| p.rss));
     let get_peak = max(&mut gets.iter().map(|g| g.0.rss));
-    println!(
+    report(format!(
         "16 x 64 MiB: s3put all done in {put_secs:.1}s ({:.0} MiB/s), peak RSS max {:.0} MiB (bound {:.0}); \
          s3get all done in {get_secs:.1}s ({:.0} MiB/s), peak RSS max {:.0} MiB (bound {:.0})",
         mib(streams * len) / put_secs,
@@ -360,7 +364,7 @@ fn sixteen_concurrent_streams() {
         mib(streams * len) / get_secs,
         mib(get_peak),
         mib(get_bound)
-    );
+    ));
     for (i, p) in puts.iter().enumerate() {
         assert!(p.status.success(), "stream {i}: s3put failed: {}", p.stderr);
     }
@@ -369,7 +373,11 @@ fn sixteen_concurrent_streams() {
         assert_eq!((*n, sha.as_str()), (len, noise_sha(1000 + i as u64, len).as_str()), "stream {i} differs");
     }
     for n in 1..=3 {
-        let out = run_timeout(c.node(n).cmd("s3ls").args(["--uploads", &format!("s3://{bucket}/")]), None, Duration::from_secs(60));
+        let out = run_timeout(
+            c.node(n).cmd("s3ls").args(["--uploads", &format!("s3://{bucket}/")]),
+            None,
+            Duration::from_secs(60),
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(out.stdout.is_empty(), "s3ls --uploads through node {n}: {}", String::from_utf8_lossy(&out.stdout));
     }

@@ -64,7 +64,8 @@ fn discover() -> Result<Cluster, String> {
         dir: PathBuf::from(need("SLUICE_TEST_CLUSTER_DIR")?),
     };
     // A node left down by an earlier crash is brought back rather than failing every test.
-    if c.nodes.iter().any(|n| TcpStream::connect_timeout(&endpoint_addr(&n.endpoint), Duration::from_secs(3)).is_err()) {
+    if c.nodes.iter().any(|n| TcpStream::connect_timeout(&endpoint_addr(&n.endpoint), Duration::from_secs(3)).is_err())
+    {
         c.try_ctl(&["start"]).map_err(|e| format!("{NOT_RUNNING}; {e}"))?;
     }
     Ok(c)
@@ -189,8 +190,11 @@ impl Finished {
 impl Tool {
     pub fn start(env: &S3Env, bin: &str, args: &[&str]) -> Tool {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let rss_file = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("rss-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let rss_file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "rss-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut child = env
             .cmd_for_path("/usr/bin/time")
             .args(["-f", "%M", "-o"])
@@ -239,7 +243,7 @@ impl Tool {
         let _ = std::fs::remove_file(&self.rss_file);
         let status = status?;
         // time adds "Command exited with non-zero status N" before the figure.
-        let kib: u64 = report.lines().filter_map(|l| l.trim().parse().ok()).last().unwrap_or(0);
+        let kib: u64 = report.lines().rev().find_map(|l| l.trim().parse().ok()).unwrap_or(0);
         Some(Finished { status, rss: kib * 1024, elapsed, stderr })
     }
 
@@ -247,6 +251,13 @@ impl Tool {
     pub fn finish(self, limit: Duration) -> Finished {
         self.finish_within(limit).unwrap_or_else(|| panic!("still running after {limit:?}: killed"))
     }
+}
+
+/// Prints a test's figures on stderr directly, past libtest's output capture, so they show in
+/// `make test` and CI logs for passing tests too.
+pub fn report(line: impl AsRef<str>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", line.as_ref());
 }
 
 /// An endless, deterministic stream of incompressible bytes (the same xorshift as
