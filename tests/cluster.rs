@@ -287,7 +287,8 @@ fn restarted_node_serves_the_next_backup_and_retention() {
         assert!(p.status.success(), "{}", p.stderr);
     }
     let old_done = Instant::now();
-    std::thread::sleep(Duration::from_secs(2));
+    // 3 s apart: LastModified may be truncated to the second, and the age below is rounded down.
+    std::thread::sleep(Duration::from_secs(3));
     c.kill(2);
     let p = put_with(&n1, &format!("s3://{bucket}/db/while-down.bin"), &[], 13, len, 0, || {});
     assert!(p.status.success(), "backup with node 2 down: {}", p.stderr);
