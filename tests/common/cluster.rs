@@ -63,9 +63,17 @@ fn discover() -> Result<Cluster, String> {
         ctl: PathBuf::from(need("SLUICE_TEST_CLUSTER_CTL")?),
         dir: PathBuf::from(need("SLUICE_TEST_CLUSTER_DIR")?),
     };
-    // A node left down by an earlier crash is brought back rather than failing every test.
-    if c.nodes.iter().any(|n| TcpStream::connect_timeout(&endpoint_addr(&n.endpoint), Duration::from_secs(3)).is_err())
-    {
+    // A node left down by a test that crashed is brought back rather than failing every test;
+    // a cluster with no node up was never started, and that fails.
+    let down = c
+        .nodes
+        .iter()
+        .filter(|n| TcpStream::connect_timeout(&endpoint_addr(&n.endpoint), Duration::from_secs(3)).is_err())
+        .count();
+    if down == c.nodes.len() {
+        return Err(format!("{NOT_RUNNING}; no node answers at {endpoints}"));
+    }
+    if down > 0 {
         c.try_ctl(&["start"]).map_err(|e| format!("{NOT_RUNNING}; {e}"))?;
     }
     Ok(c)
