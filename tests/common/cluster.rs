@@ -8,7 +8,7 @@
 //! c.kill(2);                       // SIGKILL; c.pause(2) / c.resume(2) are SIGSTOP / SIGCONT
 //! ```
 
-use super::{bin_path, endpoint_addr, run_timeout, test_var, S3Env, UploadInfo};
+use super::{bin_path, endpoint_addr, run_timeout, test_var, S3Env, Server, UploadInfo};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -47,12 +47,14 @@ fn discover() -> Result<Cluster, String> {
     let nodes: Vec<S3Env> = endpoints
         .split_whitespace()
         .map(|e| S3Env {
+            server: Server::Garage,
             endpoint: e.to_string(),
             region: region.clone(),
             key_id: key_id.clone(),
             secret: secret.clone(),
             garage: None,
             garage_config: None,
+            ceph_config: None,
         })
         .collect();
     if nodes.len() != 3 {
