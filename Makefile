@@ -20,7 +20,7 @@ BASHCOMP = $(wildcard completions/bash/*)
 ZSHCOMP = $(wildcard completions/zsh/_*)
 FISHCOMP = $(wildcard completions/fish/*.fish)
 
-.PHONY: all release test demo docs bench install uninstall check-install fuzz
+.PHONY: all release test soak demo docs bench install uninstall check-install fuzz
 
 all: release
 
@@ -30,6 +30,12 @@ release:
 # The README's test command: real servers up, every test, servers down.
 test:
 	bash scripts/run-tests
+
+# The fault soak (tests/soak.rs): 100 backups and restores through the fault proxy in front of
+# the 3-node Garage cluster, about 3 minutes; CI runs it after `make test`. Only the cluster is
+# started. Replay a failure with SLUICE_SOAK_SEED=<printed seed> make soak.
+soak:
+	SLUICE_TEST_SERVERS=garage-cluster bash scripts/run-tests --test soak -- --ignored --nocapture
 
 # Installs into ~/.local, starts a throwaway Garage, runs the main pipelines.
 demo:

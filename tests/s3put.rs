@@ -405,3 +405,96 @@ fn profile_files_and_credential_process() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("nosuch"));
 }
+
+/// Runs s3put -j 1 with 5 MiB parts through `proxy` (and `tls` in front of it when given),
+/// answering part 3 only after 30 s; returns (output, seconds taken).
+fn stalled_third_part(
+    env: &common::S3Env,
+    proxy: &FaultProxy,
+    tls: Option<&TlsTerminator>,
+    bucket: &str,
+    key: &str,
+) -> (std::process::Output, f64) {
+    let stall = Rule::new(Fault::Stall(Duration::from_secs(30))).method("PUT").path_contains(&format!("/{key}"));
+    proxy.add(stall.query_contains("partNumber=3&"));
+    let (via, ca) = match tls {
+        Some(t) => {
+            (env.with_endpoint(&t.endpoint()), vec!["--ca-bundle".to_string(), t.ca_pem().display().to_string()])
+        }
+        None => (env.with_endpoint(&proxy.endpoint()), vec![]),
+    };
+    let t = Instant::now();
+    let out = run_timeout(
+        via.cmd("s3put")
+            .args(&ca)
+            .args(["-j", "1", "--part-size", "5M", "--timeout", "2", "--retries", "0"])
+            .arg(format!("s3://{bucket}/{key}")),
+        Some(&random_bytes(16 << 20, 21)),
+        Duration::from_secs(60),
+    );
+    (out, t.elapsed().as_secs_f64())
+}
+
+/// A request sent on a kept-alive connection is bounded by --timeout like one on a new
+/// connection, over http and over https: ureq 2 clears the socket timeouts of a connection
+/// it takes back into its pool, and lib/http/connection.rs sets them again for each request.
+/// With -j 1 every part goes on the one connection; part 3's answer is held for 30 s, and
+/// s3put must give up after about 2 s with a one-line error naming the timeout (no OS error
+/// text, no URL), then abort the upload.
+#[test]
+fn a_stalled_answer_on_a_reused_connection_times_out() {
+    let env = s3_env();
+    let bucket = env.new_bucket("s3put-reuse");
+    let proxy = FaultProxy::for_s3(&env);
+    let tls = TlsTerminator::start(proxy.addr());
+    for (name, t) in [("http", None), ("https", Some(&tls))] {
+        let (out, secs) = stalled_third_part(&env, &proxy, t, &bucket, name);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{name}: {err}");
+        assert!(secs < 20.0, "{name}: s3put took {secs:.1}s with --timeout 2 against a 30 s stall: {err}");
+        let last = err.lines().last().unwrap_or("");
+        assert!(last.contains("no data from the server within the idle timeout (--timeout 2 s)"), "{name}: {last}");
+        assert!(!err.contains("os error") && !err.contains("http://") && !err.contains("https://"), "{name}: {err}");
+        assert!(env.list_uploads(&bucket).is_empty(), "{name}: the upload was not aborted: {err}");
+    }
+    assert!(env.list_keys(&bucket).is_empty());
+}
+
+s3_test!(
+    /// SIGTERM while s3put waits for input, with its parts stored and none on the wire: the
+    /// upload is aborted exactly once (one DELETE, which succeeds), and nothing is said about a
+    /// second abort's 404, even at -vv (issue #13, bug 8).
+    fn sigterm_aborts_the_upload_exactly_once(env) {
+        let bucket = env.new_bucket("s3put-abort1");
+        let proxy = FaultProxy::for_s3(&env);
+        let via = env.with_endpoint(&proxy.endpoint());
+        let mut child = spawn_streaming(via.cmd("s3put").args(["-vv", "--part-size", "5M", &format!("s3://{bucket}/k")]));
+        let mut stdin = child.stdin.take().unwrap();
+        // Two whole parts and the start of a third, which never completes.
+        stdin.write_all(&random_bytes(12 << 20, 31)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < deadline, "the two parts were not stored");
+            if let Some(u) = env.list_uploads(&bucket).first() {
+                let out = env.oracle(&["parts", &bucket, "k", &u.upload_id], None);
+                if String::from_utf8_lossy(&out.stdout).trim() == "2" {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Let the answers of the two parts reach s3put.
+        std::thread::sleep(Duration::from_secs(1));
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = common::wait_deadline(&mut child, Duration::from_secs(60));
+        drop(stdin);
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(143), "{err}");
+        let aborts = proxy.requests().iter().filter(|r| r.method == "DELETE" && r.query().contains("uploadId=")).count();
+        assert_eq!(aborts, 1, "AbortMultipartUpload sent {aborts} times: {err}");
+        assert!(env.list_uploads(&bucket).is_empty(), "the upload is still there: {err}");
+        assert_eq!(err.matches("aborted the multipart upload").count(), 1, "{err}");
+        assert!(!err.contains("404") && !err.contains("NoSuchUpload"), "{err}");
+    }
+);

@@ -229,6 +229,14 @@ pub const SLUICE7_SECTIONS: &[Section] = &[
         ],
     },
     LOGGING,
+    Section {
+        title: "TIMEOUTS AND RETRIES",
+        blocks: &[
+            Block::P("Every network wait is bounded. --connect-timeout (10 s) bounds connecting; --timeout (60 s) is the longest silence one attempt tolerates while sending or receiving, on a new or a kept-alive connection; --retries (4) retries 5xx, throttling, timeouts and connection errors with backoff. A stalled server therefore fails a request after about (retries + 1) x timeout plus the backoff, and the tool exits with status 4 (\"no data from the server within the idle timeout\"). Cleanup requests (aborting an upload, deleting segments) have a 30 s limit each."),
+            Block::P("A request whose answer was lost or came too late may have taken effect all the same. s3put looks before it reports failure: when a completion or single PUT cannot be confirmed, it asks for the object (HEAD) and, if it has the size read and the ETag of the bytes sent, counts it stored and verifies it as usual; uploads started by a CreateMultipartUpload whose answer never came are aborted. Running the same command again is always safe: an object is replaced only when an upload completes."),
+            Block::P("Each tool talks to the one endpoint it is given. If that node of a replicated store dies, its retries cannot reach the others: the tool fails with status 4 and names any upload it could not abort (remove it later with s3ls --uploads | s3rm --uploads). For failover, use a load balancer with health checks."),
+        ],
+    },
 ];
 
 /// The S3 credential sources, first match wins: the one description of the order

@@ -148,7 +148,7 @@ impl Provider for Container {
                     let e = container_error(s, &http::error_body(resp, 64 << 10), &what);
                     Err(Failure::new(e, http::status_is_retryable(s)))
                 }
-                Err(ureq::Error::Transport(t)) => Err(as_config(http::transport_failure(&what, &t))),
+                Err(ureq::Error::Transport(t)) => Err(as_config(self.http.transport_failure(&what, &req, &t))),
             }
         })?;
         let text = http::read_text(resp, &what).map_err(|e| Error::config(e.message()))?;

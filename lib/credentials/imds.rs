@@ -168,7 +168,7 @@ impl InstanceMetadata {
                 Err(Failure::Transient(Error::config(format!("{what}: HTTP {s}"))))
             }
             Err(ureq::Error::Status(s, resp)) => Ok((s, http::error_body(resp, 1 << 20))),
-            Err(ureq::Error::Transport(t)) => Err(as_config(http::transport_failure(&what, &t))),
+            Err(ureq::Error::Transport(t)) => Err(as_config(self.http.transport_failure(&what, &req, &t))),
         })
     }
 }

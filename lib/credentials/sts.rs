@@ -150,7 +150,7 @@ impl Sts {
             };
             match self.http.call(&req, &url, &auth) {
                 Ok(resp) => Ok(resp),
-                Err(ureq::Error::Transport(t)) => Err(as_config(http::transport_failure(what, &t))),
+                Err(ureq::Error::Transport(t)) => Err(as_config(self.http.transport_failure(what, &req, &t))),
                 Err(ureq::Error::Status(status, resp)) => {
                     let (e, retry) = sts_error(status, &http::error_body(resp, 64 << 10), what);
                     Err(Failure::new(e, retry))

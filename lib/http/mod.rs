@@ -9,6 +9,7 @@
 //! error answer as a [`Failure`]. The loop around it counts attempts, says what it retries
 //! under `-v`, sleeps the backoff and gives up the same way for every protocol.
 
+mod connection;
 pub mod encoding;
 mod request;
 mod retry;
@@ -21,7 +22,7 @@ pub use retry::Retry;
 
 use crate::error::{Error, Result};
 use crate::log;
-use std::io::Read;
+use std::io::{ErrorKind as IoKind, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,9 +85,13 @@ impl From<Error> for Failure {
     }
 }
 
-/// The agent, the retry policy and the verbosity one protocol client sends with.
+/// The agents, the retry policy and the verbosity one protocol client sends with.
 pub(crate) struct Client {
-    agent: ureq::Agent,
+    /// For http:// URLs, which reach ureq as https ([`connection::wire_url`]) but get no TLS.
+    plain: ureq::Agent,
+    /// For https:// URLs.
+    tls: ureq::Agent,
+    idle_timeout: Duration,
     retry: Retry,
     verbose: u8,
 }
@@ -94,22 +99,29 @@ pub(crate) struct Client {
 impl Client {
     /// Builds the agent. Redirects are never followed: S3 answers a wrong region with a 301 we
     /// must read ourselves, and following a redirect would send a signature made for another host.
+    /// Connections are kept alive between requests; every connection's stream comes from a
+    /// [`connection::Connector`], which gives each request the idle timeouts.
     pub fn new(opts: &HttpOptions, verbose: u8) -> Result<Client> {
-        let mut builder = ureq::AgentBuilder::new()
-            .timeout_connect(opts.connect_timeout)
-            .timeout_read(opts.idle_timeout)
-            .timeout_write(opts.idle_timeout)
-            .redirects(0)
-            .max_idle_connections_per_host(64)
-            .user_agent(&user_agent());
-        if opts.https {
-            builder = builder.tls_config(Arc::new(tls::config(opts.ca_bundle.as_deref())?));
-        }
-        Ok(Client { agent: builder.build(), retry: opts.retry, verbose })
-    }
-
-    pub(crate) fn agent(&self) -> &ureq::Agent {
-        &self.agent
+        let agent = |tls: Option<Arc<rustls::ClientConfig>>| {
+            ureq::AgentBuilder::new()
+                .timeout_connect(opts.connect_timeout)
+                .timeout_read(opts.idle_timeout)
+                .timeout_write(opts.idle_timeout)
+                .redirects(0)
+                .max_idle_connections_per_host(64)
+                .user_agent(&user_agent())
+                .tls_connector(Arc::new(connection::Connector { tls, idle: opts.idle_timeout }))
+                .build()
+        };
+        // The CA bundle is read only when TLS will be used.
+        let ca = if opts.https { opts.ca_bundle.as_deref() } else { None };
+        Ok(Client {
+            plain: agent(None),
+            tls: agent(Some(Arc::new(tls::config(ca)?))),
+            idle_timeout: opts.idle_timeout,
+            retry: opts.retry,
+            verbose,
+        })
     }
 
     /// The retry policy, for callers that retry beyond `send` (a body cut short mid-read).
@@ -123,19 +135,30 @@ impl Client {
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts are used up; `what`
     /// names the request in messages ("PUT s3://b/k?partNumber=3").
-    pub fn send<T>(&self, what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
+    pub fn send<T>(&self, what: &str, attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
+        self.send_counted(what, attempt).0
+    }
+
+    /// Like [`Client::send`], also saying how many attempts failed before the outcome. A failed
+    /// attempt may have taken effect all the same (its answer lost, or too late): the caller of
+    /// a request that is not idempotent may have to look.
+    pub fn send_counted<T>(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> std::result::Result<T, Failure>,
+    ) -> (Result<T>, u32) {
         let mut attempts = Attempts::new(self.retry);
         loop {
             if self.verbose >= 2 {
                 log::debug(format!("{what} (attempt {})", attempts.failures() + 1));
             }
             let err = match attempt() {
-                Ok(v) => return Ok(v),
+                Ok(v) => return (Ok(v), attempts.failures()),
                 Err(Failure::Again) => continue,
-                Err(Failure::Permanent(e)) => return Err(e),
+                Err(Failure::Permanent(e)) => return (Err(e), attempts.failures()),
                 Err(Failure::Transient(e)) => e,
             };
-            let Some(pause) = attempts.failed() else { return Err(attempts.gave_up(err)) };
+            let Some(pause) = attempts.failed() else { return (Err(attempts.gave_up(err)), attempts.failures()) };
             retry_event(what, &err, &attempts, pause, self.verbose >= 1);
             std::thread::sleep(pause);
         }
@@ -151,7 +174,12 @@ impl Client {
         url: &str,
         auth: &[(String, String)],
     ) -> std::result::Result<ureq::Response, ureq::Error> {
-        let mut r = self.agent.request(req.method, url);
+        let (wire, host) = connection::wire_url(url);
+        let agent = if host.is_some() { &self.plain } else { &self.tls };
+        let mut r = agent.request(req.method, &wire);
+        if let Some(h) = &host {
+            r = r.set("host", h);
+        }
         for (k, v) in req.headers.iter().chain(auth) {
             r = r.set(k, v);
         }
@@ -164,6 +192,63 @@ impl Client {
             r.send_bytes(req.body)
         }
     }
+
+    /// Maps a transport failure (no HTTP status) of `req` to an error, retryable or not.
+    /// `what` names the request ("PUT s3://b/k?partNumber=3"). The message never holds the URL
+    /// (its query may carry a signature) nor raw OS errors for timeouts.
+    pub(crate) fn transport_failure(&self, what: &str, req: &Request, t: &ureq::Transport) -> Failure {
+        use ureq::ErrorKind as K;
+        let detail = t.message().unwrap_or("").to_string();
+        let source = std::error::Error::source(t).map(|s| s.to_string()).unwrap_or_default();
+        let text = one_line(&format!("{detail} {source}"));
+        let text = if text.is_empty() { t.kind().to_string() } else { text };
+        let timed_out = io_source(t).is_some_and(|e| matches!(e.kind(), IoKind::TimedOut | IoKind::WouldBlock));
+        match t.kind() {
+            K::Dns => Failure::Permanent(Error::config(format!("{what}: cannot resolve host: {text}; check the endpoint"))),
+            K::InvalidUrl | K::UnknownScheme => Failure::Permanent(Error::config(format!(
+                "{what}: invalid URL ({text}); use an http:// or https:// URL"
+            ))),
+            _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => {
+                Failure::Permanent(Error::config(format!(
+                    "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle (or AWS_CA_BUNDLE for S3, OS_CACERT for Swift)",
+                    source.trim().trim_start_matches("invalid peer certificate: ")
+                )))
+            }
+            K::ConnectionFailed if timed_out || text.contains("timed out") => {
+                Failure::Transient(Error::server(format!("{what}: connection timed out; is the endpoint reachable?")))
+            }
+            K::ConnectionFailed => Failure::Transient(Error::server(format!("{what}: cannot connect: {text}"))),
+            _ if timed_out => Failure::Transient(Error::server(match req.deadline {
+                Some(d) => format!(
+                    "{what}: no answer from the server in time (idle timeout --timeout {}, {} for the whole request)",
+                    seconds(self.idle_timeout),
+                    seconds(d)
+                ),
+                None => format!(
+                    "{what}: no data from the server within the idle timeout (--timeout {})",
+                    seconds(self.idle_timeout)
+                ),
+            })),
+            _ => Failure::Transient(Error::server(format!("{what}: {text}"))),
+        }
+    }
+}
+
+/// The I/O error at the root of a transport failure, if any.
+fn io_source(t: &ureq::Transport) -> Option<&std::io::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// `3 s`, `0.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// The `retry` event: what failed, how, which attempt, and the pause before the next. JSON
@@ -206,35 +291,6 @@ fn retry(message: String, what: &str, error: &str, attempts: &Attempts, pause: D
 /// Whether an HTTP status is worth retrying as such (S3 error codes refine this).
 pub(crate) fn status_is_retryable(status: u16) -> bool {
     status == 429 || status >= 500
-}
-
-/// Maps a transport failure (no HTTP status) to an error, retryable or not.
-/// `what` names the request ("PUT s3://b/k part 3").
-pub(crate) fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
-    use ureq::ErrorKind as K;
-    let detail = t.message().map(str::to_string).unwrap_or_else(|| t.to_string());
-    let source = std::error::Error::source(t).map(|s| s.to_string()).unwrap_or_default();
-    let text = format!("{detail} {source}");
-    match t.kind() {
-        K::Dns => Failure::Permanent(Error::config(format!("{what}: cannot resolve host: {detail}; check the endpoint"))),
-        K::InvalidUrl | K::UnknownScheme => Failure::Permanent(Error::config(format!(
-            "{what}: invalid URL ({detail}); use an http:// or https:// URL"
-        ))),
-        _ if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") => {
-            Failure::Permanent(Error::config(format!(
-                "{what}: TLS certificate not trusted ({}): pass the server's CA with --ca-bundle (or AWS_CA_BUNDLE for S3, OS_CACERT for Swift)",
-                source.trim().trim_start_matches("invalid peer certificate: ")
-            )))
-        }
-        K::ConnectionFailed if text.contains("timed out") || text.contains("TimedOut") => {
-            Failure::Transient(Error::server(format!("{what}: connection timed out; is the endpoint reachable?")))
-        }
-        K::ConnectionFailed => Failure::Transient(Error::server(format!("{what}: cannot connect: {}", one_line(&text)))),
-        K::Io if text.contains("timed out") || text.contains("WouldBlock") => {
-            Failure::Transient(Error::server(format!("{what}: no data from the server within the idle timeout")))
-        }
-        _ => Failure::Transient(Error::server(format!("{what}: {}", one_line(&text)))),
-    }
 }
 
 /// Whether an I/O error while streaming a body is worth resuming after.

@@ -131,6 +131,12 @@ impl S3Client {
     /// Sends a request, retrying what is worth retrying, correcting a wrong region once.
     /// Returns the successful (2xx) response; every failure is an `Error` naming the request.
     pub fn send(&self, req: &Request) -> Result<ureq::Response> {
+        self.send_counted(req).0
+    }
+
+    /// Like [`S3Client::send`], also saying how many attempts failed before the outcome (see
+    /// [`http::Client::send_counted`]).
+    pub(crate) fn send_counted(&self, req: &Request) -> (Result<ureq::Response>, u32) {
         let what = describe(req);
         let payload_hash = match &req.payload_sha256 {
             Some(h) => h.clone(),
@@ -139,7 +145,7 @@ impl S3Client {
         };
         let wire_query = sigv4::canonical_query_string(&req.query);
         let region_corrected = Cell::new(false);
-        self.http.send(&what, || {
+        self.http.send_counted(&what, || {
             // Signed at each attempt: the signature covers the time, the region and the
             // credentials of the moment (renewed during long transfers).
             let signer = self.signer(req.cleanup)?;
@@ -162,7 +168,7 @@ impl S3Client {
             // ureq derives Host from the URL; we signed the same value.
             match self.http.call(req, &url, &signed) {
                 Ok(resp) => Ok(resp),
-                Err(ureq::Error::Transport(t)) => Err(http::transport_failure(&what, &t)),
+                Err(ureq::Error::Transport(t)) => Err(self.http.transport_failure(&what, req, &t)),
                 Err(ureq::Error::Status(status, resp)) => {
                     let bucket_region = resp.header("x-amz-bucket-region").map(str::to_string);
                     let request_id = resp.header("x-amz-request-id").map(str::to_string);

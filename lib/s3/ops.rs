@@ -4,7 +4,8 @@ use super::client::{describe, Request, S3Client};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{encoding::base64, read_text, unquote_etag, Attempts};
-use std::time::Duration;
+use crate::time::parse_http_date;
+use std::time::{Duration, SystemTime};
 
 /// Opt-in flexible checksums (`--checksum`): off by default because the 2025 SDK defaults broke
 /// B2, OVH, R2 and others (see providers.md).
@@ -108,19 +109,26 @@ impl S3Client {
         Ok(resp.header("etag").map(unquote_etag))
     }
 
-    pub(crate) fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> Result<String> {
+    /// CreateMultipartUpload: the upload id, and whether an attempt failed first. Such an
+    /// attempt may have started an upload whose id never reached us (its answer lost or late).
+    pub(crate) fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> (Result<String>, bool) {
         let mut req = Request::new("POST", Some(bucket), Some(key)).query("uploads", "");
         req.headers = opts.creation_headers();
         if opts.checksum == Some(ChecksumAlgo::Sha256) {
             req = req.header("x-amz-checksum-algorithm", "SHA256");
         }
-        let body = self.send_text(&req)?;
-        let init =
-            responses::parse_initiate(&body).map_err(|e| e.context(format!("POST s3://{bucket}/{key}?uploads")))?;
-        if init.upload_id.is_empty() {
-            return Err(Error::server(format!("POST s3://{bucket}/{key}?uploads: the server returned no UploadId")));
-        }
-        Ok(init.upload_id)
+        let (resp, failed) = self.send_counted(&req);
+        let id = resp.and_then(|r| read_text(r, &describe(&req))).and_then(|body| {
+            let init =
+                responses::parse_initiate(&body).map_err(|e| e.context(format!("POST s3://{bucket}/{key}?uploads")))?;
+            if init.upload_id.is_empty() {
+                return Err(Error::server(format!(
+                    "POST s3://{bucket}/{key}?uploads: the server returned no UploadId"
+                )));
+            }
+            Ok(init.upload_id)
+        });
+        (id, failed > 0)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -269,6 +277,47 @@ impl S3Client {
         let resp = self.send(&req)?;
         let text = read_text(resp, &describe(&req))?;
         responses::parse_list_uploads(&text)
+    }
+}
+
+impl S3Client {
+    /// The in-progress uploads of exactly `key` (not of longer keys it prefixes), and the time
+    /// by the server's clock (its Date header) when it listed them. Each page has `deadline`.
+    pub(crate) fn uploads_of_key(
+        &self,
+        bucket: &str,
+        key: &str,
+        deadline: Duration,
+    ) -> Result<(Vec<responses::UploadEntry>, Option<SystemTime>)> {
+        let (mut found, mut server_now) = (Vec::new(), None);
+        let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+        // Pages hold 1000 uploads; a key with more than 10 pages of them is not ours to sort out.
+        for _ in 0..10 {
+            let mut req = Request::new("GET", Some(bucket), None)
+                .query("uploads", "")
+                .query("encoding-type", "url")
+                .query("prefix", key)
+                .deadline(deadline);
+            if let Some(m) = &key_marker {
+                req = req.query("key-marker", m.as_str());
+            }
+            if let Some(m) = &id_marker {
+                req = req.query("upload-id-marker", m.as_str());
+            }
+            let resp = self.send(&req)?;
+            server_now = server_now.or_else(|| resp.header("date").and_then(parse_http_date));
+            let page = responses::parse_list_uploads(&read_text(resp, &describe(&req))?)?;
+            found.extend(page.uploads.into_iter().filter(|u| u.key == key));
+            // Keys come in order: past `key`, only longer keys follow.
+            match page.next_key_marker {
+                Some(m) if page.is_truncated && m == key => {
+                    key_marker = Some(m);
+                    id_marker = page.next_upload_id_marker;
+                }
+                _ => break,
+            }
+        }
+        Ok((found, server_now))
     }
 }
 

@@ -4,23 +4,30 @@
 use super::client::S3Client;
 use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
 use super::url::S3Url;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::encoding::base64;
 use crate::transfer::{Destination, Part};
 use crate::{log, run};
 use md5::{Digest as _, Md5};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+/// The limit of each cleanup request (listing, abort) after an ambiguous CreateMultipartUpload.
+const CLEANUP_DEADLINE: Duration = Duration::from_secs(30);
 
 pub(crate) struct S3Destination {
     client: S3Client,
     url: S3Url,
     opts: ObjectOptions,
     upload_id: Mutex<Option<String>>,
+    /// Set by the first abort, so a second one (after parts that were on the wire) is quiet.
+    aborted: AtomicBool,
 }
 
 impl S3Destination {
     pub fn new(client: S3Client, url: S3Url, opts: ObjectOptions) -> S3Destination {
-        S3Destination { client, url, opts, upload_id: Mutex::new(None) }
+        S3Destination { client, url, opts, upload_id: Mutex::new(None), aborted: AtomicBool::new(false) }
     }
 
     fn upload_id(&self) -> Option<String> {
@@ -69,13 +76,27 @@ impl Destination for S3Destination {
 
     fn put_single(&self, data: &[u8]) -> Result<Part> {
         let d = Digests::of(data);
-        let etag = self.client.put_object(&self.url.bucket, &self.url.key, data, &d, &self.opts)?;
+        let size = data.len() as u64;
+        let etag = match self.client.put_object(&self.url.bucket, &self.url.key, data, &d, &self.opts) {
+            Ok(etag) => etag,
+            // Attempts that timed out or lost their answer may have stored the object after all.
+            Err(e) if e.kind() == ErrorKind::Server => {
+                let expected = self.opts.etag_is_md5().then(|| hex::encode(d.md5));
+                Some(self.stored_after_all(e, size, expected)?)
+            }
+            Err(e) => return Err(e),
+        };
         let etag = self.check_part_etag(&format!("PUT {}", self.url), etag.as_deref(), &d.md5)?;
-        Ok(Part { number: 1, size: data.len() as u64, md5: d.md5, etag, extra: None })
+        Ok(Part { number: 1, size, md5: d.md5, etag, extra: None })
     }
 
     fn begin(&self) -> Result<()> {
-        let id = self.client.create_multipart(&self.url.bucket, &self.url.key, &self.opts)?;
+        let first_attempt = Instant::now();
+        let (id, retried) = self.client.create_multipart(&self.url.bucket, &self.url.key, &self.opts);
+        if retried {
+            self.abort_unheard_uploads(first_attempt, id.as_deref().ok());
+        }
+        let id = id?;
         if self.client.verbose() >= 1 {
             log::note(format!("multipart upload of {} started", self.url));
         }
@@ -96,12 +117,20 @@ impl Destination for S3Destination {
         Ok(Part { number, size: data.len() as u64, md5: d.md5, etag, extra })
     }
 
-    fn complete(&self, parts: &[Part], _total: u64) -> Result<()> {
+    fn complete(&self, parts: &[Part], total: u64) -> Result<()> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let list: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
         let sums: Option<Vec<String>> =
             self.opts.checksum.map(|_| parts.iter().filter_map(|p| p.extra.clone()).collect());
-        self.client.complete_multipart(&self.url.bucket, &self.url.key, &id, &list, sums.as_deref())?;
+        match self.client.complete_multipart(&self.url.bucket, &self.url.key, &id, &list, sums.as_deref()) {
+            Ok(_) => {}
+            // An attempt whose answer was lost may have completed the upload: its retry then
+            // finds no such upload, or every attempt timed out.
+            Err(e) if e.code() == Some("NoSuchUpload") || e.kind() == ErrorKind::Server => {
+                self.stored_after_all(e, total, self.expected_etag(parts, false))?;
+            }
+            Err(e) => return Err(e),
+        }
         // Completed: from here on, cleanup means deleting the object, not aborting the upload.
         self.set_upload_id(None);
         Ok(())
@@ -113,15 +142,7 @@ impl Destination for S3Destination {
             e.context(format!("verifying {}", self.url))
         })?;
         let got = meta.etag.clone().unwrap_or_default();
-        let expected = if !self.opts.etag_is_md5() {
-            None
-        } else if single {
-            Some(hex::encode(parts[0].md5))
-        } else if self.client.endpoint().provider().multipart_etag_is_md5_of_md5s() {
-            Some(multipart_etag(parts))
-        } else {
-            None
-        };
+        let expected = self.expected_etag(parts, single);
         let mut problem = None;
         if meta.size != total {
             problem = Some(format!("the stored object has {} bytes but {total} were read", meta.size));
@@ -144,16 +165,20 @@ impl Destination for S3Destination {
 
     fn abort(&self) {
         let Some(id) = self.upload_id() else { return };
+        let again = self.aborted.swap(true, Ordering::SeqCst);
+        // An upload already gone (the first abort's work) counts as aborted.
         match self.client.abort_multipart(&self.url.bucket, &self.url.key, &id) {
             Ok(()) => {
                 run::cleanup("upload_aborted", true);
-                if self.client.verbose() >= 1 {
+                if self.client.verbose() >= 1 && !again {
                     log::note(format!("aborted the multipart upload of {}", self.url));
                 }
             }
             Err(e) => {
                 run::cleanup("upload_aborted", false);
                 run::cleanup("upload_id", id.as_str());
+                // Said once: a second abort is not tried after this one failed.
+                self.set_upload_id(None);
                 log::warn(format!(
                     "could not abort the multipart upload of {} (upload id {id}): {}; abort it with `s3ls --uploads | s3rm --uploads`",
                     self.url,
@@ -165,6 +190,91 @@ impl Destination for S3Destination {
 }
 
 impl S3Destination {
+    /// The ETag a store gives an object made of `parts`, when it can be predicted: the MD5
+    /// of a single PUT, `md5-of-md5s-N` of a multipart upload on stores that use it. Not with
+    /// SSE-KMS (and not on stores whose multipart ETags are something else).
+    fn expected_etag(&self, parts: &[Part], single: bool) -> Option<String> {
+        if !self.opts.etag_is_md5() {
+            None
+        } else if single {
+            Some(hex::encode(parts[0].md5))
+        } else if self.client.endpoint().provider().multipart_etag_is_md5_of_md5s() {
+            Some(multipart_etag(parts))
+        } else {
+            None
+        }
+    }
+
+    /// After a request whose outcome is unknown (answers lost or late; a retried completion
+    /// that finds the upload gone): an object at the key with the size read and the `expected`
+    /// ETag holds exactly the bytes read, so the upload succeeded; its ETag is returned.
+    /// Anything else keeps `err`, and an object that is there but cannot be proven ours is left
+    /// alone: it is not ours to delete.
+    fn stored_after_all(&self, err: Error, size: u64, expected: Option<String>) -> Result<String> {
+        let Some(expected) = expected else { return Err(err) };
+        let Ok(meta) = self.client.head_object(&self.url.bucket, &self.url.key) else { return Err(err) };
+        if meta.size != size || !meta.etag.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&expected)) {
+            return Err(err);
+        }
+        if self.client.verbose() >= 1 {
+            log::note(format!(
+                "{}; but {} holds the {size} bytes read (ETag {expected}): it was stored",
+                err.message(),
+                self.url
+            ));
+        }
+        Ok(expected)
+    }
+
+    /// After a CreateMultipartUpload that needed more than one attempt: a failed attempt may
+    /// have started an upload whose id never reached us, which nobody would ever abort. Aborts
+    /// the uploads of exactly this key that the server started since our first attempt, by its
+    /// own clock (its Date header, less the time since that attempt, less 2 s for one-second
+    /// resolutions), except `keep`. Another writer of the same key in those seconds would lose
+    /// its upload: two writers of one key conflict anyway. Each request has its own deadline.
+    fn abort_unheard_uploads(&self, first_attempt: Instant, keep: Option<&str>) {
+        let (bucket, key) = (&self.url.bucket, &self.url.key);
+        let listed = self.client.uploads_of_key(bucket, key, CLEANUP_DEADLINE);
+        let uploads = match listed {
+            Ok((uploads, Some(server_now))) => {
+                let since = server_now.checked_sub(first_attempt.elapsed() + Duration::from_secs(2)).unwrap_or(UNIX_EPOCH);
+                uploads
+                    .into_iter()
+                    .filter(|u| Some(u.upload_id.as_str()) != keep && u.initiated.is_some_and(|t| t >= since))
+                    .collect::<Vec<_>>()
+            }
+            Ok((_, None)) => {
+                return log::warn(format!(
+                    "the server's clock is unknown (no Date header): uploads of {} that attempts of ours may have started were not aborted; check with `s3ls --uploads {}`",
+                    self.url, self.url
+                ))
+            }
+            Err(e) => {
+                return log::warn(format!(
+                    "could not list the uploads of {} that attempts of ours may have started: {}; check with `s3ls --uploads {}`",
+                    self.url,
+                    e.message(),
+                    self.url
+                ))
+            }
+        };
+        for u in uploads {
+            match self.client.abort_multipart(bucket, key, &u.upload_id) {
+                Ok(()) if self.client.verbose() >= 1 => log::note(format!(
+                    "aborted upload {} of {}, started by an attempt whose answer was lost",
+                    u.upload_id, self.url
+                )),
+                Ok(()) => {}
+                Err(e) => log::warn(format!(
+                    "could not abort the multipart upload of {} (upload id {}): {}; abort it with `s3ls --uploads | s3rm --uploads`",
+                    self.url,
+                    u.upload_id,
+                    e.message()
+                )),
+            }
+        }
+    }
+
     /// Deletes the stored object after a failed verification (best effort, reported).
     fn discard(&self) {
         match self.client.delete_object(&self.url.bucket, &self.url.key) {

@@ -371,7 +371,7 @@ fn exchange(
 ) -> std::result::Result<ureq::Response, Failure> {
     match http.call(req, url, secret) {
         Ok(resp) => Ok(resp),
-        Err(ureq::Error::Transport(t)) => Err(http::transport_failure(what, &t)),
+        Err(ureq::Error::Transport(t)) => Err(http.transport_failure(what, req, &t)),
         Err(ureq::Error::Status(status, resp)) => {
             let detail = error_detail(&http::error_body(resp, 4096));
             Err(match status {

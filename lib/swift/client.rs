@@ -209,7 +209,7 @@ impl SwiftClient {
             let token = [("X-Auth-Token".to_string(), session.token.expose().to_string())];
             match self.http.call(req, &url, &token) {
                 Ok(resp) => Ok(resp),
-                Err(ureq::Error::Transport(t)) => Err(http::transport_failure(&what, &t)),
+                Err(ureq::Error::Transport(t)) => Err(self.http.transport_failure(&what, req, &t)),
                 Err(ureq::Error::Status(401, resp)) if self.auth.can_renew() && renewals.get() < 3 => {
                     drain(resp);
                     renewals.set(renewals.get() + 1);
@@ -236,8 +236,8 @@ impl SwiftClient {
             return Ok(i.clone());
         }
         let url = info_url(&self.storage_url()?);
-        let got =
-            self.http.agent().get(&url).timeout(Duration::from_secs(30)).call().ok().and_then(|r| r.into_string().ok());
+        let req = Request::new("GET", None, None).deadline(Duration::from_secs(30));
+        let got = self.http.call(&req, &url, &[]).ok().and_then(|r| r.into_string().ok());
         let info = match got.as_deref().and_then(Info::parse) {
             Some(i) => i,
             None => {

@@ -16,7 +16,7 @@ use crate::signals;
 use crate::units::human;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,10 @@ pub(crate) trait Destination: Send + Sync {
     /// returns a `Verify` error. Returns the object's ETag.
     fn verify(&self, parts: &[Part], total: u64, single: bool) -> Result<String>;
     /// Best-effort cleanup of an unfinished upload (abort multipart, delete segments). Must use
-    /// fresh requests with their own deadlines and report its own failures on stderr.
+    /// fresh requests with their own deadlines and report its own failures on stderr. The
+    /// engine calls it a second time only when part requests were on the wire during the first
+    /// (one of them may have landed after it); that call must be quiet about what the first
+    /// one already did or reported.
     fn abort(&self);
 }
 
@@ -219,19 +222,26 @@ fn multipart(
     let (job_tx, job_rx) = unbounded::<(u32, Vec<u8>)>();
     let (done_tx, done_rx) = unbounded::<Done>();
     let stop = Arc::new(AtomicBool::new(false));
+    // Part requests on the wire right now (not those waiting in the queue).
+    let sending = Arc::new(AtomicUsize::new(0));
 
     // Workers inherit a mask blocking the abort signals, so the main thread gets them.
     let workers: Vec<_> = signals::with_aborts_blocked(|| {
         (0..jobs)
             .map(|_| {
-                let (rx, tx, dest, stop) = (job_rx.clone(), done_tx.clone(), Arc::clone(dest), Arc::clone(&stop));
+                let (rx, tx, dest) = (job_rx.clone(), done_tx.clone(), Arc::clone(dest));
+                let (stop, sending) = (Arc::clone(&stop), Arc::clone(&sending));
                 std::thread::spawn(move || {
                     for (number, buf) in rx {
+                        // Counted before `stop` is read: the engine sets `stop`, then reads the
+                        // count, so a part it does not count is one that sees `stop` and is not sent.
+                        sending.fetch_add(1, Ordering::SeqCst);
                         let r = if stop.load(Ordering::SeqCst) {
                             Err(Error::data("cancelled"))
                         } else {
                             dest.put_part(number, &buf)
                         };
+                        sending.fetch_sub(1, Ordering::SeqCst);
                         if tx.send((number, r, buf)).is_err() {
                             break;
                         }
@@ -363,15 +373,15 @@ fn multipart(
         if opts.verbose >= 1 {
             log::note(format!("aborting the upload of {}", d.describe()));
         }
+        // A part request on the wire may land after the abort (S3 documents this race, and a
+        // Swift segment would stay): once those requests have ended, or after 5 s, abort once
+        // more. Parts that merely wait in the queue are cancelled and need nothing.
+        let on_the_wire = sending.load(Ordering::SeqCst) > 0;
         d.abort();
-        // A part request in flight may land after the abort; give the workers a moment, then
-        // abort once more so no part survives (S3 documents this race).
-        let deadline = Instant::now() + Duration::from_secs(5);
-        if outstanding > 0 {
-            while outstanding > 0 && Instant::now() < deadline {
-                if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
-                    outstanding -= 1;
-                }
+        if on_the_wire {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while sending.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+                let _ = done_rx.recv_timeout(Duration::from_millis(100));
             }
             d.abort();
         }

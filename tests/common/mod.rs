@@ -13,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cloud;
+pub mod cluster;
 pub mod proxy;
 pub mod redis;
 pub mod tls;

@@ -210,11 +210,11 @@ def main():
             sp.add_argument("--prefix")
         if name in ("list", "uploads"):
             sp.add_argument("--max-keys", type=int, help="page size (to exercise paging)")
-    for name in ("get", "head", "put", "delete", "create-upload", "abort-upload"):
+    for name in ("get", "head", "put", "delete", "create-upload", "abort-upload", "parts"):
         sp = sub.add_parser(name)
         sp.add_argument("bucket")
         sp.add_argument("key")
-        if name == "abort-upload":
+        if name in ("abort-upload", "parts"):
             sp.add_argument("upload_id")
         if name == "put":
             sp.add_argument("--file")
@@ -247,6 +247,10 @@ def main():
             print(strip_ns(ET.fromstring(body)).findtext("UploadId"))
         elif a.cmd == "abort-upload":
             c.request("DELETE", a.bucket, a.key, query={"uploadId": a.upload_id})
+        elif a.cmd == "parts":
+            # ListParts (first page): proves an upload listed by ListMultipartUploads exists.
+            body = c.request("GET", a.bucket, a.key, query={"uploadId": a.upload_id})[2]
+            print(len(strip_ns(ET.fromstring(body)).findall("Part")))
     except S3Error as e:
         print(f"s3check: {what}: {e}", file=sys.stderr)
         sys.exit(3 if e.status == 404 else 1)
