@@ -1,6 +1,6 @@
 //! s3put's flags.
 
-use super::args::{key_value, ReportArgs, S3Args, UploadArgs};
+use super::args::{header_value, key_value, ReportArgs, S3Args, UploadArgs};
 use super::Tool;
 use crate::config::Provider;
 use crate::run::Target;
@@ -109,12 +109,14 @@ impl Tool for Args {
 
     fn run(&self) -> Result<()> {
         let url = S3Url::parse_object(&self.url)?;
+        // Every flag checked before the first request (--create-bucket's included).
+        let opts = self.object_options()?;
         let client = self.s3.client()?;
         let plan = self.part_plan(client.endpoint().provider())?;
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
-        let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
+        let dest = Arc::new(S3Destination::new(client, url.clone(), opts));
         let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
         if self.json {
             self.upload.print_result(serde_json::json!({
@@ -132,12 +134,13 @@ impl Tool for Args {
 impl Args {
     pub(crate) fn object_options(&self) -> Result<ObjectOptions> {
         let metadata = self.metadata.iter().map(|m| key_value("--metadata", m)).collect::<Result<_>>()?;
+        let header = |flag: &str, v: &Option<String>| v.as_deref().map(|v| header_value(flag, v)).transpose();
         Ok(ObjectOptions {
-            content_type: self.upload.content_type.clone(),
+            content_type: self.upload.content_type()?,
             metadata,
-            storage_class: self.storage_class.clone(),
+            storage_class: header("--storage-class", &self.storage_class)?,
             sse: self.sse.clone(),
-            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            sse_kms_key_id: header("--sse-kms-key-id", &self.sse_kms_key_id)?,
             checksum: self.checksum,
         })
     }

@@ -5,6 +5,7 @@ use super::Tool;
 use crate::records::{escape, RecordReader, RecordWriter};
 use crate::run::{self, Target};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
+use crate::s3::ops::Aborted;
 use crate::s3::S3Url;
 use crate::sys::stdio;
 use crate::{log, Error, ErrorKind, Result};
@@ -253,7 +254,13 @@ fn abort_uploads<W: Write>(
             continue;
         };
         match client.abort_multipart(&url.bucket, &url.key, id) {
-            Ok(()) => done += 1,
+            Ok(Aborted::Done) => done += 1,
+            Ok(Aborted::NotFound) => {
+                log::note(format!(
+                    "{url} upload {id}: no such upload (completed or aborted since it was listed, or the key is wrong)"
+                ));
+                failed += 1;
+            }
             Err(e) if e.code() == Some("NoSuchBucket") || e.kind() == ErrorKind::Denied => return Err(e),
             Err(e) => {
                 log::warn(format!("{url} upload {id}: not aborted: {}", e.message()));

@@ -217,6 +217,14 @@ pub(crate) fn transport_failure(what: &str, t: &ureq::Transport) -> Failure {
     let text = format!("{detail} {source}");
     match t.kind() {
         K::Dns => Failure::Permanent(Error::config(format!("{what}: cannot resolve host: {detail}; check the endpoint"))),
+        // Never transient: the same header fails the same way. The value is left out of the
+        // message, as it may be a credential (flag values are checked before any request).
+        K::BadHeader => match detail.strip_prefix("invalid header '").and_then(|h| h.split_once(':')) {
+            Some((name, _)) => Failure::Permanent(Error::config(format!(
+                "{what}: the header {name:?} cannot be sent: HTTP header values must be printable ASCII"
+            ))),
+            None => Failure::Permanent(Error::server(format!("{what}: bad header in the answer: {}", one_line(&detail)))),
+        },
         K::InvalidUrl | K::UnknownScheme => Failure::Permanent(Error::config(format!(
             "{what}: invalid URL ({detail}); use an http:// or https:// URL"
         ))),

@@ -63,6 +63,14 @@ impl ObjectOptions {
     }
 }
 
+/// What AbortMultipartUpload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aborted {
+    Done,
+    /// NoSuchUpload (or a bare 404): completed or aborted already, or the key is wrong.
+    NotFound,
+}
+
 /// What HEAD tells about an object.
 #[derive(Clone, Debug)]
 pub(crate) struct ObjectMeta {
@@ -185,14 +193,16 @@ impl S3Client {
     }
 
     /// Aborts with a fresh request bounded by its own deadline, so cleanup can't hang even when
-    /// the data path is stalled. An upload that is already gone counts as aborted.
-    pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+    /// the data path is stalled. An upload that is already gone (NoSuchUpload, 404) is told
+    /// apart: fine for an uploader's own cleanup (a retried abort whose first answer was lost),
+    /// a failure for `s3rm --uploads` (the listed upload was not the one aborted).
+    pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Aborted> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key)).query("uploadId", upload_id);
         req.deadline = Some(Duration::from_secs(30));
         req.cleanup = true;
         match self.send(&req) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Ok(_) => Ok(Aborted::Done),
+            Err(e) if e.kind() == ErrorKind::NotFound && e.code() != Some("NoSuchBucket") => Ok(Aborted::NotFound),
             Err(e) => Err(e),
         }
     }
@@ -255,8 +265,12 @@ impl S3Client {
         prefix: &str,
         key_marker: Option<&str>,
         upload_id_marker: Option<&str>,
+        url_encoding: bool,
     ) -> Result<responses::ListUploadsPage> {
-        let mut req = Request::new("GET", Some(bucket), None).query("uploads", "").query("encoding-type", "url");
+        let mut req = Request::new("GET", Some(bucket), None).query("uploads", "");
+        if url_encoding {
+            req = req.query("encoding-type", "url");
+        }
         if !prefix.is_empty() {
             req = req.query("prefix", prefix);
         }

@@ -2,7 +2,7 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
+use super::ops::{Aborted, ChecksumAlgo, Digests, ObjectOptions};
 use super::url::S3Url;
 use crate::error::{Error, Result};
 use crate::http::encoding::base64;
@@ -145,10 +145,17 @@ impl Destination for S3Destination {
     fn abort(&self) {
         let Some(id) = self.upload_id() else { return };
         match self.client.abort_multipart(&self.url.bucket, &self.url.key, &id) {
-            Ok(()) => {
+            Ok(Aborted::Done) => {
                 run::cleanup("upload_aborted", true);
                 if self.client.verbose() >= 1 {
                     log::note(format!("aborted the multipart upload of {}", self.url));
+                }
+            }
+            // Aborted already (a second abort after a part raced the first, or a lost answer).
+            Ok(Aborted::NotFound) => {
+                run::cleanup("upload_aborted", true);
+                if self.client.verbose() >= 2 {
+                    log::note(format!("the multipart upload of {} was already aborted", self.url));
                 }
             }
             Err(e) => {

@@ -157,13 +157,14 @@ pub(crate) fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts:
     progress.tick((first.len() + second.len()) as u64, false);
 
     if second.is_empty() {
+        // First: a command that failed before writing anything is the news, not the empty input.
+        src.finish()?;
         if first.is_empty() && !opts.allow_empty {
             return Err(Error::data(format!(
                 "no input: refusing to store an empty object at {} (pass --allow-empty to store one)",
                 d.describe()
             )));
         }
-        src.finish()?;
         if let Some(sig) = signals::pending() {
             return Err(interrupted(sig, d));
         }
@@ -363,16 +364,24 @@ fn multipart(
         if opts.verbose >= 1 {
             log::note(format!("aborting the upload of {}", d.describe()));
         }
+        // Results already sent (the main thread may have been blocked reading the input when
+        // the failure came): those parts are not in flight any more.
+        while let Ok(_done) = done_rx.try_recv() {
+            outstanding -= 1;
+        }
         d.abort();
-        // A part request in flight may land after the abort; give the workers a moment, then
-        // abort once more so no part survives (S3 documents this race).
+        // A part request truly in flight may land after the abort; wait for those (bounded) and
+        // abort once more only if one was stored after the first abort, or is still unknown
+        // (S3 documents this race).
         let deadline = Instant::now() + Duration::from_secs(5);
-        if outstanding > 0 {
-            while outstanding > 0 && Instant::now() < deadline {
-                if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
-                    outstanding -= 1;
-                }
+        let mut stored_after_abort = false;
+        while outstanding > 0 && Instant::now() < deadline {
+            if let Ok((_, r, _)) = done_rx.recv_timeout(Duration::from_millis(100)) {
+                outstanding -= 1;
+                stored_after_abort |= r.is_ok();
             }
+        }
+        if stored_after_abort || outstanding > 0 {
             d.abort();
         }
         return Err(err);
