@@ -123,12 +123,9 @@ impl Client {
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts are used up; `what`
     /// names the request in messages ("PUT s3://b/k?partNumber=3").
-    pub fn send<T>(&self, what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
+    pub fn send<T>(&self, _what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
         let mut attempts = Attempts::new(self.retry);
         loop {
-            if self.verbose >= 2 {
-                log::debug(format!("{what} (attempt {})", attempts.failures() + 1));
-            }
             let err = match attempt() {
                 Ok(v) => return Ok(v),
                 Err(Failure::Again) => continue,
@@ -151,6 +148,11 @@ impl Client {
         url: &str,
         auth: &[(String, String)],
     ) -> std::result::Result<ureq::Response, ureq::Error> {
+        // -vv: the request line as sent, real host included; credentials are in `auth`
+        // headers, never in the URL.
+        if self.verbose >= 2 {
+            log::debug(format!("{} {url}", req.method));
+        }
         let mut r = self.agent.request(req.method, url);
         for (k, v) in req.headers.iter().chain(auth) {
             r = r.set(k, v);

@@ -230,6 +230,7 @@ impl S3Client {
     /// Creates the bucket if it is missing. us-east-1 takes no CreateBucketConfiguration;
     /// BucketAlreadyOwnedByYou means it is already there, which is what we wanted.
     pub(crate) fn create_bucket(&self, bucket: &str) -> Result<bool> {
+        check_new_bucket_name(bucket)?;
         let region = self.region();
         let mut result = self.put_bucket(bucket, &region);
         // The server corrected the signing region (Garage names its own): the location
@@ -283,6 +284,26 @@ impl S3Client {
         let resp = self.send(&req)?;
         let text = read_text(resp, &describe(&req))?;
         responses::parse_list_uploads(&text)
+    }
+}
+
+/// S3's rules for a NEW bucket's name (existing buckets may be older and laxer): 3-63
+/// characters, lower-case letters, digits, `-` and `.`, starting and ending with a letter or
+/// digit, not an IP address. Checked before CreateBucket (exit 2, no request).
+fn check_new_bucket_name(b: &str) -> Result<()> {
+    let ok = (3..=63).contains(&b.len())
+        && b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !b.contains("..")
+        && b.parse::<std::net::Ipv4Addr>().is_err();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "--create-bucket: {b:?} is not a valid bucket name: 3-63 lower-case letters, digits, - and ., \
+             starting and ending with a letter or digit"
+        )))
     }
 }
 

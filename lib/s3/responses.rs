@@ -224,7 +224,14 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
             enc,
             objects.iter().map(|o| o.key.as_str()).chain(common_prefixes.iter().map(String::as_str)).chain(raw_next_marker.as_deref()),
         );
-        let mut next_marker = if enc { None } else { raw_next_marker.clone() };
+        // With url encoding, a page with entries continues after its last one (below); an
+        // empty truncated page (Garage sends those) has only NextMarker to go on.
+        let entries = !objects.is_empty() || !common_prefixes.is_empty();
+        let mut next_marker = match &raw_next_marker {
+            Some(m) if enc && !entries => Some(decode_if(enc, m, "NextMarker")?),
+            Some(_) if enc => None,
+            m => m.clone(),
+        };
         let is_truncated =
             parse_bool(root, "IsTruncated")?.unwrap_or(next_continuation_token.is_some() || raw_next_marker.is_some());
         let is_v2 = child(root, "KeyCount").is_some()
