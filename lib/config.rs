@@ -121,7 +121,9 @@ impl Endpoint {
         let h = self.host();
         h.eq_ignore_ascii_case("localhost")
             || h.parse::<std::net::Ipv4Addr>().is_ok()
-            || h.strip_prefix('[').and_then(|h| h.strip_suffix(']')).is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+            || h.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
     }
 
     pub fn scheme(&self) -> &'static str {

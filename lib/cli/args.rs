@@ -181,7 +181,7 @@ pub(crate) struct UploadArgs {
     /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
     #[arg(long, help_heading = "Upload")]
     pub allow_empty: bool,
-    /// Content-Type of the object
+    /// Content-Type of the object (printable ASCII)
     #[arg(long, value_name = "TYPE", help_heading = "Object")]
     pub content_type: Option<String>,
     /// Also copy the input to stdout while uploading, to mirror one stream to several stores

@@ -66,20 +66,20 @@ pub struct Args {
     /// Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size
     #[arg(long, help_heading = "Upload")]
     pub(crate) uniform_parts: bool,
-    /// Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)
-    #[arg(long, value_name = "ALGO", help_heading = "Upload")]
+    /// Also send an x-amz-checksum-ALGO header with each PUT and part, for the server to check (opt-in: several non-AWS stores reject them; Ceph RGW 16 ignores them). Multipart: a checksum of the part checksums, except crc64nvme: the whole object's CRC
+    #[arg(long, value_name = "ALGO", ignore_case = true, help_heading = "Upload")]
     pub(crate) checksum: Option<ChecksumAlgo>,
     /// Create the bucket first if it does not exist
     #[arg(long, help_heading = "Upload")]
     pub(crate) create_bucket: bool,
 
-    /// User metadata stored as x-amz-meta-KEY (repeatable)
+    /// User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII (else exit 2, no request)
     #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = "Object")]
     pub(crate) metadata: Vec<String>,
     /// Storage class, e.g. STANDARD_IA, GLACIER_IR
     #[arg(long, value_name = "CLASS", help_heading = "Object")]
     pub(crate) storage_class: Option<String>,
-    /// Server-side encryption: AES256 or aws:kms
+    /// Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5
     #[arg(long, value_name = "ALGO", value_parser = ["AES256", "aws:kms"], help_heading = "Object")]
     pub(crate) sse: Option<String>,
     /// KMS key for --sse aws:kms

@@ -32,7 +32,9 @@ malformed input record stops s3rm before the batch holding it is sent; batches s
 remain deleted.
 
 With --uploads, each input line is what `s3ls --uploads` prints (URL<TAB>UPLOAD-ID<TAB>INITIATED) \
-and the multipart upload is aborted; the object, if any, is not touched.";
+and the multipart upload is aborted; the object, if any, is not touched. An upload the server \
+does not know (NoSuchUpload: completed or aborted since it was listed, or the key is wrong) \
+counts as failed: one line for each, exit 9 at the end.";
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -222,7 +222,11 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
         let raw_next_marker = opt_text(root, "NextMarker");
         let encoding_unknown = ambiguous(
             enc,
-            objects.iter().map(|o| o.key.as_str()).chain(common_prefixes.iter().map(String::as_str)).chain(raw_next_marker.as_deref()),
+            objects
+                .iter()
+                .map(|o| o.key.as_str())
+                .chain(common_prefixes.iter().map(String::as_str))
+                .chain(raw_next_marker.as_deref()),
         );
         // With url encoding, a page with entries continues after its last one (below); an
         // empty truncated page (Garage sends those) has only NextMarker to go on.
@@ -238,7 +242,9 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
             || child(root, "ContinuationToken").is_some()
             || next_continuation_token.is_some()
             || child(root, "StartAfter").is_some();
-        if is_truncated && next_marker.is_none() && !is_v2 {
+        // (A NextMarker sent but set aside above is marker paging too, whatever else the
+        // answer carries: Garage's v1 answer has v2 elements.)
+        if is_truncated && next_marker.is_none() && (!is_v2 || raw_next_marker.is_some()) {
             let last_key = objects.last().map(|o| o.key.as_str());
             let last_prefix = common_prefixes.last().map(String::as_str);
             next_marker = last_key.max(last_prefix).map(str::to_owned);
