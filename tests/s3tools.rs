@@ -363,7 +363,7 @@ s3_test!(fn rm_uploads_counts_no_such_upload_as_a_failure(env) {
     let done = env.create_upload(&b, "done");
     env.abort_upload(&b, "done", &done);
     let input = format!("s3://{b}/wrong%20key\t{id}\t-\ns3://{b}/done\t{done}\t-\ns3://{b}/real key\t{id}\t-\n");
-    let out = run(&mut env.cmd("s3rm").arg("--uploads"), Some(input.as_bytes()));
+    let out = run(env.cmd("s3rm").arg("--uploads"), Some(input.as_bytes()));
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(9), "{err}");
     let lines: Vec<&str> = err.lines().collect();
