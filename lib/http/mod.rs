@@ -123,7 +123,7 @@ impl Client {
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts are used up; `what`
     /// names the request in messages ("PUT s3://b/k?partNumber=3").
-    pub fn send<T>(&self, _what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
+    pub fn send<T>(&self, what: &str, mut attempt: impl FnMut() -> std::result::Result<T, Failure>) -> Result<T> {
         let mut attempts = Attempts::new(self.retry);
         loop {
             let err = match attempt() {
