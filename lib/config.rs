@@ -106,6 +106,26 @@ impl Endpoint {
         Endpoint { https: true, authority, base_path: String::new(), is_aws_default: true }
     }
 
+    /// The host without the port (IPv6 literals keep their brackets).
+    pub fn host(&self) -> &str {
+        let a = self.authority.as_str();
+        if a.starts_with('[') {
+            return a.split_once(']').map_or(a, |(h, _)| &a[..h.len() + 1]);
+        }
+        a.rsplit_once(':').map_or(a, |(h, _)| h)
+    }
+
+    /// An IPv4/IPv6 literal or `localhost`: virtual-hosted addressing (`bucket.HOST`) cannot
+    /// work there, so `auto` uses path style, as botocore does.
+    pub fn host_is_ip_or_localhost(&self) -> bool {
+        let h = self.host();
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::Ipv4Addr>().is_ok()
+            || h.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+    }
+
     pub fn scheme(&self) -> &'static str {
         if self.https {
             "https"
@@ -220,6 +240,14 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env, net: &HttpOptions, verbose: u8)
             None => AddressingStyle::Path,
         },
     };
+
+    if addressing == AddressingStyle::Virtual && endpoint.host_is_ip_or_localhost() {
+        return Err(Error::usage(format!(
+            "--addressing-style virtual needs a DNS name endpoint ({} is an IP address or localhost, \
+             which no bucket name can be prefixed to): use --addressing-style path",
+            endpoint.host()
+        )));
+    }
 
     let ca_bundle = ov
         .ca_bundle

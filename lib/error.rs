@@ -36,10 +36,14 @@ pub enum ErrorKind {
 pub(crate) const EXIT_CODES: &[ExitStatus] = &[
     row(0, None, "success"),
     row(1, Some(K::Data), "invalid or refused input data (corrupt RDB, empty input, upstream stage failed)"),
-    row(2, Some(K::Usage), "usage error (bad flag, URL, regex or duration)"),
+    row(2, Some(K::Usage), "usage error (bad flag, URL, regex or duration, or a flag value the server refused)"),
     row(3, Some(K::Config), "configuration or credentials problem"),
     row(4, Some(K::Server), "server or network error after retries"),
-    row(5, Some(K::Verify), "verification failed (size or ETag mismatch); nothing was kept"),
+    row(
+        5,
+        Some(K::Verify),
+        "verification failed (size or ETag mismatch, or the encryption asked for not applied); nothing was kept",
+    ),
     row(6, Some(K::Io), "local I/O error (reading input, writing output, disk full)"),
     row(7, Some(K::NotFound), "bucket, container or object not found"),
     row(8, Some(K::Denied), "access denied"),

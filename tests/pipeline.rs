@@ -1,11 +1,11 @@
-//! Pipeline safety (issue 6) against the real Garage and a real redis-server: a failing stage
-//! never lands as a good backup, command mode, and that healthy pipelines signal nobody.
-//! Every pipeline runs under plain `sh -c`, without pipefail.
+//! Pipeline safety (issue 6) against the real S3 servers (Garage and Ceph RGW), Swift and a real
+//! redis-server: a failing stage never lands as a good backup, command mode, and that healthy
+//! pipelines signal nobody. Every pipeline runs under plain `sh -c`, without pipefail.
 
 mod common;
 
 use common::redis::Redis;
-use common::{bin_path, random_bytes, run_timeout, s3_env, TempDir};
+use common::{bin_path, random_bytes, run_timeout, s3_env, S3Env, TempDir};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -16,7 +16,11 @@ fn stderr(out: &std::process::Output) -> String {
 
 /// `sh -c SCRIPT` with the sluice binaries first on PATH and the test Garage's credentials.
 fn sh(script: &str) -> Command {
-    let env = s3_env();
+    sh_on(&s3_env(), script)
+}
+
+/// `sh -c SCRIPT` with the sluice binaries first on PATH and `env`'s S3 server and credentials.
+fn sh_on(env: &S3Env, script: &str) -> Command {
     let bin_dir = bin_path("s3put").parent().unwrap().to_path_buf();
     let mut cmd = env.cmd_for_path("sh");
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -37,26 +41,23 @@ fn statuses(dir: &Path, n: usize) -> Vec<i32> {
         .collect()
 }
 
-#[test]
-fn garbage_through_rdbcheck_stores_nothing_and_both_fail() {
-    let env = s3_env();
+s3_test!(fn garbage_through_rdbcheck_stores_nothing_and_both_fail(env) {
     let bucket = env.new_bucket("pipe-garbage");
     let dir = TempDir::new("pipe-garbage");
     let d = dir.path().display();
     let script = format!(
         "{{ printf 'REDIS0011\\376\\000garbage' | rdbcheck; echo $? > {d}/rc1; }} | s3put s3://{bucket}/k; echo $? > {d}/rc2"
     );
-    let out = run_timeout(&mut sh(&script), None, Duration::from_secs(60));
+    let out = run_timeout(&mut sh_on(&env, &script), None, Duration::from_secs(60));
     let rc = statuses(dir.path(), 2);
     assert_ne!(rc[0], 0, "rdbcheck accepted garbage: {}", stderr(&out));
     assert_ne!(rc[1], 0, "s3put succeeded on a failed stream: {}", stderr(&out));
     assert!(env.list_keys(&bucket).is_empty(), "an object was stored");
     assert!(env.list_uploads(&bucket).is_empty());
-}
+});
 
-#[test]
-fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
-    let env = s3_env();
+// Big data (200 MiB) on one server: what it shows is the pipeline's, not the S3 server's.
+s3_test!(only garage: fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing(env) {
     let bucket = env.new_bucket("pipe-redis");
     let redis = Redis::start(&[]);
     redis.load_varied(200);
@@ -68,7 +69,7 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
         "redis-cli -p {p} --rdb - 2>/dev/null | tee {d}/cli.out | rdbcheck | s3put s3://{bucket}/dump.rdb",
         p = redis.port
     );
-    let out = run_timeout(&mut sh(&script), None, Duration::from_secs(300));
+    let out = run_timeout(&mut sh_on(&env, &script), None, Duration::from_secs(300));
     assert!(out.status.success(), "{}", stderr(&out));
     let stored = env.get_object(&bucket, "dump.rdb");
     let cli = std::fs::read(dir.path().join("cli.out")).unwrap();
@@ -89,7 +90,7 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
         slow = slowcat(&dir)
     );
     let mut child =
-        sh(&script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        sh_on(&env, &script).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while env.list_uploads(&bucket).is_empty() {
         assert!(Instant::now() < deadline, "the upload never started");
@@ -107,11 +108,9 @@ fn live_redis_backup_is_complete_and_killing_the_source_stores_nothing() {
     assert_ne!(rc[2], 0, "s3put completed a truncated stream: {err}");
     assert!(env.try_get_object(&bucket, "killed.rdb").is_none(), "a truncated backup was stored: {err}");
     assert!(env.list_uploads(&bucket).is_empty(), "an in-progress upload was left: {err}");
-}
+});
 
-#[test]
-fn command_mode_stores_only_when_the_command_succeeds() {
-    let env = s3_env();
+s3_test!(fn command_mode_stores_only_when_the_command_succeeds(env) {
     let bucket = env.new_bucket("pipe-cmd");
     for (key, argv) in [
         ("false", vec!["false"]),
@@ -136,7 +135,7 @@ fn command_mode_stores_only_when_the_command_succeeds() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.head_object(&bucket, "ok").unwrap().size, 20 << 20);
-}
+});
 
 /// A relay that forwards stdin to stdout at about 8 MiB/s, so a source can be killed while the
 /// transfer is certainly still running, however fast the machine is.
@@ -243,7 +242,12 @@ fn swift_var(name: &str) -> String {
 
 /// `sh -c SCRIPT` with both the Garage credentials and Swift v1 credentials (ST_*).
 fn sh_swift(script: &str) -> Command {
-    let mut cmd = sh(script);
+    sh_swift_on(&s3_env(), script)
+}
+
+/// `sh -c SCRIPT` with `env`'s S3 credentials and Swift v1 credentials (ST_*).
+fn sh_swift_on(env: &S3Env, script: &str) -> Command {
+    let mut cmd = sh_on(env, script);
     cmd.env("ST_AUTH", swift_var("SLUICE_TEST_SWIFT_AUTH_V1"))
         .env("ST_USER", swift_var("SLUICE_TEST_SWIFT_USER"))
         .env("ST_KEY", swift_var("SLUICE_TEST_SWIFT_KEY"));
@@ -318,9 +322,7 @@ fn garbage_and_killed_sources_leave_nothing_in_swift() {
     assert!(swift_list(&format!("{c}_segments")).is_empty(), "segments were left behind: {err}");
 }
 
-#[test]
-fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
-    let env = s3_env();
+s3_test!(fn mirror_to_s3_and_swift_with_a_failing_swift_stage(env) {
     let bucket = env.new_bucket("pipe-mirror");
     let c = unique_container("pipe-mirror");
     let dir = TempDir::new("pipe-mirror");
@@ -328,11 +330,11 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     let d = dir.path().display();
     let g = good.display();
 
-    // continue: Garage keeps the complete, verified object; the pipeline reports the failure.
+    // continue: the S3 store keeps the complete, verified object; the pipeline reports the failure.
     let script = format!(
         "rdbcheck < {g} | s3put --tee s3://{bucket}/k | ST_KEY=wrong swift-slo-put --create-container {c} k; echo $? > {d}/rc1"
     );
-    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    let out = run_timeout(&mut sh_swift_on(&env, &script), None, Duration::from_secs(120));
     assert_ne!(statuses(dir.path(), 1)[0], 0, "the pipeline hid the Swift failure: {}", stderr(&out));
     assert_eq!(env.get_object(&bucket, "k"), std::fs::read(&good).unwrap(), "{}", stderr(&out));
     assert!(swift_list(&c).is_empty());
@@ -341,11 +343,11 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     let script = format!(
         "rdbcheck < {g} | s3put --tee --onfail abort s3://{bucket}/k2 | ST_KEY=wrong swift-slo-put --create-container {c} k2; echo $? > {d}/rc1"
     );
-    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    let out = run_timeout(&mut sh_swift_on(&env, &script), None, Duration::from_secs(120));
     assert_ne!(statuses(dir.path(), 1)[0], 0, "{}", stderr(&out));
     assert!(
         env.try_get_object(&bucket, "k2").is_none(),
-        "Garage kept the object with --onfail abort: {}",
+        "the S3 store kept the object with --onfail abort: {}",
         stderr(&out)
     );
     assert!(env.list_uploads(&bucket).is_empty());
@@ -354,7 +356,7 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     // And the healthy mirror stores the same bytes in both.
     let script =
         format!("rdbcheck < {g} | s3put --tee s3://{bucket}/k3 | swift-slo-put -S 1M --create-container {c} k3");
-    let out = run_timeout(&mut sh_swift(&script), None, Duration::from_secs(120));
+    let out = run_timeout(&mut sh_swift_on(&env, &script), None, Duration::from_secs(120));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.get_object(&bucket, "k3"), std::fs::read(&good).unwrap());
     let swift_copy = run_timeout(
@@ -364,7 +366,7 @@ fn mirror_to_garage_and_swift_with_a_failing_swift_stage() {
     );
     assert!(swift_copy.status.success(), "{}", stderr(&swift_copy));
     assert!(swift_copy.stdout == std::fs::read(&good).unwrap(), "the Swift copy differs");
-}
+});
 
 #[test]
 fn swift_command_mode_stores_only_when_the_command_succeeds() {

@@ -203,9 +203,7 @@ fn listing_quirks_on_documented_bodies() {
 // ---------------------------------------------------------------------------------------------
 // s3ls
 
-#[test]
-fn ls_formats_delimiter_and_filters() {
-    let env = s3_env();
+s3_test!(fn ls_formats_delimiter_and_filters(env) {
     let b = env.new_bucket("ls-formats");
     env.put_object(&b, "valkey/20261121T030000Z.rdb", b"rdb-1");
     env.put_object(&b, "valkey/20261122T030000Z.rdb", &[7u8; 2048]);
@@ -279,26 +277,13 @@ fn ls_formats_delimiter_and_filters() {
     let out = run(env.cmd("s3ls").args(["--list-v1", "--page-size", "1", &format!("s3://{b}")]), None);
     ok(&out, "s3ls --list-v1");
     assert_eq!(stdout_lines(&out).len(), 5);
-}
-
-/// Imports a test key (idempotent) and gives it `right` (--read or --write) on `bucket`.
-fn imported_key(env: &S3Env, id: &str, bucket: &str, right: &str) -> S3Env {
-    let secret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    let out = env.garage_cli(&["key", "import", "--yes", id, secret]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() || err.contains("already"), "key import: {err}");
-    let out = env.garage_cli(&["bucket", "allow", right, bucket, "--key", id]);
-    assert!(out.status.success(), "bucket allow: {}", String::from_utf8_lossy(&out.stderr));
-    S3Env { key_id: id.into(), secret: secret.into(), ..env.clone() }
-}
+});
 
 fn md5_of(data: &[u8]) -> [u8; 16] {
     Digests::of(data).md5
 }
 
-#[test]
-fn ls_falls_back_to_v1_when_the_server_rejects_v2() {
-    let env = s3_env();
+s3_test!(fn ls_falls_back_to_v1_when_the_server_rejects_v2(env) {
     let b = env.new_bucket("ls-v1-fallback");
     let keys: Vec<String> = (0..7).map(|i| format!("k {i:02}+%")).collect();
     for k in &keys {
@@ -314,36 +299,85 @@ fn ls_falls_back_to_v1_when_the_server_rejects_v2() {
     assert_eq!(proxy.injected(), 1, "v2 asked once, then v1 only");
     assert!(proxy.count("GET", "marker=") >= 2, "{:?}", proxy.requests());
     assert!(String::from_utf8_lossy(&out.stderr).contains("v1"));
+});
+
+/// `s3ls --uploads` lines as (key, upload id), keys unescaped; order is not the point (Garage
+/// does not list uploads in key order; S3 and Ceph do).
+fn upload_lines(b: &str, out: &Output) -> BTreeSet<(String, String)> {
+    stdout_lines(out)
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 3, "URL<TAB>ID<TAB>INITIATED expected: {l:?}");
+            let key = f[0].strip_prefix(&format!("s3://{b}/")).expect("url");
+            (sluice::records::unescape(key).expect("escape"), f[1].to_string())
+        })
+        .collect()
 }
 
-#[test]
-fn ls_uploads_feed_rm_uploads() {
-    let env = s3_env();
+s3_test!(fn ls_uploads_feed_rm_uploads(env) {
+    // Bug (Ceph): radosgw url-encodes <Key> when asked but does not say so (no <EncodingType>)
+    // and sends NextKeyMarker raw: keys were printed encoded (a%20b) and s3rm "aborted" keys
+    // that do not exist, exit 0, leaving the uploads. Paging (two per page) crosses markers.
     let b = env.new_bucket("uploads");
-    let id1 = env.create_upload(&b, "a/one part");
-    let id2 = env.create_upload(&b, "a/two\ttab");
+    let keys = ["a/one part", "a/two\ttab", "a/plus+sign", "a/café", "a/pct%41", "a/plain"];
+    let want: BTreeSet<(String, String)> = keys.iter().map(|k| (k.to_string(), env.create_upload(&b, k))).collect();
     env.create_upload(&b, "b/kept");
-    let out = run(env.cmd("s3ls").args(["--uploads", &format!("s3://{b}/a/")]), None);
-    ok(&out, "s3ls --uploads");
-    // Garage does not list uploads in key order; S3 does. Order is not the point here.
-    let mut lines = stdout_lines(&out);
-    lines.sort();
-    assert_eq!(lines.len(), 2, "{lines:?}");
-    assert!(lines[0].starts_with(&format!("s3://{b}/a/one part\t{id1}\t")), "{lines:?}");
-    assert!(lines[1].starts_with(&format!("s3://{b}/a/two\\ttab\t{id2}\t")), "{lines:?}");
+    for page in [None, Some("2")] {
+        let mut cmd = env.cmd("s3ls");
+        if let Some(n) = page {
+            cmd.args(["--page-size", n]);
+        }
+        let out = run(cmd.args(["--uploads", &format!("s3://{b}/a/")]), None);
+        ok(&out, "s3ls --uploads");
+        assert_eq!(upload_lines(&b, &out), want, "page size {page:?}");
+    }
 
-    let out = sh(&env, &format!("s3ls --uploads s3://{b}/a/ | s3rm --uploads"));
+    let out = sh(&env, &format!("s3ls --uploads --page-size 2 s3://{b}/a/ | s3rm -v --uploads"));
     ok(&out, "s3ls --uploads | s3rm --uploads");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 upload(s) aborted, 0 failed"), "{out:?}");
     let left: Vec<String> = env.list_uploads(&b).into_iter().map(|u| u.key).collect();
     assert_eq!(left, ["b/kept"]);
-}
+});
+
+// Ceph RGW sends NextKeyMarker raw even when asked to encode, so an upload whose key holds a
+// control character makes its whole listing invalid XML there (with or without encoding-type).
+s3_test!(only garage: fn control_character_upload_keys(env) {
+    let b = env.new_bucket("uploads-ctl");
+    let id = env.create_upload(&b, "soh\u{1}x");
+    let out = run(env.cmd("s3ls").args(["--uploads", &format!("s3://{b}")]), None);
+    ok(&out, "s3ls --uploads");
+    assert_eq!(upload_lines(&b, &out), BTreeSet::from([("soh\u{1}x".to_string(), id)]));
+    ok(&sh(&env, &format!("s3ls --uploads s3://{b} | s3rm --uploads")), "s3ls --uploads | s3rm --uploads");
+    // The oracle cannot parse Garage's raw answer with that key in it: s3ls is the judge here.
+    let out = run(env.cmd("s3ls").args(["--uploads", &format!("s3://{b}")]), None);
+    ok(&out, "s3ls --uploads");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+});
+
+s3_test!(fn rm_uploads_counts_no_such_upload_as_a_failure(env) {
+    // Bug: an abort answered 404 NoSuchUpload counted as done (exit 0): for an upload id the
+    // listing just gave, it means the abort hit the wrong key.
+    let b = env.new_bucket("uploads-gone");
+    let id = env.create_upload(&b, "real key");
+    let done = env.create_upload(&b, "done");
+    env.abort_upload(&b, "done", &done);
+    let input = format!("s3://{b}/wrong%20key\t{id}\t-\ns3://{b}/done\t{done}\t-\ns3://{b}/real key\t{id}\t-\n");
+    let out = run(env.cmd("s3rm").arg("--uploads"), Some(input.as_bytes()));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(9), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per upload not aborted, then the summary: {err}");
+    assert!(lines[0].contains(&format!("s3://{b}/wrong%20key")) && lines[0].contains("no such upload"), "{err}");
+    assert!(lines[1].contains(&format!("s3://{b}/done")) && lines[1].contains("no such upload"), "{err}");
+    assert!(lines[2].contains("2 of 3 upload(s) could not be aborted"), "{err}");
+    assert!(env.list_uploads(&b).is_empty(), "the listed upload was not aborted");
+});
 
 // ---------------------------------------------------------------------------------------------
 // s3rm
 
-#[test]
-fn retention_pipeline_deletes_exactly_the_old_objects() {
-    let env = s3_env();
+s3_test!(fn retention_pipeline_deletes_exactly_the_old_objects(env) {
     let b = env.new_bucket("retention");
     let old: Vec<String> = (0..5).map(|i| format!("valkey/2026112{i}T030000Z.rdb")).collect();
     let new: Vec<String> = (5..9).map(|i| format!("valkey/2026112{i}T030000Z.rdb")).collect();
@@ -370,11 +404,9 @@ fn retention_pipeline_deletes_exactly_the_old_objects() {
     let mut expect = new.clone();
     expect.insert(0, "other/old-but-elsewhere".to_string());
     assert_eq!(left, expect);
-}
+});
 
-#[test]
-fn rm_refuses_buckets_and_is_quiet_about_missing_keys() {
-    let env = s3_env();
+s3_test!(fn rm_refuses_buckets_and_is_quiet_about_missing_keys(env) {
     let b = env.new_bucket("rm-args");
     env.put_object(&b, "x", b"1");
     for bad in [format!("s3://{b}"), format!("s3://{b}/")] {
@@ -387,11 +419,9 @@ fn rm_refuses_buckets_and_is_quiet_about_missing_keys() {
     let out = run(env.cmd("s3rm").args([format!("s3://{b}/x"), format!("s3://{b}/never-existed")]), None);
     ok(&out, "s3rm");
     assert!(env.list_keys(&b).is_empty());
-}
+});
 
-#[test]
-fn odd_keys_round_trip_through_ls_and_rm() {
-    let env = s3_env();
+s3_test!(fn odd_keys_round_trip_through_ls_and_rm(env) {
     let b = env.new_bucket("odd-keys");
     let odd = [
         "with space",
@@ -445,12 +475,10 @@ fn odd_keys_round_trip_through_ls_and_rm() {
     let out = sh(&env, &format!("s3ls -0 s3://{b} | s3rm -0 -v"));
     ok(&out, "s3ls -0 | s3rm -0");
     assert!(env.list_keys(&b).is_empty(), "keys left behind");
-}
+});
 
-#[test]
-fn control_character_keys() {
+s3_test!(fn control_character_keys(env) {
     // Keys XML 1.0 cannot carry: listed through encoding-type=url, deleted one by one.
-    let env = s3_env();
     let b = env.new_bucket("ctl-keys");
     let keys = ["bell\u{7}", "cr\rlf", "soh\u{1}x"];
     put_many(&env, &b, keys.iter().map(|k| (k.to_string(), b"c".to_vec())).collect());
@@ -465,16 +493,16 @@ fn control_character_keys() {
     for k in keys {
         assert!(env.head_object(&b, k).is_none(), "{k:?} left");
     }
-}
+});
 
 // ---------------------------------------------------------------------------------------------
 // s3get
 
-#[test]
-fn get_is_byte_identical_to_what_s3put_stored() {
-    let env = s3_env();
+/// s3put stores empty, one-byte and `big_len`-byte objects; s3get gives them back byte for
+/// byte with 1 and 8 jobs, several at once, and in ranges.
+fn get_identical(env: &S3Env, big_len: usize) {
     let b = env.new_bucket("get-identical");
-    let big = random_bytes(300 << 20, 42);
+    let big = random_bytes(big_len, 42);
     let cases: [(&str, &[u8]); 3] = [("empty", b""), ("one", b"\x00"), ("big", &big)];
     for (key, data) in cases {
         let mut put = env.cmd("s3put");
@@ -495,27 +523,41 @@ fn get_is_byte_identical_to_what_s3put_stored() {
         run(env.cmd("s3get").args([format!("s3://{b}/one"), format!("s3://{b}/empty"), format!("s3://{b}/one")]), None);
     ok(&out, "s3get several");
     assert_eq!(out.stdout, b"\x00\x00");
-    for (range, want) in [("10-19", &big[10..20]), ("-5", &big[big.len() - 5..]), ("314572700-", &big[314_572_700..])] {
-        let out = run(env.cmd("s3get").args(["--range", range, "--chunk-size", "64K", &format!("s3://{b}/big")]), None);
+    let tail_start = big_len - 100;
+    for (range, want) in [
+        ("10-19".to_string(), &big[10..20]),
+        ("-5".to_string(), &big[big.len() - 5..]),
+        (format!("{tail_start}-"), &big[tail_start..]),
+    ] {
+        let out =
+            run(env.cmd("s3get").args(["--range", &range, "--chunk-size", "64K", &format!("s3://{b}/big")]), None);
         ok(&out, "s3get --range");
         assert_eq!(out.stdout, want, "--range {range}");
     }
+    let end = big_len / 3 * 2;
     let (code, digest, _, err) = run_hashed(env.cmd("s3get").args([
         "-j",
         "3",
         "--chunk-size",
         "5M",
         "--range",
-        "1000-99999999",
+        &format!("1000-{}", end - 1),
         &format!("s3://{b}/big"),
     ]));
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(digest, sha(&big[1000..100_000_000]));
+    assert_eq!(digest, sha(&big[1000..end]));
 }
 
-#[test]
-fn get_retries_truncated_responses() {
-    let env = s3_env();
+s3_test!(fn get_is_byte_identical_to_what_s3put_stored(env) {
+    get_identical(&env, 40 << 20);
+});
+
+// Big data on one server: the 40 MiB case already crosses chunks and parts on both.
+s3_test!(only garage: fn get_300_mib_is_byte_identical_to_what_s3put_stored(env) {
+    get_identical(&env, 300 << 20);
+});
+
+s3_test!(fn get_retries_truncated_responses(env) {
     let b = env.new_bucket("get-truncated");
     let data = random_bytes(3 << 20, 7);
     env.put_object(&b, "obj", &data);
@@ -535,11 +577,9 @@ fn get_retries_truncated_responses() {
     let out = run(via.cmd("s3get").args(["-j", "1", "--retries", "2", &format!("s3://{b}/obj")]), None);
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gave up"));
-}
+});
 
-#[test]
-fn get_detects_an_overwrite_during_download() {
-    let env = s3_env();
+s3_test!(fn get_detects_an_overwrite_during_download(env) {
     let b = env.new_bucket("get-overwrite");
     env.put_object(&b, "obj", &random_bytes(1 << 20, 1));
     let proxy = FaultProxy::for_s3(&env);
@@ -560,11 +600,9 @@ fn get_detects_an_overwrite_during_download() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(5), "{err}");
     assert!(err.contains("changed while being read"), "{err}");
-}
+});
 
-#[test]
-fn get_stops_quietly_when_the_reader_leaves() {
-    let env = s3_env();
+s3_test!(fn get_stops_quietly_when_the_reader_leaves(env) {
     let b = env.new_bucket("get-epipe");
     let data = random_bytes(40 << 20, 3);
     put_many(&env, &b, vec![("obj".into(), data)]);
@@ -583,11 +621,9 @@ fn get_stops_quietly_when_the_reader_leaves() {
         assert_eq!(status.code(), Some(141), "-j {jobs}: {err}");
         assert!(err.is_empty(), "-j {jobs}: {err}");
     }
-}
+});
 
-#[test]
-fn a_full_disk_is_a_one_line_io_error() {
-    let env = s3_env();
+s3_test!(fn a_full_disk_is_a_one_line_io_error(env) {
     let b = env.new_bucket("get-full");
     put_many(&env, &b, vec![("obj".into(), random_bytes(3 << 20, 4))]);
     // /dev/full fails every write with ENOSPC, as a full disk does.
@@ -598,14 +634,12 @@ fn a_full_disk_is_a_one_line_io_error() {
         assert_eq!(out.status.code(), Some(6), "{tool}: {err}");
         assert!(err.contains("No space left on device") && err.lines().count() == 1, "{tool}: {err}");
     }
-}
+});
 
 // ---------------------------------------------------------------------------------------------
 // Bad input and refusals
 
-#[test]
-fn errors_are_one_line_with_distinct_codes() {
-    let env = s3_env();
+s3_test!(fn errors_are_one_line_with_distinct_codes(env) {
     let b = env.new_bucket("errors");
     env.put_object(&b, "k", b"v");
     let url = format!("s3://{b}/");
@@ -623,23 +657,19 @@ fn errors_are_one_line_with_distinct_codes() {
     fails(&run(env.cmd("s3rm").arg(format!("{missing}/k")), None), 7, "NoSuchBucket");
     fails(&run(env.cmd("s3ls").args(["--uploads", &missing]), None), 7, "NoSuchBucket");
 
-    // Keys that exist but may only read, or only write. (A key with no right at all gets
-    // NoSuchBucket from Garage, which does not reveal other keys' buckets: exit 7.)
-    // Buckets made through S3 are the creating key's local aliases, invisible to the garage
-    // CLI: this one is made globally.
-    let b = unique_bucket_name("errors-acl");
+    // Keys that exist but may only read, or only write. (Garage: a key with no right at all
+    // gets NoSuchBucket, which does not reveal other keys' buckets: exit 7.)
+    let b = env.shared_bucket("errors-acl");
     let url = format!("s3://{b}/");
-    let out = env.garage_cli(&["bucket", "create", &b]);
-    assert!(out.status.success(), "bucket create: {}", String::from_utf8_lossy(&out.stderr));
-    let out = env.garage_cli(&["bucket", "allow", "--read", "--write", "--owner", &b, "--key", &env.key_id]);
-    assert!(out.status.success(), "bucket allow: {}", String::from_utf8_lossy(&out.stderr));
     env.put_object(&b, "k", b"v");
-    let reader = imported_key(&env, "GK0123456789abcdef0123456a", &b, "--read");
-    let writer = imported_key(&env, "GK0123456789abcdef0123456b", &b, "--write");
+    let reader = env.restricted(&b, Access::Read);
+    let writer = env.restricted(&b, Access::Write);
     fails(&run(writer.cmd("s3ls").arg(&url), None), 8, "AccessDenied");
     fails(&run(writer.cmd("s3get").arg(format!("s3://{b}/k")), None), 8, "");
     fails(&run(reader.cmd("s3rm").arg(format!("s3://{b}/k")), None), 8, "AccessDenied");
-    fails(&run(reader.cmd("s3rm").args(["--uploads"]), Some(format!("s3://{b}/k\tID\t-\n").as_bytes())), 8, "");
+    let id = env.create_upload(&b, "k");
+    fails(&run(reader.cmd("s3rm").args(["--uploads"]), Some(format!("s3://{b}/k\t{id}\t-\n").as_bytes())), 8, "");
+    env.abort_upload(&b, "k", &id);
     ok(&run(reader.cmd("s3ls").arg(&url), None), "s3ls with read access");
     assert_eq!(env.list_keys(&b), ["k"]);
 
@@ -650,7 +680,7 @@ fn errors_are_one_line_with_distinct_codes() {
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("Exit status") && help.contains("  9  partial"), "{bin}: {help}");
     }
-}
+});
 
 /// Answers every request on a loopback port with `status` and `body` (a documented response),
 /// for answers Garage cannot be made to give. Returns the endpoint URL.

@@ -248,7 +248,14 @@ fn encoding_type_url_listings_are_decoded() {
     let keys: Vec<&str> = p.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys, ["dir/a b.txt", "dir/腾讯云", "dir/1+1=2 100%", "dir/line1\nline2"]);
     assert_eq!(p.common_prefixes, ["dir/sub dir/"]);
-    assert_eq!(p.next_marker.as_deref(), Some("dir/z z"));
+    // With url encoding, v1 continues after the last entry: NextMarker is set aside, as Ceph RGW
+    // sends it raw while encoding the keys (bug 1b of #13). Without entries it is all there is.
+    assert_eq!(p.next_marker.as_deref(), Some("dir/sub dir/"));
+    let ceph = body.replace("<NextMarker>dir%2Fz+z</NextMarker>", "<NextMarker>dir/sub dir/</NextMarker>");
+    assert_eq!(parse_list_objects(&ceph).unwrap().next_marker.as_deref(), Some("dir/sub dir/"));
+    let empty = "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>\
+                 <NextMarker>dir%2Fz+z</NextMarker></ListBucketResult>";
+    assert_eq!(parse_list_objects(empty).unwrap().next_marker.as_deref(), Some("dir/z z"));
 
     // Without EncodingType nothing is decoded.
     let raw = parse_list_objects(&body.replace("<EncodingType>url</EncodingType>", "")).unwrap();

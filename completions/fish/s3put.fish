@@ -9,13 +9,17 @@ complete -c s3put -l retries -d 'Retries per request on 5xx, 429, timeouts and t
 complete -c s3put -s j -l jobs -d 'Parts uploaded concurrently' -r
 complete -c s3put -l part-size -d 'Fixed part size (5M to 5G); all parts but the last get this size, so the object may hold at most 10,000 of them' -r
 complete -c s3put -l expected-size -d 'Expected input size: picks one part size that fits it in 10,000 parts (the input may differ a little)' -r
-complete -c s3put -l checksum -d 'Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)' -r
-complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable)' -r
+complete -c s3put -l checksum -d 'Also send an x-amz-checksum-ALGO header with each PUT and part, for the server to check (opt-in: several non-AWS stores reject them; Ceph RGW 16 ignores them). Multipart: a checksum of the part checksums, except crc64nvme: the whole object\'s CRC' -r -f -a "crc32\t''
+crc32c\t''
+crc64nvme\t''
+sha1\t''
+sha256\t''"
+complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII (else exit 2, no request)' -r
 complete -c s3put -l storage-class -d 'Storage class, e.g. STANDARD_IA, GLACIER_IR' -r
-complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms' -r -f -a "AES256\t''
+complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5' -r -f -a "AES256\t''
 aws:kms\t''"
 complete -c s3put -l sse-kms-key-id -d 'KMS key for --sse aws:kms' -r
-complete -c s3put -l content-type -d 'Content-Type of the object' -r
+complete -c s3put -l content-type -d 'Content-Type of the object (printable ASCII)' -r
 complete -c s3put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
 complete -c s3put -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''

@@ -8,7 +8,7 @@ complete -c swift-slo-put -s S -l segment-size -d 'Segment size (at most the clu
 complete -c swift-slo-put -s j -l jobs -d 'Segments uploaded concurrently' -r
 complete -c swift-slo-put -l segment-container -d 'Container for the segments (default: CONTAINER_segments, created with CONTAINER\'s storage policy)' -r
 complete -c swift-slo-put -l meta -d 'User metadata stored as X-Object-Meta-KEY (repeatable)' -r
-complete -c swift-slo-put -l content-type -d 'Content-Type of the object' -r
+complete -c swift-slo-put -l content-type -d 'Content-Type of the object (printable ASCII)' -r
 complete -c swift-slo-put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
 complete -c swift-slo-put -l log-format -d 'Format of the lines on stderr: text, or json (one object per line with time, tool, level, event and message; events started, progress, retry, completed, failed: see sluice(7))' -r -f -a "text\t''

@@ -181,7 +181,7 @@ pub(crate) struct UploadArgs {
     /// Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)
     #[arg(long, help_heading = "Upload")]
     pub allow_empty: bool,
-    /// Content-Type of the object
+    /// Content-Type of the object (printable ASCII)
     #[arg(long, value_name = "TYPE", help_heading = "Object")]
     pub content_type: Option<String>,
     /// Also copy the input to stdout while uploading, to mirror one stream to several stores
@@ -231,20 +231,47 @@ impl UploadArgs {
         Ok(summary)
     }
 
+    /// `--content-type`, checked as a header value.
+    pub(crate) fn content_type(&self) -> Result<Option<String>> {
+        self.content_type.as_deref().map(|t| header_value("--content-type", t)).transpose()
+    }
+
     /// Prints the `--json` result on stdout, or on stderr when `--tee` puts the data on stdout.
     pub(crate) fn print_result(&self, result: serde_json::Value) -> Result<()> {
         super::print_result(&result, self.tee)
     }
 }
 
-/// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`.
+/// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`
+/// and a VALUE a header can carry ([`header_value`]).
 pub(crate) fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
-    s.split_once('=')
+    let (k, v) = s
+        .split_once('=')
         .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| {
             Error::usage(format!("{flag} {s:?}: expected KEY=VALUE with KEY made of letters, digits, - and _"))
-        })
+        })?;
+    header_value(flag, v).map_err(|_| header_value_error(flag, s))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// Checks a flag value that is sent as an HTTP header (metadata, Content-Type, storage class,
+/// KMS key id): only printable ASCII goes through every server and proxy unchanged, and a
+/// CR or LF would end the header. Refused here, before any request (exit 2), rather than
+/// encoded: botocore refuses non-ASCII metadata too.
+pub(crate) fn header_value(flag: &str, value: &str) -> Result<String> {
+    if value.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        Ok(value.to_string())
+    } else {
+        Err(header_value_error(flag, value))
+    }
+}
+
+fn header_value_error(flag: &str, value: &str) -> Error {
+    Error::usage(format!(
+        "{flag} {value:?}: only printable ASCII can be sent in an HTTP header (no accents, tabs or line breaks); \
+         percent-encode the value or leave the character out"
+    ))
 }
 
 pub(crate) const AUTH_HELP: &str = "\

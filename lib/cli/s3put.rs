@@ -1,6 +1,6 @@
 //! s3put's flags.
 
-use super::args::{key_value, ReportArgs, S3Args, UploadArgs};
+use super::args::{header_value, key_value, ReportArgs, S3Args, UploadArgs};
 use super::Tool;
 use crate::config::Provider;
 use crate::run::Target;
@@ -66,20 +66,20 @@ pub struct Args {
     /// Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size
     #[arg(long, help_heading = "Upload")]
     pub(crate) uniform_parts: bool,
-    /// Also send an x-amz-checksum-ALGO header (opt-in: several non-AWS stores reject them)
-    #[arg(long, value_name = "ALGO", help_heading = "Upload")]
+    /// Also send an x-amz-checksum-ALGO header with each PUT and part, for the server to check (opt-in: several non-AWS stores reject them; Ceph RGW 16 ignores them). Multipart: a checksum of the part checksums, except crc64nvme: the whole object's CRC
+    #[arg(long, value_name = "ALGO", ignore_case = true, help_heading = "Upload")]
     pub(crate) checksum: Option<ChecksumAlgo>,
     /// Create the bucket first if it does not exist
     #[arg(long, help_heading = "Upload")]
     pub(crate) create_bucket: bool,
 
-    /// User metadata stored as x-amz-meta-KEY (repeatable)
+    /// User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII (else exit 2, no request)
     #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = "Object")]
     pub(crate) metadata: Vec<String>,
     /// Storage class, e.g. STANDARD_IA, GLACIER_IR
     #[arg(long, value_name = "CLASS", help_heading = "Object")]
     pub(crate) storage_class: Option<String>,
-    /// Server-side encryption: AES256 or aws:kms
+    /// Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5
     #[arg(long, value_name = "ALGO", value_parser = ["AES256", "aws:kms"], help_heading = "Object")]
     pub(crate) sse: Option<String>,
     /// KMS key for --sse aws:kms
@@ -109,12 +109,14 @@ impl Tool for Args {
 
     fn run(&self) -> Result<()> {
         let url = S3Url::parse_object(&self.url)?;
+        // Every flag checked before the first request (--create-bucket's included).
+        let opts = self.object_options()?;
         let client = self.s3.client()?;
         let plan = self.part_plan(client.endpoint().provider())?;
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
-        let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
+        let dest = Arc::new(S3Destination::new(client, url.clone(), opts));
         let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
         if self.json {
             self.upload.print_result(serde_json::json!({
@@ -132,12 +134,13 @@ impl Tool for Args {
 impl Args {
     pub(crate) fn object_options(&self) -> Result<ObjectOptions> {
         let metadata = self.metadata.iter().map(|m| key_value("--metadata", m)).collect::<Result<_>>()?;
+        let header = |flag: &str, v: &Option<String>| v.as_deref().map(|v| header_value(flag, v)).transpose();
         Ok(ObjectOptions {
-            content_type: self.upload.content_type.clone(),
+            content_type: self.upload.content_type()?,
             metadata,
-            storage_class: self.storage_class.clone(),
+            storage_class: header("--storage-class", &self.storage_class)?,
             sse: self.sse.clone(),
-            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            sse_kms_key_id: header("--sse-kms-key-id", &self.sse_kms_key_id)?,
             checksum: self.checksum,
         })
     }

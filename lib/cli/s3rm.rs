@@ -5,6 +5,7 @@ use super::Tool;
 use crate::records::{escape, RecordReader, RecordWriter};
 use crate::run::{self, Target};
 use crate::s3::delete::{BatchDeleter, MAX_BATCH};
+use crate::s3::ops::Aborted;
 use crate::s3::S3Url;
 use crate::sys::stdio;
 use crate::{log, Error, ErrorKind, Result};
@@ -31,7 +32,9 @@ malformed input record stops s3rm before the batch holding it is sent; batches s
 remain deleted.
 
 With --uploads, each input line is what `s3ls --uploads` prints (URL<TAB>UPLOAD-ID<TAB>INITIATED) \
-and the multipart upload is aborted; the object, if any, is not touched.";
+and the multipart upload is aborted; the object, if any, is not touched. An upload the server \
+does not know (NoSuchUpload: completed or aborted since it was listed, or the key is wrong) \
+counts as failed: one line for each, exit 9 at the end.";
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -253,7 +256,13 @@ fn abort_uploads<W: Write>(
             continue;
         };
         match client.abort_multipart(&url.bucket, &url.key, id) {
-            Ok(()) => done += 1,
+            Ok(Aborted::Done) => done += 1,
+            Ok(Aborted::NotFound) => {
+                log::note(format!(
+                    "{url} upload {id}: no such upload (completed or aborted since it was listed, or the key is wrong)"
+                ));
+                failed += 1;
+            }
             Err(e) if e.code() == Some("NoSuchBucket") || e.kind() == ErrorKind::Denied => return Err(e),
             Err(e) => {
                 log::warn(format!("{url} upload {id}: not aborted: {}", e.message()));

@@ -93,9 +93,11 @@ impl Tool for Args {
     }
 
     fn run(&self) -> Result<()> {
+        // Every flag checked before the first request.
+        let opts = self.upload_options()?;
         let client = self.swift.client()?;
         let plan = self.plan(&client.info()?)?;
-        let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, self.upload_options()?)?);
+        let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, opts)?);
         dest.prepare(self.create_container)?;
         let summary = self.upload.upload(dest.clone(), self.jobs, plan, self.swift.net.verbose)?;
         run::set("segment_container", dest.segment_container());
@@ -142,7 +144,7 @@ impl Args {
         Ok(UploadOptions {
             segment_container: self.segment_container.clone(),
             segment_size: self.segment_size,
-            content_type: self.upload.content_type.clone(),
+            content_type: self.upload.content_type()?,
             headers,
             leave_segments: self.leave_segments,
         })

@@ -149,9 +149,6 @@ impl Client {
     ) -> (Result<T>, u32) {
         let mut attempts = Attempts::new(self.retry);
         loop {
-            if self.verbose >= 2 {
-                log::debug(format!("{what} (attempt {})", attempts.failures() + 1));
-            }
             let err = match attempt() {
                 Ok(v) => return (Ok(v), attempts.failures()),
                 Err(Failure::Again) => continue,
@@ -174,6 +171,11 @@ impl Client {
         url: &str,
         auth: &[(String, String)],
     ) -> std::result::Result<ureq::Response, ureq::Error> {
+        // -vv: the request line as sent, real host included; credentials are in `auth`
+        // headers, never in the URL.
+        if self.verbose >= 2 {
+            log::debug(format!("{} {url}", req.method));
+        }
         let (wire, host) = connection::wire_url(url);
         let agent = if host.is_some() { &self.plain } else { &self.tls };
         let mut r = agent.request(req.method, &wire);
@@ -205,6 +207,14 @@ impl Client {
         let timed_out = io_source(t).is_some_and(|e| matches!(e.kind(), IoKind::TimedOut | IoKind::WouldBlock));
         match t.kind() {
             K::Dns => Failure::Permanent(Error::config(format!("{what}: cannot resolve host: {text}; check the endpoint"))),
+            // Never transient: the same header fails the same way. The value is left out of the
+            // message, as it may be a credential (flag values are checked before any request).
+            K::BadHeader => match detail.strip_prefix("invalid header '").and_then(|h| h.split_once(':')) {
+                Some((name, _)) => Failure::Permanent(Error::config(format!(
+                    "{what}: the header {name:?} cannot be sent: HTTP header values must be printable ASCII"
+                ))),
+                None => Failure::Permanent(Error::server(format!("{what}: bad header in the answer: {}", one_line(&detail)))),
+            },
             K::InvalidUrl | K::UnknownScheme => Failure::Permanent(Error::config(format!(
                 "{what}: invalid URL ({text}); use an http:// or https:// URL"
             ))),

@@ -117,9 +117,11 @@ impl S3Client {
         match self.addressing {
             AddressingStyle::Path => false,
             AddressingStyle::Virtual => true,
-            // Dots break TLS wildcard certificates, so auto keeps those path-style.
+            // Dots break TLS wildcard certificates, so auto keeps those path-style; so are IP
+            // and localhost endpoints, where `bucket.HOST` is no host at all.
             AddressingStyle::Auto => {
-                bucket.len() >= 3
+                !self.endpoint.host_is_ip_or_localhost()
+                    && bucket.len() >= 3
                     && bucket.len() <= 63
                     && bucket.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
                     && !bucket.starts_with('-')
@@ -187,6 +189,7 @@ impl S3Client {
                         return Err(Failure::Again);
                     }
                     let (err, retryable) = classify(&what, status, parsed, request_id);
+                    let err = if retryable { err } else { refused_setting(req, signer.region(), err) };
                     Err(Failure::new(err, retryable))
                 }
             }
@@ -252,6 +255,61 @@ const RETRYABLE_CODES: &[&str] = &[
     "OperationAborted",
     "BandwidthLimitExceeded",
 ];
+
+/// A 4xx the request's own settings caused (a flag value the server does not take): a usage
+/// error (exit 2) naming the flags the request carried, or for a refused bucket location a
+/// configuration error (exit 3) naming the region; never "server or network" (exit 4).
+/// BadDigest and InvalidDigest are left alone: those can be corruption in transit.
+fn refused_setting(req: &Request, region: &str, err: Error) -> Error {
+    let code = err.code().unwrap_or("").to_string();
+    let lower = err.message().to_ascii_lowercase();
+    let header = |name: &str| req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let flags = || {
+        let mut f = Vec::new();
+        if let Some(v) = header("x-amz-storage-class") {
+            f.push(format!("--storage-class {v}"));
+        }
+        if let Some(v) = header("x-amz-server-side-encryption") {
+            f.push(format!("--sse {v}"));
+        }
+        if let Some(v) = header("x-amz-server-side-encryption-aws-kms-key-id") {
+            f.push(format!("--sse-kms-key-id {v}"));
+        }
+        if let Some((k, _)) = req.headers.iter().find(|(k, _)| k.starts_with("x-amz-checksum-")) {
+            f.push(format!("--checksum ({k})"));
+        }
+        f
+    };
+    let (kind, hint) = match code.as_str() {
+        "InvalidLocationConstraint" | "IllegalLocationConstraintException" => (
+            ErrorKind::Config,
+            format!("; the server refused --region {region} as the new bucket's location: pass the server's own region (its zonegroup on Ceph RGW)"),
+        ),
+        "InvalidBucketName" => (ErrorKind::Usage, "; check the bucket name (3-63 lower-case letters, digits, - and .)".to_string()),
+        // Ceph RGW names a KMS key it cannot find InvalidAccessKeyId: the KMS key id is wrong.
+        "InvalidAccessKeyId" if lower.contains("kms") => (
+            ErrorKind::Usage,
+            format!("; the server's KMS does not know the key: check {}", flags().join(", ")),
+        ),
+        "InvalidArgument" | "InvalidStorageClass" | "InvalidEncryptionAlgorithmError" | "InvalidRequest"
+        | "UnsupportedArgument" => {
+            let f = flags();
+            let hint = if f.is_empty() {
+                "; the server refused a value of this request".to_string()
+            } else {
+                format!("; the server refused a setting of this request: check {}", f.join(", "))
+            };
+            (ErrorKind::Usage, hint)
+        }
+        c if c.starts_with("KMS.") => (ErrorKind::Usage, format!("; check {}", flags().join(", "))),
+        _ => return err,
+    };
+    let message = match err.message().find("; the access key id is unknown") {
+        Some(i) => &err.message()[..i],
+        None => err.message(),
+    };
+    Error::new(kind, format!("{message}{hint}")).with_code(err.code().map(str::to_owned), err.status())
+}
 
 /// Turns an error response into an `Error` of the right kind, and says whether to retry.
 pub(crate) fn classify(

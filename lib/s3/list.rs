@@ -51,12 +51,14 @@ pub struct Pager {
     started: bool,
     done: bool,
     fell_back: bool,
+    /// Ask without `encoding-type`: the server answered without saying whether it encoded.
+    raw: bool,
 }
 
 impl Pager {
     pub fn new(opts: ListOptions) -> Pager {
         let version = if opts.force_v1 { ListVersion::V1 } else { ListVersion::V2 };
-        Pager { opts, version, token: None, marker: None, started: false, done: false, fell_back: false }
+        Pager { opts, version, token: None, marker: None, started: false, done: false, fell_back: false, raw: false }
     }
 
     pub fn is_done(&self) -> bool {
@@ -85,7 +87,9 @@ impl Pager {
             add("marker", m);
         }
         // url encoding lets keys with characters XML 1.0 cannot carry (\x01) through.
-        add("encoding-type", "url");
+        if !self.raw {
+            add("encoding-type", "url");
+        }
         if !self.opts.prefix.is_empty() {
             add("prefix", &self.opts.prefix);
         }
@@ -99,7 +103,8 @@ impl Pager {
     }
 
     /// Takes the answer to `query()`: a page to use (`Some`), or `None` when the same page must
-    /// be asked again as v1 because the server rejected v2.
+    /// be asked again: as v1 because the server rejected v2, or without `encoding-type` because
+    /// the answer did not say whether its keys are encoded (never guessed).
     pub fn absorb(&mut self, answer: Result<String>) -> Result<Option<ListObjectsPage>> {
         let body = match answer {
             Ok(b) => b,
@@ -120,6 +125,10 @@ impl Pager {
                 return Err(e);
             }
         };
+        if page.encoding_unknown && !self.raw {
+            self.raw = true;
+            return Ok(None);
+        }
         self.started = true;
         if !page.is_truncated {
             self.done = true;
@@ -257,12 +266,21 @@ impl Paged for ObjectLister<'_> {
             let mut req = Request::new("GET", Some(&self.bucket), None);
             req.query = self.pager.query();
             let answer = self.client.send_text(&req);
-            let was_v2 = self.pager.version() == ListVersion::V2;
+            let was_v2 = self.pager.version() == ListVersion::V2 && !self.pager.started;
+            let was_raw = self.pager.raw;
             match self.pager.absorb(answer)? {
                 Some(page) => {
                     self.pages += 1;
                     self.pending = page_entries(page);
                     return Ok(());
+                }
+                None if self.pager.raw != was_raw => {
+                    if self.client.verbose() >= 2 {
+                        crate::log::note(format!(
+                            "s3://{}: the listing does not say whether its keys are url-encoded; asking without encoding-type",
+                            self.bucket
+                        ));
+                    }
                 }
                 None => {
                     if was_v2 && self.client.verbose() >= 1 {
@@ -295,6 +313,8 @@ pub(crate) struct UploadLister<'c> {
     upload_id_marker: Option<String>,
     pending: VecDeque<UploadEntry>,
     done: bool,
+    /// Ask without `encoding-type` (see `ListUploadsPage::encoding_unknown`).
+    raw: bool,
 }
 
 impl<'c> UploadLister<'c> {
@@ -307,6 +327,7 @@ impl<'c> UploadLister<'c> {
             upload_id_marker: None,
             pending: VecDeque::new(),
             done: false,
+            raw: false,
         }
     }
 
@@ -327,12 +348,24 @@ impl Paged for UploadLister<'_> {
     }
 
     fn fetch(&mut self) -> Result<()> {
-        let page = self.client.list_uploads_page(
+        let mut page = self.client.list_uploads_page(
             &self.bucket,
             &self.prefix,
             self.key_marker.as_deref(),
             self.upload_id_marker.as_deref(),
+            !self.raw,
         );
+        if matches!(&page, Ok(p) if p.encoding_unknown && !self.raw) {
+            // Ceph RGW url-encodes the keys without saying so: ask again for raw keys.
+            self.raw = true;
+            page = self.client.list_uploads_page(
+                &self.bucket,
+                &self.prefix,
+                self.key_marker.as_deref(),
+                self.upload_id_marker.as_deref(),
+                false,
+            );
+        }
         let page = match page {
             Ok(p) => p,
             Err(e) => {

@@ -8,19 +8,69 @@ use crate::time::parse_http_date;
 use std::time::{Duration, SystemTime};
 
 /// Opt-in flexible checksums (`--checksum`): off by default because the 2025 SDK defaults broke
-/// B2, OVH, R2 and others (see providers.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// B2, OVH, R2 and others (see providers.md). Multipart: COMPOSITE (checksum of the part
+/// checksums) for all but CRC64NVME, which AWS allows only as FULL_OBJECT (the whole object's
+/// CRC, combined here from the parts' CRCs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ChecksumAlgo {
+    #[value(name = "crc32")]
+    Crc32,
+    #[value(name = "crc32c")]
+    Crc32c,
+    #[value(name = "crc64nvme")]
+    Crc64Nvme,
+    #[value(name = "sha1")]
+    Sha1,
+    #[value(name = "sha256")]
     Sha256,
 }
 
-impl std::str::FromStr for ChecksumAlgo {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_uppercase().as_str() {
-            "SHA256" => Ok(ChecksumAlgo::Sha256),
-            _ => Err(format!("unsupported checksum {s:?}: use SHA256")),
+impl ChecksumAlgo {
+    /// As in `x-amz-checksum-algorithm` (upper case); the header suffix is its lower case.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChecksumAlgo::Crc32 => "CRC32",
+            ChecksumAlgo::Crc32c => "CRC32C",
+            ChecksumAlgo::Crc64Nvme => "CRC64NVME",
+            ChecksumAlgo::Sha1 => "SHA1",
+            ChecksumAlgo::Sha256 => "SHA256",
         }
+    }
+
+    fn header(self) -> String {
+        format!("x-amz-checksum-{}", self.name().to_ascii_lowercase())
+    }
+
+    /// The raw checksum of `data` (big-endian for the CRCs), reusing the SHA-256 of `d`.
+    fn raw(self, data: &[u8], d: &Digests) -> Vec<u8> {
+        use crc_fast::CrcAlgorithm as A;
+        match self {
+            ChecksumAlgo::Crc32 => (crc_fast::checksum(A::Crc32IsoHdlc, data) as u32).to_be_bytes().to_vec(),
+            ChecksumAlgo::Crc32c => (crc_fast::checksum(A::Crc32Iscsi, data) as u32).to_be_bytes().to_vec(),
+            ChecksumAlgo::Crc64Nvme => crc_fast::checksum(A::Crc64Nvme, data).to_be_bytes().to_vec(),
+            ChecksumAlgo::Sha1 => <sha1::Sha1 as sha1::Digest>::digest(data).to_vec(),
+            ChecksumAlgo::Sha256 => d.sha256_raw.to_vec(),
+        }
+    }
+
+    /// The header value (base64) for `data`.
+    pub(crate) fn value(self, data: &[u8], d: &Digests) -> String {
+        base64(&self.raw(data, d))
+    }
+
+    /// CRC64NVME's whole-object value from the parts' values (base64) and sizes, in order.
+    pub(crate) fn full_object_crc64(parts: &[(String, u64)]) -> Option<String> {
+        use base64::Engine as _;
+        let mut crc: Option<u64> = None;
+        for (v, len) in parts {
+            let raw = base64::engine::general_purpose::STANDARD.decode(v).ok()?;
+            let c = u64::from_be_bytes(raw.try_into().ok()?);
+            crc = Some(match crc {
+                None => c,
+                Some(acc) => crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Nvme, acc, c, *len),
+            });
+        }
+        crc.map(|c| base64(&c.to_be_bytes()))
     }
 }
 
@@ -64,12 +114,23 @@ impl ObjectOptions {
     }
 }
 
+/// What AbortMultipartUpload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aborted {
+    Done,
+    /// NoSuchUpload (or a bare 404): completed or aborted already, or the key is wrong.
+    NotFound,
+}
+
 /// What HEAD tells about an object.
 #[derive(Clone, Debug)]
 pub(crate) struct ObjectMeta {
     pub size: u64,
     /// Without quotes.
     pub etag: Option<String>,
+    /// `x-amz-server-side-encryption` and its KMS key id, as HEAD shows them.
+    pub sse: Option<String>,
+    pub sse_kms_key_id: Option<String>,
 }
 
 /// A part's or object's digests, computed once from the in-memory buffer.
@@ -102,8 +163,8 @@ impl S3Client {
         let mut req = Request::new("PUT", Some(bucket), Some(key)).body(data).payload_sha256(d.sha256_hex.clone());
         req.headers = opts.creation_headers();
         req = req.header("content-md5", base64(&d.md5));
-        if opts.checksum == Some(ChecksumAlgo::Sha256) {
-            req = req.header("x-amz-checksum-sha256", base64(&d.sha256_raw));
+        if let Some(a) = opts.checksum {
+            req = req.header(&a.header(), a.value(data, d));
         }
         let resp = self.send(&req)?;
         Ok(resp.header("etag").map(unquote_etag))
@@ -114,8 +175,11 @@ impl S3Client {
     pub(crate) fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> (Result<String>, bool) {
         let mut req = Request::new("POST", Some(bucket), Some(key)).query("uploads", "");
         req.headers = opts.creation_headers();
-        if opts.checksum == Some(ChecksumAlgo::Sha256) {
-            req = req.header("x-amz-checksum-algorithm", "SHA256");
+        if let Some(a) = opts.checksum {
+            req = req.header("x-amz-checksum-algorithm", a.name());
+            if a == ChecksumAlgo::Crc64Nvme {
+                req = req.header("x-amz-checksum-type", "FULL_OBJECT");
+            }
         }
         let (resp, failed) = self.send_counted(&req);
         let id = resp.and_then(|r| read_text(r, &describe(&req))).and_then(|body| {
@@ -148,8 +212,8 @@ impl S3Client {
             .body(data)
             .payload_sha256(d.sha256_hex.clone())
             .header("content-md5", base64(&d.md5));
-        if checksum == Some(ChecksumAlgo::Sha256) {
-            req = req.header("x-amz-checksum-sha256", base64(&d.sha256_raw));
+        if let Some(a) = checksum {
+            req = req.header(&a.header(), a.value(data, d));
         }
         let resp = self.send(&req)?;
         Ok(resp.header("etag").map(unquote_etag))
@@ -163,11 +227,11 @@ impl S3Client {
         key: &str,
         upload_id: &str,
         parts: &[(u32, String)],
-        checksums: Option<&[String]>,
+        checksums: Option<(ChecksumAlgo, &[String], Option<String>)>,
     ) -> Result<responses::CompleteMultipartUpload> {
         let body = match checksums {
+            Some((algo, sums, _)) => complete_body_with_checksums(parts, algo, sums),
             None => responses::complete_body(parts),
-            Some(sums) => complete_body_with_checksums(parts, sums),
         };
         // Both digests once: Content-MD5, and the payload hash the signer would compute again.
         let d = Digests::of(body.as_bytes());
@@ -177,6 +241,11 @@ impl S3Client {
             .header("content-md5", base64(&d.md5))
             .body(body.as_bytes())
             .payload_sha256(d.sha256_hex.clone());
+        // FULL_OBJECT (CRC64NVME): the whole object's checksum goes with the request.
+        let req = match checksums {
+            Some((algo, _, Some(full))) => req.header(&algo.header(), full),
+            _ => req,
+        };
         let mut attempts = Attempts::new(self.http().retry());
         loop {
             let text = self.send_text(&req)?;
@@ -193,14 +262,16 @@ impl S3Client {
     }
 
     /// Aborts with a fresh request bounded by its own deadline, so cleanup can't hang even when
-    /// the data path is stalled. An upload that is already gone counts as aborted.
-    pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+    /// the data path is stalled. An upload that is already gone (NoSuchUpload, 404) is told
+    /// apart: fine for an uploader's own cleanup (a retried abort whose first answer was lost),
+    /// a failure for `s3rm --uploads` (the listed upload was not the one aborted).
+    pub(crate) fn abort_multipart(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Aborted> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key)).query("uploadId", upload_id);
         req.deadline = Some(Duration::from_secs(30));
         req.cleanup = true;
         match self.send(&req) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Ok(_) => Ok(Aborted::Done),
+            Err(e) if e.kind() == ErrorKind::NotFound && e.code() != Some("NoSuchBucket") => Ok(Aborted::NotFound),
             Err(e) => Err(e),
         }
     }
@@ -211,7 +282,12 @@ impl S3Client {
             .header("content-length")
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| Error::server(format!("HEAD s3://{bucket}/{key}: no Content-Length in the answer")))?;
-        Ok(ObjectMeta { size, etag: resp.header("etag").map(unquote_etag) })
+        Ok(ObjectMeta {
+            size,
+            etag: resp.header("etag").map(unquote_etag),
+            sse: resp.header("x-amz-server-side-encryption").map(str::to_owned),
+            sse_kms_key_id: resp.header("x-amz-server-side-encryption-aws-kms-key-id").map(str::to_owned),
+        })
     }
 
     /// Deletes one object; S3 answers 204 whether or not it existed.
@@ -228,6 +304,7 @@ impl S3Client {
     /// Creates the bucket if it is missing. us-east-1 takes no CreateBucketConfiguration;
     /// BucketAlreadyOwnedByYou means it is already there, which is what we wanted.
     pub(crate) fn create_bucket(&self, bucket: &str) -> Result<bool> {
+        check_new_bucket_name(bucket)?;
         let region = self.region();
         let mut result = self.put_bucket(bucket, &region);
         // The server corrected the signing region (Garage names its own): the location
@@ -263,8 +340,12 @@ impl S3Client {
         prefix: &str,
         key_marker: Option<&str>,
         upload_id_marker: Option<&str>,
+        url_encoding: bool,
     ) -> Result<responses::ListUploadsPage> {
-        let mut req = Request::new("GET", Some(bucket), None).query("uploads", "").query("encoding-type", "url");
+        let mut req = Request::new("GET", Some(bucket), None).query("uploads", "");
+        if url_encoding {
+            req = req.query("encoding-type", "url");
+        }
         if !prefix.is_empty() {
             req = req.query("prefix", prefix);
         }
@@ -295,7 +376,7 @@ impl S3Client {
         for _ in 0..10 {
             let mut req = Request::new("GET", Some(bucket), None)
                 .query("uploads", "")
-                .query("encoding-type", "url")
+                // Raw keys: Ceph RGW encodes them without saying so when asked for url encoding.
                 .query("prefix", key)
                 .deadline(deadline);
             if let Some(m) = &key_marker {
@@ -321,11 +402,32 @@ impl S3Client {
     }
 }
 
-fn complete_body_with_checksums(parts: &[(u32, String)], sums: &[String]) -> String {
+/// S3's rules for a NEW bucket's name (existing buckets may be older and laxer): 3-63
+/// characters, lower-case letters, digits, `-` and `.`, starting and ending with a letter or
+/// digit, not an IP address. Checked before CreateBucket (exit 2, no request).
+fn check_new_bucket_name(b: &str) -> Result<()> {
+    let ok = (3..=63).contains(&b.len())
+        && b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !b.contains("..")
+        && b.parse::<std::net::Ipv4Addr>().is_err();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "--create-bucket: {b:?} is not a valid bucket name: 3-63 lower-case letters, digits, - and ., \
+             starting and ending with a letter or digit"
+        )))
+    }
+}
+
+fn complete_body_with_checksums(parts: &[(u32, String)], algo: ChecksumAlgo, sums: &[String]) -> String {
     let mut s = String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    let el = format!("Checksum{}", algo.name());
     for ((n, etag), sum) in parts.iter().zip(sums) {
         s.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag><ChecksumSHA256>{sum}</ChecksumSHA256></Part>",
+            "<Part><PartNumber>{n}</PartNumber><ETag>{}</ETag><{el}>{sum}</{el}></Part>",
             crate::xml::escape(etag)
         ));
     }

@@ -64,6 +64,14 @@ fn url_encoded(root: Node) -> bool {
     child_text(root, "EncodingType").is_some_and(|t| t.trim().eq_ignore_ascii_case("url"))
 }
 
+/// Asked with `encoding-type=url` but the answer does not say `EncodingType`: whether the texts
+/// read differently encoded and raw (a `%` or `+` in any of them). Ceph RGW encodes the keys of
+/// ListMultipartUploads without saying so; other servers ignore the parameter. When ambiguous,
+/// the caller asks for the page again without `encoding-type` rather than guess.
+fn ambiguous<'a>(encoded: bool, texts: impl IntoIterator<Item = &'a str>) -> bool {
+    !encoded && texts.into_iter().any(|t| t.contains(['%', '+']))
+}
+
 fn decode_if(encoded: bool, s: &str, what: &str) -> Result<String> {
     if encoded {
         percent_decode(s, true).map_err(|e| e.context(format!("decoding {what}")))
@@ -171,11 +179,16 @@ pub struct ListObjectsPage {
     pub next_continuation_token: Option<String>,
     /// v1: pass as `marker` (decoded; filled in from the last entry when the server omits it).
     pub next_marker: Option<String>,
+    /// No `EncodingType` in the answer and a key, prefix or marker that reads differently
+    /// percent-decoded: ask again without `encoding-type` (see `ambiguous`).
+    pub encoding_unknown: bool,
 }
 
 /// Parses a ListObjectsV2 or v1 `<ListBucketResult>`.
 ///
-/// * `EncodingType` url: `Key`, `Prefix` and `NextMarker` are decoded (`+` is a space).
+/// * `EncodingType` url: `Key` and `Prefix` are decoded (`+` is a space). v1's `NextMarker` is
+///   then not used: Ceph RGW sends it raw while encoding the keys; the last key or common
+///   prefix is the marker S3 documents it to be.
 /// * `IsTruncated` missing: truncated iff a next token or marker is present.
 /// * v1 truncated without `NextMarker` (S3 sends it only with a delimiter): the next marker is
 ///   the last key or common prefix, whichever sorts last, as the S3 docs tell clients to do.
@@ -206,22 +219,44 @@ pub fn parse_list_objects(body: &str) -> Result<ListObjectsPage> {
             }
         }
         let next_continuation_token = opt_text(root, "NextContinuationToken");
-        let mut next_marker = match opt_text(root, "NextMarker") {
-            Some(m) => Some(decode_if(enc, &m, "NextMarker")?),
-            None => None,
+        let raw_next_marker = opt_text(root, "NextMarker");
+        let encoding_unknown = ambiguous(
+            enc,
+            objects
+                .iter()
+                .map(|o| o.key.as_str())
+                .chain(common_prefixes.iter().map(String::as_str))
+                .chain(raw_next_marker.as_deref()),
+        );
+        // With url encoding, a page with entries continues after its last one (below); an
+        // empty truncated page (Garage sends those) has only NextMarker to go on.
+        let entries = !objects.is_empty() || !common_prefixes.is_empty();
+        let mut next_marker = match &raw_next_marker {
+            Some(m) if enc && !entries => Some(decode_if(enc, m, "NextMarker")?),
+            Some(_) if enc => None,
+            m => m.clone(),
         };
         let is_truncated =
-            parse_bool(root, "IsTruncated")?.unwrap_or(next_continuation_token.is_some() || next_marker.is_some());
+            parse_bool(root, "IsTruncated")?.unwrap_or(next_continuation_token.is_some() || raw_next_marker.is_some());
         let is_v2 = child(root, "KeyCount").is_some()
             || child(root, "ContinuationToken").is_some()
             || next_continuation_token.is_some()
             || child(root, "StartAfter").is_some();
-        if is_truncated && next_marker.is_none() && !is_v2 {
+        // (A NextMarker sent but set aside above is marker paging too, whatever else the
+        // answer carries: Garage's v1 answer has v2 elements.)
+        if is_truncated && next_marker.is_none() && (!is_v2 || raw_next_marker.is_some()) {
             let last_key = objects.last().map(|o| o.key.as_str());
             let last_prefix = common_prefixes.last().map(String::as_str);
             next_marker = last_key.max(last_prefix).map(str::to_owned);
         }
-        Ok(ListObjectsPage { objects, common_prefixes, is_truncated, next_continuation_token, next_marker })
+        Ok(ListObjectsPage {
+            objects,
+            common_prefixes,
+            is_truncated,
+            next_continuation_token,
+            next_marker,
+            encoding_unknown,
+        })
     })
 }
 
@@ -242,10 +277,14 @@ pub struct ListUploadsPage {
     pub next_key_marker: Option<String>,
     /// Pass as `upload-id-marker`.
     pub next_upload_id_marker: Option<String>,
+    /// No `EncodingType` in the answer and a key or marker that reads differently
+    /// percent-decoded (Ceph RGW encodes without saying so): ask again without `encoding-type`.
+    pub encoding_unknown: bool,
 }
 
 /// Parses `<ListMultipartUploadsResult>`; with `EncodingType` url, keys and `NextKeyMarker` are
-/// decoded. `IsTruncated` missing: truncated iff a next key marker is present.
+/// decoded. `IsTruncated` missing: truncated iff a next key marker is present. Without
+/// `EncodingType`, `encoding_unknown` tells whether the keys may be encoded all the same.
 pub fn parse_list_uploads(body: &str) -> Result<ListUploadsPage> {
     with_root(body, "ListMultipartUploadsResult", |root| {
         let enc = url_encoded(root);
@@ -257,13 +296,15 @@ pub fn parse_list_uploads(body: &str) -> Result<ListUploadsPage> {
                 initiated: parse_time(u, "Initiated"),
             });
         }
-        let next_key_marker = match opt_text(root, "NextKeyMarker") {
+        let raw_marker = opt_text(root, "NextKeyMarker");
+        let encoding_unknown = ambiguous(enc, uploads.iter().map(|u| u.key.as_str()).chain(raw_marker.as_deref()));
+        let next_key_marker = match raw_marker {
             Some(m) => Some(decode_if(enc, &m, "NextKeyMarker")?),
             None => None,
         };
         let next_upload_id_marker = opt_text(root, "NextUploadIdMarker");
         let is_truncated = parse_bool(root, "IsTruncated")?.unwrap_or(next_key_marker.is_some());
-        Ok(ListUploadsPage { uploads, is_truncated, next_key_marker, next_upload_id_marker })
+        Ok(ListUploadsPage { uploads, is_truncated, next_key_marker, next_upload_id_marker, encoding_unknown })
     })
 }
 

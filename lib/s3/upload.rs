@@ -2,10 +2,9 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
+use super::ops::{Aborted, ChecksumAlgo, Digests, ObjectOptions};
 use super::url::S3Url;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::encoding::base64;
 use crate::transfer::{Destination, Part};
 use crate::{log, run};
 use md5::{Digest as _, Md5};
@@ -113,16 +112,25 @@ impl Destination for S3Destination {
         if etag.is_empty() {
             return Err(Error::server(format!("part {number} of {}: the server returned no ETag", self.url)));
         }
-        let extra = (self.opts.checksum == Some(ChecksumAlgo::Sha256)).then(|| base64(&d.sha256_raw));
+        let extra = self.opts.checksum.map(|a| a.value(data, &d));
         Ok(Part { number, size: data.len() as u64, md5: d.md5, etag, extra })
     }
 
     fn complete(&self, parts: &[Part], total: u64) -> Result<()> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let list: Vec<(u32, String)> = parts.iter().map(|p| (p.number, p.etag.clone())).collect();
-        let sums: Option<Vec<String>> =
-            self.opts.checksum.map(|_| parts.iter().filter_map(|p| p.extra.clone()).collect());
-        match self.client.complete_multipart(&self.url.bucket, &self.url.key, &id, &list, sums.as_deref()) {
+        let sums: Vec<String> = parts.iter().filter_map(|p| p.extra.clone()).collect();
+        let checksums = self.opts.checksum.map(|a| {
+            let full = (a == ChecksumAlgo::Crc64Nvme)
+                .then(|| {
+                    let sized: Vec<(String, u64)> =
+                        parts.iter().filter_map(|p| p.extra.clone().map(|e| (e, p.size))).collect();
+                    ChecksumAlgo::full_object_crc64(&sized)
+                })
+                .flatten();
+            (a, &sums[..], full)
+        });
+        match self.client.complete_multipart(&self.url.bucket, &self.url.key, &id, &list, checksums) {
             Ok(_) => {}
             // An attempt whose answer was lost may have completed the upload: its retry then
             // finds no such upload, or every attempt timed out.
@@ -153,6 +161,9 @@ impl Destination for S3Destination {
                 problem = Some(format!("the stored ETag {got} is not the expected {exp}"));
             }
         }
+        if problem.is_none() {
+            problem = self.encryption_problem(&meta);
+        }
         if let Some(p) = problem {
             self.discard();
             return Err(Error::verify(format!("verification of {} failed: {p}; the object was deleted", self.url)));
@@ -168,10 +179,17 @@ impl Destination for S3Destination {
         let again = self.aborted.swap(true, Ordering::SeqCst);
         // An upload already gone (the first abort's work) counts as aborted.
         match self.client.abort_multipart(&self.url.bucket, &self.url.key, &id) {
-            Ok(()) => {
+            Ok(Aborted::Done) => {
                 run::cleanup("upload_aborted", true);
                 if self.client.verbose() >= 1 && !again {
                     log::note(format!("aborted the multipart upload of {}", self.url));
+                }
+            }
+            // Aborted already (a second abort after a part raced the first, or a lost answer).
+            Ok(Aborted::NotFound) => {
+                run::cleanup("upload_aborted", true);
+                if self.client.verbose() >= 2 {
+                    log::note(format!("the multipart upload of {} was already aborted", self.url));
                 }
             }
             Err(e) => {
@@ -260,11 +278,11 @@ impl S3Destination {
         };
         for u in uploads {
             match self.client.abort_multipart(bucket, key, &u.upload_id) {
-                Ok(()) if self.client.verbose() >= 1 => log::note(format!(
+                Ok(_) if self.client.verbose() >= 1 => log::note(format!(
                     "aborted upload {} of {}, started by an attempt whose answer was lost",
                     u.upload_id, self.url
                 )),
-                Ok(()) => {}
+                Ok(_) => {}
                 Err(e) => log::warn(format!(
                     "could not abort the multipart upload of {} (upload id {}): {}; abort it with `s3ls --uploads | s3rm --uploads`",
                     self.url,
@@ -272,6 +290,27 @@ impl S3Destination {
                     e.message()
                 )),
             }
+        }
+    }
+
+    /// `--sse` asked for but HEAD does not show it applied: the server ignored the header
+    /// (Ceph RGW 16 has no SSE-S3, Garage ignores SSE), so the object is stored in clear.
+    fn encryption_problem(&self, meta: &super::ops::ObjectMeta) -> Option<String> {
+        let want = self.opts.sse.as_deref()?;
+        let got = meta.sse.as_deref().unwrap_or("");
+        if !got.eq_ignore_ascii_case(want) {
+            let shown = if got.is_empty() { "no encryption".to_string() } else { format!("{got:?}") };
+            return Some(format!(
+                "--sse {want} was asked for but the server shows {shown}: it does not support or ignored it \
+                 (Ceph RGW 16 has no SSE-S3; Garage has no server-side encryption)"
+            ));
+        }
+        // AWS shows the key's ARN for a key id or alias given.
+        match (self.opts.sse_kms_key_id.as_deref(), meta.sse_kms_key_id.as_deref()) {
+            (Some(w), Some(g)) if !g.ends_with(w) => {
+                Some(format!("--sse-kms-key-id {w} was asked for but the server used the key {g:?}"))
+            }
+            _ => None,
         }
     }
 

@@ -160,13 +160,14 @@ pub(crate) fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts:
     progress.tick((first.len() + second.len()) as u64, false);
 
     if second.is_empty() {
+        // First: a command that failed before writing anything is the news, not the empty input.
+        src.finish()?;
         if first.is_empty() && !opts.allow_empty {
             return Err(Error::data(format!(
                 "no input: refusing to store an empty object at {} (pass --allow-empty to store one)",
                 d.describe()
             )));
         }
-        src.finish()?;
         if let Some(sig) = signals::pending() {
             return Err(interrupted(sig, d));
         }

@@ -88,6 +88,13 @@ pub struct S3Env {
     pub ceph_config: Option<PathBuf>,
 }
 
+/// What a [`S3Env::restricted`] identity may do with a bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
 /// One object as the oracle lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -362,7 +369,18 @@ impl S3Env {
 
     /// HEAD of an object, or None if there is no such key.
     pub fn head_object(&self, bucket: &str, key: &str) -> Option<HeadInfo> {
-        let out = self.oracle(&["head", bucket, key], None);
+        self.head_with(&["head", bucket, key])
+    }
+
+    /// HEAD with `x-amz-checksum-mode: ENABLED`: the stored flexible checksum shows as
+    /// `x-amz-checksum-ALGO` (on servers that keep one).
+    pub fn head_object_with_checksum(&self, bucket: &str, key: &str) -> Option<HeadInfo> {
+        self.head_with(&["head", "--checksum-mode", bucket, key])
+    }
+
+    fn head_with(&self, args: &[&str]) -> Option<HeadInfo> {
+        let (bucket, key) = (args[args.len() - 2], args[args.len() - 1]);
+        let out = self.oracle(args, None);
         match out.status.code() {
             Some(0) => {}
             Some(3) => return None,
@@ -415,6 +433,87 @@ impl S3Env {
             .env("AWS_REGION", &self.region)
             .env("AWS_ENDPOINT_URL", &self.endpoint);
         cmd
+    }
+
+    /// A bucket this env's key owns and may share with [`S3Env::restricted`] keys. (Garage:
+    /// buckets made through S3 are the creating key's local aliases, invisible to the garage
+    /// CLI, so this one is made globally with the CLI.)
+    pub fn shared_bucket(&self, prefix: &str) -> String {
+        match self.server {
+            Server::Ceph => self.new_bucket(prefix),
+            Server::Garage => {
+                let b = unique_bucket_name(prefix);
+                let out = self.garage_cli(&["bucket", "create", &b]);
+                assert!(out.status.success(), "bucket create: {}", String::from_utf8_lossy(&out.stderr));
+                let out =
+                    self.garage_cli(&["bucket", "allow", "--read", "--write", "--owner", &b, "--key", &self.key_id]);
+                assert!(out.status.success(), "bucket allow: {}", String::from_utf8_lossy(&out.stderr));
+                b
+            }
+        }
+    }
+
+    /// A second identity that may only read (or only write) `bucket`, made by the server's own
+    /// means: Garage imports a key and `bucket allow`s it; Ceph creates a radosgw user and sets
+    /// a bucket policy naming both restricted users (a policy is one document per bucket).
+    pub fn restricted(&self, bucket: &str, access: Access) -> S3Env {
+        let secret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let (garage_id, ceph_user, ceph_key) = match access {
+            Access::Read => ("GK0123456789abcdef0123456a", "sluice-reader", "SLUICEREADER00000001"),
+            Access::Write => ("GK0123456789abcdef0123456b", "sluice-writer", "SLUICEWRITER00000001"),
+        };
+        match self.server {
+            Server::Garage => {
+                let out = self.garage_cli(&["key", "import", "--yes", garage_id, secret]);
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success() || err.contains("already"), "key import: {err}");
+                let right = if access == Access::Read { "--read" } else { "--write" };
+                let out = self.garage_cli(&["bucket", "allow", right, bucket, "--key", garage_id]);
+                assert!(out.status.success(), "bucket allow: {}", String::from_utf8_lossy(&out.stderr));
+                S3Env { key_id: garage_id.into(), secret: secret.into(), ..self.clone() }
+            }
+            Server::Ceph => {
+                let out = self.radosgw_admin(&[
+                    "user",
+                    "create",
+                    "--uid",
+                    ceph_user,
+                    "--display-name",
+                    ceph_user,
+                    "--access-key",
+                    ceph_key,
+                    "--secret-key",
+                    secret,
+                ]);
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success() || err.contains("exists"), "radosgw-admin user create: {err}");
+                let policy = serde_json::json!({
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": ["arn:aws:iam:::user/sluice-reader"]},
+                            "Action": ["s3:GetObject", "s3:ListBucket"],
+                            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": ["arn:aws:iam:::user/sluice-writer"]},
+                            "Action": ["s3:PutObject"],
+                            "Resource": [format!("arn:aws:s3:::{bucket}/*")],
+                        },
+                    ],
+                });
+                self.oracle_ok(&["put-policy", bucket], Some(policy.to_string().as_bytes()));
+                S3Env { key_id: ceph_key.into(), secret: secret.into(), ..self.clone() }
+            }
+        }
+    }
+
+    /// The test KMS key of Ceph's `testing` KMS backend (SSE-KMS works with it).
+    pub fn kms_key(&self) -> String {
+        assert_eq!(self.server, Server::Ceph, "only the test Ceph has a KMS key");
+        test_var("SLUICE_TEST_CEPH_KMS_KEY").expect("SLUICE_TEST_CEPH_KMS_KEY is not set: run `make test`")
     }
 
     /// Runs a garage CLI command against the test node (administrative steps only).
