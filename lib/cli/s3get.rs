@@ -4,6 +4,7 @@ use super::args::{ReportArgs, S3Args};
 use super::Tool;
 use crate::run::{self, Target};
 use crate::s3::get::{download, ByteRange, GetOptions};
+use crate::s3::parts::Verified;
 use crate::s3::S3Url;
 use crate::sys::stdio;
 use crate::units::human;
@@ -58,6 +59,10 @@ pub struct Args {
     #[arg(long, value_name = "START-END", allow_hyphen_values = true, help_heading = "Download")]
     pub(crate) range: Option<ByteRange>,
 
+    /// Print a JSON line per object (url, size, etag, verified, how) on stderr
+    #[arg(long, help_heading = "Output")]
+    pub(crate) json: bool,
+
     #[command(flatten)]
     pub(crate) report: ReportArgs,
 }
@@ -82,26 +87,42 @@ impl Tool for Args {
         let client = Arc::new(self.s3.client()?);
         let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range };
         let mut out = run::Counting(stdio::stdout());
-        let mut md5 = true;
+        let mut weakest: Option<Verified> = None;
         for (i, url) in urls.iter().enumerate() {
             let start = Instant::now();
             let s = download(&client, url, &mut out, &opts)?;
-            md5 &= s.md5_verified;
+            weakest = Some(match (weakest, s.verified) {
+                (Some(Verified::Length), _) | (_, Verified::Length) => Verified::Length,
+                (Some(Verified::Parts), _) | (_, Verified::Parts) => Verified::Parts,
+                _ => Verified::Md5,
+            });
             run::set("objects", i + 1);
             if self.s3.net.verbose >= 1 {
                 let secs = start.elapsed().as_secs_f64().max(1e-3);
                 crate::log::note(format!(
-                    "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed, {}",
+                    "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed; verified: {}{}",
                     human(s.bytes),
                     human((s.bytes as f64 / secs) as u64),
                     s.ranged_requests,
                     s.resumed,
-                    if s.md5_verified { "MD5 verified" } else { "length verified" }
+                    s.verified.as_str(),
+                    s.how.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
                 ));
             }
+            if self.json {
+                let line = serde_json::json!({
+                    "url": url.to_url_string(),
+                    "size": s.bytes,
+                    "etag": s.etag,
+                    "verified": s.verified.as_str(),
+                    "how": s.how,
+                    "seconds": (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                });
+                super::print_result(&line, true)?;
+            }
         }
-        // The weakest check any object had: the length, or also its MD5.
-        run::set("verified", if md5 { "md5" } else { "length" });
+        // The weakest check any object had: the length only, every part's MD5, or the MD5.
+        run::set("verified", weakest.unwrap_or_default().as_str());
         Ok(())
     }
 }

@@ -114,7 +114,9 @@ impl Tool for Args {
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
-        let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
+        let mut opts = self.object_options()?;
+        opts.part_plan = Some(plan.to_meta());
+        let dest = Arc::new(S3Destination::new(client, url.clone(), opts));
         let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
         if self.json {
             self.upload.print_result(serde_json::json!({
@@ -139,6 +141,7 @@ impl Args {
             sse: self.sse.clone(),
             sse_kms_key_id: self.sse_kms_key_id.clone(),
             checksum: self.checksum,
+            part_plan: None,
         })
     }
 
