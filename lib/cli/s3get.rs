@@ -26,11 +26,19 @@ retried on its own and a response cut short is resumed where it stopped. The ETa
 answer is pinned with If-Match, so an object overwritten during the download fails instead of \
 being spliced from two versions.
 
-Every object is verified: the byte count must equal the length the server announced, and a \
-single-part object's MD5 must equal its ETag. A short, corrupt or changed object is an error \
-(exit status 4 or 5) and, since bytes may already have been written, the output must then be \
-discarded. When the reader closes the pipe early (s3get ... | head -c 10), s3get stops at once, \
-silently, with status 141 like any program killed by SIGPIPE.";
+Every object is verified: the byte count must equal the length the server announced, and the \
+bytes must give the object's ETag. A single-part object's ETag is its MD5; a multipart object's \
+is the MD5 of its parts' MD5s, so s3get hashes each part as it streams, at any --jobs, whoever \
+uploaded the object: it learns the part boundaries from the part plan s3put records in the \
+object's metadata, else from the server (HEAD ?partNumber=N). Where the ETag is no MD5 of the \
+bytes (SSE-KMS, SSE-C, Cloudflare R2's multipart ETags), with a --range that does not cover the \
+whole object, or when the server does not tell part sizes, only the length is checked; -v and \
+--json say which (\"verified\": \"md5\", \"parts\" or \"length\"). The last 64 KiB of each object \
+are written only once it is verified. A short, corrupt or changed object is an error (exit \
+status 4 or 5) and the stage reading the output is signalled (PIPELINE SAFETY), so \
+s3get | rdbcheck > dump.rdb fails instead of leaving a file that looks complete; the output \
+must then be discarded. When the reader closes the pipe early (s3get ... | head -c 10), s3get \
+stops at once, silently, with status 141 like any program killed by SIGPIPE.";
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -114,6 +114,10 @@ pub(crate) fn download(
     }
     let resp = client.send(&first).map_err(|e| range_error(e, url, opts.range))?;
     let head = read_head(&resp, url, opts.range)?;
+    // The last bytes wait for the verdict: a reader never sees the whole stream (an RDB's
+    // trailer, a tar's end) of an object that then fails verification.
+    let mut held = HoldBack::new(out, HOLD_BACK);
+    let out: &mut dyn Write = &mut held;
     let mut summary = GetSummary { etag: head.etag.clone(), ..GetSummary::default() };
 
     // The content is checked when the whole object is read (also through a --range that
@@ -156,7 +160,50 @@ pub(crate) fn download(
     let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs)?;
     summary.verified = verified;
     summary.how = how.or(why);
+    held.release()?;
     Ok(summary)
+}
+
+/// Bytes of each object s3get keeps back until the object is verified.
+const HOLD_BACK: usize = 64 << 10;
+
+/// A writer that passes everything on except the last `keep` bytes written, which go out only
+/// on [`HoldBack::release`]; dropped without it, they are never written.
+struct HoldBack<'a> {
+    out: &'a mut dyn Write,
+    held: Vec<u8>,
+    keep: usize,
+}
+
+impl<'a> HoldBack<'a> {
+    fn new(out: &'a mut dyn Write, keep: usize) -> HoldBack<'a> {
+        HoldBack { out, held: Vec::with_capacity(keep), keep }
+    }
+
+    fn release(self) -> Result<()> {
+        self.out.write_all(&self.held).and_then(|_| self.out.flush()).map_err(Error::stdout)
+    }
+}
+
+impl Write for HoldBack<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let total = self.held.len() + buf.len();
+        if total > self.keep {
+            let emit = total - self.keep;
+            let from_held = emit.min(self.held.len());
+            self.out.write_all(&self.held[..from_held])?;
+            self.out.write_all(&buf[..emit - from_held])?;
+            self.held.drain(..from_held);
+            self.held.extend_from_slice(&buf[emit - from_held..]);
+        } else {
+            self.held.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 struct Ctx<'a> {
@@ -461,6 +508,22 @@ impl Drop for Cancel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hold_back_keeps_the_tail_until_released() {
+        let mut sink = Vec::new();
+        let mut h = HoldBack::new(&mut sink, 4);
+        for piece in [&b"ab"[..], b"cdef", b"", b"g", b"hijklmn"] {
+            h.write_all(piece).unwrap();
+        }
+        drop(h);
+        assert_eq!(sink, b"abcdefghij");
+        let mut sink = Vec::new();
+        let mut h = HoldBack::new(&mut sink, 4);
+        h.write_all(b"abcdefghijklmn").unwrap();
+        h.release().unwrap();
+        assert_eq!(sink, b"abcdefghijklmn");
+    }
 
     #[test]
     fn ranges() {

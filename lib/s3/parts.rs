@@ -501,7 +501,7 @@ pub(crate) fn conclude(
     };
     let got = hasher.etag(multipart);
     if got.eq_ignore_ascii_case(&etag) {
-        return Ok((if multipart { Verified::Parts } else { Verified::Md5 }, Some(layout.describe())));
+        return Ok(if multipart { (Verified::Parts, Some(layout.describe())) } else { (Verified::Md5, None) });
     }
     if !multipart {
         return Err(Error::verify(format!(
