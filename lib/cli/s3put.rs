@@ -29,7 +29,9 @@ retried from memory; the input is never re-read.
 
 After completing, s3put always verifies: it HEADs the object and compares the size with the bytes \
 read and the ETag with the MD5 (single PUT) or md5-of-part-md5s-N (multipart) where the provider \
-produces those. A mismatch deletes the object.
+produces those. A mismatch deletes the object. A multipart upload records its part plan in the \
+object's metadata (x-amz-meta-sluice-part-plan: size=N, or size=N double-every=K max=M), so that \
+s3get can check every part of it without asking the server.
 
 On any failure, and on SIGINT, SIGTERM or SIGHUP, the multipart upload is aborted with a fresh \
 request: neither an object nor an in-progress upload is left behind. stdout stays empty unless \

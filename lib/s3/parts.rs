@@ -505,7 +505,8 @@ pub(crate) fn conclude(
     }
     if !multipart {
         return Err(Error::verify(format!(
-            "{url}: the MD5 of the bytes received is {got} but the object's ETag is {etag}; the output is corrupt"
+            "{url}: the bytes received do not match the object: expected ETag {etag}, computed {got} (their MD5); \
+             the output is corrupt"
         )));
     }
     // Boundaries that were assumed or read from metadata are checked before calling it
@@ -532,8 +533,8 @@ pub(crate) fn conclude(
         }
     }
     Err(Error::verify(format!(
-        "{url}: the bytes received give the ETag {got}, not the object's {etag} ({}); S3 keeps no per-part \
-         MD5 after an upload, so the part that differs cannot be named; the output is corrupt",
+        "{url}: the bytes received do not match the object: expected ETag {etag}, computed {got} ({}); which \
+         part differs cannot be told, as S3 keeps no per-part MD5 once an upload is complete; the output is corrupt",
         layout.describe()
     )))
 }
