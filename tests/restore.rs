@@ -48,7 +48,8 @@ fn aws(env: &S3Env, dir: &Path, args: &[&str]) {
     )
     .unwrap();
     let mut cmd = env.cmd_for_path("aws");
-    cmd.env("AWS_CONFIG_FILE", &config).args(args);
+    // --endpoint-url as well as AWS_ENDPOINT_URL: older aws-cli versions ignore the variable.
+    cmd.env("AWS_CONFIG_FILE", &config).args(["--endpoint-url", &env.endpoint]).args(args);
     let out = run_timeout(&mut cmd, None, Duration::from_secs(120));
     assert!(out.status.success(), "aws {args:?}: {}", stderr(&out));
 }
