@@ -30,9 +30,11 @@ Every object is verified: the byte count must equal the length the server announ
 bytes must give the object's ETag. A single-part object's ETag is its MD5; a multipart object's \
 is the MD5 of its parts' MD5s, so s3get hashes each part as it streams, at any --jobs, whoever \
 uploaded the object: it learns the part boundaries from the part plan s3put records in the \
-object's metadata, else from the server (HEAD ?partNumber=N). Where the ETag is no MD5 of the \
+object's metadata, else from the server (HEAD ?partNumber=N), else by trying the default part \
+size of common clients that gives the object's part count (aws-cli 8 MiB, rclone 5 MiB...: a \
+match proves the bytes, a mismatch only that the guess failed). Where the ETag is no MD5 of the \
 bytes (SSE-KMS, SSE-C, Cloudflare R2's multipart ETags), with a --range that does not cover the \
-whole object, or when the server does not tell part sizes, only the length is checked; -v and \
+whole object, or when the part sizes stay unknown, only the length is checked; -v and \
 --json say which (\"verified\": \"md5\", \"parts\" or \"length\"). The last 64 KiB of each object \
 are written only once it is verified. A short, corrupt or changed object is an error (exit \
 status 4 or 5) and the stage reading the output is signalled (PIPELINE SAFETY), so \

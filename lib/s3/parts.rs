@@ -14,7 +14,11 @@
 //!    otherwise every part is asked. An assumption is confirmed only if the ETag does not match:
 //!    every part is asked then, so that a mismatch is called corruption only when the
 //!    boundaries were right;
-//! 3. otherwise only the length is checked, and `-v` and `--json` say so.
+//! 3. uniform parts of a common client's default size that gives exactly N parts
+//!    ([`COMMON_PART_SIZES`]: aws-cli's 8 MiB, rclone's 5 MiB...). A match proves the bytes; a
+//!    mismatch proves nothing (other sizes, or corruption: the server cannot tell us which), so
+//!    it is reported as a length-only check with that reason, not as an error;
+//! 4. otherwise only the length is checked, and `-v` and `--json` say so.
 //!
 //! A match proves the bytes whatever told the boundaries. A mismatch cannot name the part that
 //! differs: S3 keeps no per-part MD5 once an upload is complete (ListParts ends with the upload,
@@ -74,6 +78,9 @@ pub(crate) enum Source {
     Plan,
     /// Uniform parts, assumed from the sizes of parts 1 and N.
     Assumed,
+    /// Uniform parts of a common client's size, guessed from the part count alone (the server
+    /// does not tell part sizes): a match proves the bytes, a mismatch proves nothing.
+    Guessed,
     /// Every part's size, as the server told it.
     Probed,
 }
@@ -160,6 +167,18 @@ impl Layout {
 
     /// "128 parts of 8 MiB, sizes from the server", for messages.
     pub(crate) fn describe(&self) -> String {
+        let source = match self.source {
+            Source::Whole => "",
+            Source::Plan => ", from s3put's part plan",
+            Source::Assumed => ", assumed uniform from parts 1 and N",
+            Source::Guessed => ", guessed from the part count (the server does not tell part sizes)",
+            Source::Probed => ", sizes from the server",
+        };
+        format!("{}{source}", self.describe_shape())
+    }
+
+    /// "128 parts of 8 MiB".
+    fn describe_shape(&self) -> String {
         let n = self.count();
         let sizes = || self.ends.iter().enumerate().map(|(i, &e)| e - self.start(i));
         let first = sizes().next().unwrap_or(0);
@@ -171,13 +190,7 @@ impl Layout {
             let (lo, hi) = (sizes().min().unwrap_or(0), sizes().max().unwrap_or(0));
             format!("{n} parts of {} to {}", human(lo), human(hi))
         };
-        let source = match self.source {
-            Source::Whole => "",
-            Source::Plan => ", from s3put's part plan",
-            Source::Assumed => ", assumed uniform from parts 1 and N",
-            Source::Probed => ", sizes from the server",
-        };
-        format!("{shape}{source}")
+        shape
     }
 }
 
@@ -264,7 +277,10 @@ pub(crate) fn check_for(
         Some(l) => l,
         None => match probe(client, url, &etag, count, total, jobs)? {
             Ok(l) => l,
-            Err(why) => return Ok(Check::Length(why)),
+            Err(why) => match guess(count, total) {
+                Some(l) if why == NO_PART_SIZES => l,
+                _ => return Ok(Check::Length(why)),
+            },
         },
     };
     Ok(Check::Content { etag, multipart: true, layout: Arc::new(layout) })
@@ -313,6 +329,17 @@ pub(crate) fn changed(url: &S3Url, etag: &str) -> Error {
 
 const NO_PART_SIZES: &str =
     "the server does not tell part sizes (HEAD ?partNumber) and the object carries no s3put part plan";
+
+/// Part sizes other clients use by default, most common first: aws-cli and boto3 (8 MiB),
+/// rclone (5 MiB), s3put before it recorded its plan and MinIO's mc (16 MiB), s3cmd (15 MiB),
+/// s5cmd (50 MiB), 64 MiB.
+const COMMON_PART_SIZES: [u64; 6] = [8 << 20, 5 << 20, 16 << 20, 15 << 20, 50 << 20, 64 << 20];
+
+/// Uniform parts of the first common size that cuts `total` bytes into exactly `count` parts.
+fn guess(count: u64, total: u64) -> Option<Layout> {
+    let size = COMMON_PART_SIZES.into_iter().find(|&s| total.div_ceil(s) == count)?;
+    Layout::from_plan(&PartPlan::uniform(size, u32::MAX), count, total, Source::Guessed)
+}
 
 /// The layout from `HEAD ?partNumber` answers, or why there is none.
 fn probe(
@@ -509,6 +536,17 @@ pub(crate) fn conclude(
              the output is corrupt"
         )));
     }
+    // Guessed boundaries cannot be checked: other boundaries give another ETag.
+    if layout.source == Source::Guessed {
+        return Ok((
+            Verified::Length,
+            Some(format!(
+                "the server does not tell part sizes and the bytes do not give the ETag {etag} with {}: either \
+                 the parts have other sizes or the content is corrupt, which cannot be told apart here",
+                layout.describe_shape()
+            )),
+        ));
+    }
     // Boundaries that were assumed or read from metadata are checked before calling it
     // corruption: with other boundaries, the same bytes give another ETag.
     if matches!(layout.source, Source::Assumed | Source::Plan) {
@@ -576,6 +614,18 @@ mod tests {
         assert!(Layout::from_plan(&plan, 1001, total, Source::Plan).is_none());
         assert!(Layout::from_plan(&plan, 1003, total, Source::Plan).is_none());
         assert_eq!(l.describe(), "1002 parts of 8.0 MiB to 32.0 MiB, from s3put's part plan");
+    }
+
+    #[test]
+    fn part_sizes_are_guessed_from_the_count() {
+        // aws-cli's 8 MiB parts: 3 parts for 20 MiB (5 MiB would make 4).
+        let l = guess(3, 20 * MIB).unwrap();
+        assert_eq!(sizes(&l), [8 * MIB, 8 * MIB, 4 * MIB]);
+        // rclone's 5 MiB: 4 parts for 16 MB (8 MiB would make 2).
+        assert_eq!(sizes(&guess(4, 16_000_000).unwrap())[0], 5 * MIB);
+        // No common size makes 7 parts of 20 MiB.
+        assert!(guess(7, 20 * MIB).is_none());
+        assert!(guess(2, 20 * MIB).unwrap().describe().contains("guessed"));
     }
 
     #[test]
