@@ -6,6 +6,8 @@
 #   ls BENCH_KEYS keys        the same on a bucket of BENCH_KEYS one-byte objects
 #   get SIZE                  s3get s3://B/K     aws s3 cp s3://B/K -             rclone cat g:B/K
 # Every tool writes to stdout, which goes to /dev/null. Only 127.0.0.1 is contacted.
+# The object is s3put's (16 MiB parts): s3get checks every part's MD5 against the multipart
+# ETag (bench/NOTES.md says what that costs); rclone cat checks no content of such an object.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -21,11 +21,12 @@
 //! the read end of that pipe (by scanning /proc, [`crate::sys::procfs`]) and sends each
 //! [`DOWNSTREAM_ABORT`] (SIGUSR2). Only then does it close stdout and exit. `kill(2)` makes the
 //! signal pending before it returns, so the reader has it before its read can return EOF;
-//! sluice uploaders catch it and abort.
+//! sluice uploaders catch it and abort; sluice's stream writers (rdbcheck, s3get, swift-get)
+//! take it on their signal thread, tell their own reader and exit.
 //!
 //! Harmless elsewhere: nothing is sent when stdout is a file, a terminal or a socket, and a
-//! reader that does not catch SIGUSR2 (per /proc/PID/status SigCgt) is left alone, since the
-//! signal's default action would kill it. Opt out with SLUICE_PIPELINE_ABORT=0 or a binary's
+//! reader that neither catches nor blocks SIGUSR2 (per /proc/PID/status SigCgt, SigBlk) is left
+//! alone, since the signal's default action would kill it. Opt out with SLUICE_PIPELINE_ABORT=0 or a binary's
 //! `--no-abort-downstream`.
 
 use crate::run::{self, Failure};

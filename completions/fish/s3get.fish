@@ -14,5 +14,6 @@ json\t''"
 complete -c s3get -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
 complete -c s3get -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
+complete -c s3get -l json -d 'Print a JSON line per object (url, size, etag, verified, how) on stderr'
 complete -c s3get -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3get -s V -l version -d 'Print version'

@@ -4,6 +4,7 @@ use super::args::{ReportArgs, S3Args};
 use super::Tool;
 use crate::run::{self, Target};
 use crate::s3::get::{download, ByteRange, GetOptions};
+use crate::s3::parts::Verified;
 use crate::s3::S3Url;
 use crate::sys::stdio;
 use crate::units::human;
@@ -25,11 +26,21 @@ retried on its own and a response cut short is resumed where it stopped. The ETa
 answer is pinned with If-Match, so an object overwritten during the download fails instead of \
 being spliced from two versions.
 
-Every object is verified: the byte count must equal the length the server announced, and a \
-single-part object's MD5 must equal its ETag. A short, corrupt or changed object is an error \
-(exit status 4 or 5) and, since bytes may already have been written, the output must then be \
-discarded. When the reader closes the pipe early (s3get ... | head -c 10), s3get stops at once, \
-silently, with status 141 like any program killed by SIGPIPE.";
+Every object is verified: the byte count must equal the length the server announced, and the \
+bytes must give the object's ETag. A single-part object's ETag is its MD5; a multipart object's \
+is the MD5 of its parts' MD5s, so s3get hashes each part as it streams, at any --jobs, whoever \
+uploaded the object: it learns the part boundaries from the part plan s3put records in the \
+object's metadata, else from the server (HEAD ?partNumber=N), else by trying the default part \
+size of common clients that gives the object's part count (aws-cli 8 MiB, rclone 5 MiB...: a \
+match proves the bytes, a mismatch only that the guess failed). Where the ETag is no MD5 of the \
+bytes (SSE-KMS, SSE-C, Cloudflare R2's multipart ETags), with a --range that does not cover the \
+whole object, or when the part sizes stay unknown, only the length is checked; -v and \
+--json say which (\"verified\": \"md5\", \"parts\" or \"length\"). The last 64 KiB of each object \
+are written only once it is verified. A short, corrupt or changed object is an error (exit \
+status 4 or 5) and the stage reading the output is signalled (PIPELINE SAFETY), so \
+s3get | rdbcheck > dump.rdb fails instead of leaving a file that looks complete; the output \
+must then be discarded. When the reader closes the pipe early (s3get ... | head -c 10), s3get \
+stops at once, silently, with status 141 like any program killed by SIGPIPE.";
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -58,6 +69,10 @@ pub struct Args {
     #[arg(long, value_name = "START-END", allow_hyphen_values = true, help_heading = "Download")]
     pub(crate) range: Option<ByteRange>,
 
+    /// Print a JSON line per object (url, size, etag, verified, how) on stderr
+    #[arg(long, help_heading = "Output")]
+    pub(crate) json: bool,
+
     #[command(flatten)]
     pub(crate) report: ReportArgs,
 }
@@ -82,26 +97,42 @@ impl Tool for Args {
         let client = Arc::new(self.s3.client()?);
         let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range };
         let mut out = run::Counting(stdio::stdout());
-        let mut md5 = true;
+        let mut weakest: Option<Verified> = None;
         for (i, url) in urls.iter().enumerate() {
             let start = Instant::now();
             let s = download(&client, url, &mut out, &opts)?;
-            md5 &= s.md5_verified;
+            weakest = Some(match (weakest, s.verified) {
+                (Some(Verified::Length), _) | (_, Verified::Length) => Verified::Length,
+                (Some(Verified::Parts), _) | (_, Verified::Parts) => Verified::Parts,
+                _ => Verified::Md5,
+            });
             run::set("objects", i + 1);
             if self.s3.net.verbose >= 1 {
                 let secs = start.elapsed().as_secs_f64().max(1e-3);
                 crate::log::note(format!(
-                    "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed, {}",
+                    "{url}: {} in {secs:.2}s ({}/s), {} ranged request(s), {} resumed; verified: {}{}",
                     human(s.bytes),
                     human((s.bytes as f64 / secs) as u64),
                     s.ranged_requests,
                     s.resumed,
-                    if s.md5_verified { "MD5 verified" } else { "length verified" }
+                    s.verified.as_str(),
+                    s.how.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
                 ));
             }
+            if self.json {
+                let line = serde_json::json!({
+                    "url": url.to_url_string(),
+                    "size": s.bytes,
+                    "etag": s.etag,
+                    "verified": s.verified.as_str(),
+                    "how": s.how,
+                    "seconds": (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                });
+                super::print_result(&line, true)?;
+            }
         }
-        // The weakest check any object had: the length, or also its MD5.
-        run::set("verified", if md5 { "md5" } else { "length" });
+        // The weakest check any object had: the length only, every part's MD5, or the MD5.
+        run::set("verified", weakest.unwrap_or_default().as_str());
         Ok(())
     }
 }

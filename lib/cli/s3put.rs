@@ -29,7 +29,9 @@ retried from memory; the input is never re-read.
 
 After completing, s3put always verifies: it HEADs the object and compares the size with the bytes \
 read and the ETag with the MD5 (single PUT) or md5-of-part-md5s-N (multipart) where the provider \
-produces those. A mismatch deletes the object.
+produces those. A mismatch deletes the object. A multipart upload records its part plan in the \
+object's metadata (x-amz-meta-sluice-part-plan: size=N, or size=N double-every=K max=M), so that \
+s3get can check every part of it without asking the server.
 
 On any failure, and on SIGINT, SIGTERM or SIGHUP, the multipart upload is aborted with a fresh \
 request: neither an object nor an in-progress upload is left behind. stdout stays empty unless \
@@ -110,9 +112,10 @@ impl Tool for Args {
     fn run(&self) -> Result<()> {
         let url = S3Url::parse_object(&self.url)?;
         // Every flag checked before the first request (--create-bucket's included).
-        let opts = self.object_options()?;
+        let mut opts = self.object_options()?;
         let client = self.s3.client()?;
         let plan = self.part_plan(client.endpoint().provider())?;
+        opts.part_plan = Some(plan.to_meta());
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
@@ -142,6 +145,7 @@ impl Args {
             sse: self.sse.clone(),
             sse_kms_key_id: header("--sse-kms-key-id", &self.sse_kms_key_id)?,
             checksum: self.checksum,
+            part_plan: None,
         })
     }
 

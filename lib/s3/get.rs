@@ -11,14 +11,16 @@
 //! retried on its own, resuming from the bytes it already has. The ETag of the first answer is
 //! pinned with If-Match, so an object overwritten mid-download fails with 412 instead of being
 //! spliced from two versions. At the end the byte count must equal the length the server
-//! announced, and a single-part object's MD5 must equal its ETag.
+//! announced, and the bytes must give the object's ETag: its MD5, or for a multipart object
+//! the MD5 of its part MD5s (see [`super::parts`]: where the part boundaries come from, and
+//! which chunks are hashed where). What was checked is in [`GetSummary::verified`].
 
 use super::client::{Request, S3Client};
+use super::parts::{self, Check, Layout, PartHasher, PreHashed, Verified};
 use super::url::S3Url;
 use crate::error::{Error, Result};
 use crate::http::{unquote_etag, Attempts};
 use crossbeam_channel::unbounded;
-use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,8 +79,12 @@ pub(crate) struct GetOptions {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct GetSummary {
     pub bytes: u64,
-    /// Whether the MD5 of the bytes was checked against a single-part ETag.
-    pub md5_verified: bool,
+    /// The ETag of the object (unquoted), as s3put reports it.
+    pub etag: Option<String>,
+    /// What was checked besides the length.
+    pub verified: Verified,
+    /// How: the parts and where their sizes came from, or why only the length was checked.
+    pub how: Option<String>,
     /// Ranged requests made after the first one (chunks and resumptions).
     pub ranged_requests: u64,
     /// Bodies cut short and resumed.
@@ -108,26 +114,34 @@ pub(crate) fn download(
     }
     let resp = client.send(&first).map_err(|e| range_error(e, url, opts.range))?;
     let head = read_head(&resp, url, opts.range)?;
-    let mut summary = GetSummary::default();
+    // The last bytes wait for the verdict: a reader never sees the whole stream (an RDB's
+    // trailer, a tar's end) of an object that then fails verification.
+    let mut held = HoldBack::new(out, HOLD_BACK);
+    let out: &mut dyn Write = &mut held;
+    let mut summary = GetSummary { etag: head.etag.clone(), ..GetSummary::default() };
 
-    // A single-part ETag is the MD5 of the whole object; check it when we read all of it.
-    // SSE-KMS and SSE-C objects have ETags that are not their MD5 (S3 API reference, Object).
-    let encrypted = resp.header("x-amz-server-side-encryption").is_some_and(|v| v.trim() == "aws:kms")
-        || resp.header("x-amz-server-side-encryption-customer-algorithm").is_some();
-    let whole = head.start == 0 && head.len.is_some() && head.len == head.total && !encrypted;
-    let mut md5 = match &head.etag {
-        Some(e) if whole && e.len() == 32 && e.bytes().all(|b| b.is_ascii_hexdigit()) => Some(Md5::new()),
+    // The content is checked when the whole object is read (also through a --range that
+    // covers all of it); the check's boundaries also decide where chunks are cut.
+    let whole = match (head.len, head.total) {
+        (Some(len), Some(total)) if head.start == 0 && len == total => Some(total),
         _ => None,
     };
+    let check = match whole {
+        Some(total) => parts::check_for(client, url, &resp, total, opts.jobs)?,
+        None => Check::Length("--range reads part of the object".into()),
+    };
+    let layout = check.layout();
+    let mut hasher = layout.clone().map(PartHasher::new);
     let chunk = opts.chunk_size.max(1);
     let ctx = Ctx { client, url, etag: head.etag.as_deref() };
     match head.len {
         Some(len) if opts.jobs > 1 && len > chunk => {
-            parallel(&ctx, resp, head.start, len, out, md5.as_mut(), opts, &mut summary)?;
+            let plan = Chunks { pos: head.start, end: head.start + len, chunk, layout };
+            parallel(&ctx, resp, plan, out, hasher.as_mut(), opts.jobs, &mut summary)?;
         }
         len => {
             let end = len.map(|l| head.start + l);
-            let n = stream(&ctx, resp, head.start, end, out, md5.as_mut(), &mut summary)?;
+            let n = stream(&ctx, resp, head.start, end, out, hasher.as_mut(), &mut summary)?;
             summary.bytes = n;
         }
     }
@@ -139,16 +153,57 @@ pub(crate) fn download(
             )));
         }
     }
-    if let (Some(h), Some(etag)) = (md5, &head.etag) {
-        let got = hex::encode(h.finalize());
-        if !got.eq_ignore_ascii_case(etag) {
-            return Err(Error::verify(format!(
-                "{url}: the MD5 of the bytes received is {got} but the object's ETag is {etag}; the output is corrupt"
-            )));
-        }
-        summary.md5_verified = true;
-    }
+    let why = match &check {
+        Check::Length(why) => Some(why.clone()),
+        Check::Content { .. } => None,
+    };
+    let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs)?;
+    summary.verified = verified;
+    summary.how = how.or(why);
+    held.release()?;
     Ok(summary)
+}
+
+/// Bytes of each object s3get keeps back until the object is verified.
+const HOLD_BACK: usize = 64 << 10;
+
+/// A writer that passes everything on except the last `keep` bytes written, which go out only
+/// on [`HoldBack::release`]; dropped without it, they are never written.
+struct HoldBack<'a> {
+    out: &'a mut dyn Write,
+    held: Vec<u8>,
+    keep: usize,
+}
+
+impl<'a> HoldBack<'a> {
+    fn new(out: &'a mut dyn Write, keep: usize) -> HoldBack<'a> {
+        HoldBack { out, held: Vec::with_capacity(keep), keep }
+    }
+
+    fn release(self) -> Result<()> {
+        self.out.write_all(&self.held).and_then(|_| self.out.flush()).map_err(Error::stdout)
+    }
+}
+
+impl Write for HoldBack<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let total = self.held.len() + buf.len();
+        if total > self.keep {
+            let emit = total - self.keep;
+            let from_held = emit.min(self.held.len());
+            self.out.write_all(&self.held[..from_held])?;
+            self.out.write_all(&buf[..emit - from_held])?;
+            self.held.drain(..from_held);
+            self.held.extend_from_slice(&buf[emit - from_held..]);
+        } else {
+            self.held.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 struct Ctx<'a> {
@@ -256,11 +311,7 @@ fn changed(e: Error, ctx: &Ctx) -> Error {
 }
 
 fn changed_error(ctx: &Ctx) -> Error {
-    Error::verify(format!(
-        "{} changed while being read (its ETag is no longer {}); the output is incomplete",
-        ctx.url,
-        ctx.etag.unwrap_or("?")
-    ))
+    parts::changed(ctx.url, ctx.etag.unwrap_or("?"))
 }
 
 /// Streams `resp` (whose body starts at `pos`) to `out` until `end` (exclusive; None: EOF),
@@ -271,7 +322,7 @@ fn stream(
     start: u64,
     end: Option<u64>,
     out: &mut dyn Write,
-    mut md5: Option<&mut Md5>,
+    mut hasher: Option<&mut PartHasher>,
     summary: &mut GetSummary,
 ) -> Result<u64> {
     let mut attempts = Attempts::new(ctx.client.http().retry());
@@ -284,7 +335,7 @@ fn stream(
             Ok(0) => format!("the body ended after {} of {} bytes", pos - start, end.unwrap_or(0) - start),
             Ok(n) => {
                 out.write_all(&buf[..n]).map_err(Error::stdout)?;
-                if let Some(h) = md5.as_deref_mut() {
+                if let Some(h) = hasher.as_deref_mut() {
                     h.update(&buf[..n]);
                 }
                 pos += n as u64;
@@ -332,24 +383,47 @@ fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicB
     }
 }
 
-type Done = (u64, Result<(u64, u64)>, Vec<u8>);
+/// A finished chunk: its index, how it went, its buffer, and what the worker hashed of it.
+type Done = (u64, Result<(u64, u64)>, Vec<u8>, Option<PreHashed>);
 
-#[allow(clippy::too_many_arguments)]
+/// The chunks of `pos..end` in order: `chunk` bytes each, or cut at part boundaries when the
+/// object's layout is known (so workers can hash whole parts).
+struct Chunks {
+    pos: u64,
+    end: u64,
+    chunk: u64,
+    layout: Option<Arc<Layout>>,
+}
+
+impl Iterator for Chunks {
+    type Item = (u64, u64);
+    fn next(&mut self) -> Option<(u64, u64)> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let to = match &self.layout {
+            Some(l) => l.chunk_end(self.pos, self.chunk),
+            None => self.pos + self.chunk,
+        };
+        let from = self.pos;
+        self.pos = to.min(self.end);
+        Some((from, self.pos))
+    }
+}
+
 fn parallel(
     ctx: &Ctx,
     first: ureq::Response,
-    start: u64,
-    len: u64,
+    mut chunks: Chunks,
     out: &mut dyn Write,
-    mut md5: Option<&mut Md5>,
-    opts: &GetOptions,
+    mut hasher: Option<&mut PartHasher>,
+    jobs: usize,
     summary: &mut GetSummary,
 ) -> Result<()> {
-    let chunk = opts.chunk_size.max(1);
-    let count = len.div_ceil(chunk);
-    let bounds = move |i: u64| (start + i * chunk, start + ((i + 1) * chunk).min(len));
-    let jobs = opts.jobs.max(1);
-    let (job_tx, job_rx) = unbounded::<(u64, Vec<u8>)>();
+    let jobs = jobs.max(1);
+    let capacity = chunks.chunk as usize;
+    let layout = chunks.layout.clone();
+    let (job_tx, job_rx) = unbounded::<(u64, u64, u64, Vec<u8>)>();
     let (done_tx, done_rx) = unbounded::<Done>();
     let stop = Arc::new(AtomicBool::new(false));
     // Workers own what they use, so the writer can return at once (reader gone, failure)
@@ -359,12 +433,17 @@ fn parallel(
         let client = Arc::clone(ctx.client);
         let url = ctx.url.clone();
         let etag = ctx.etag.map(str::to_string);
+        let layout = layout.clone();
         std::thread::spawn(move || {
             let ctx = Ctx { client: &client, url: &url, etag: etag.as_deref() };
-            for (i, mut buf) in rx {
-                let (from, end) = bounds(i);
+            for (i, from, end, mut buf) in rx {
                 let r = fetch_chunk(&ctx, from, end, &mut buf, &stop);
-                if tx.send((i, r, buf)).is_err() {
+                // Hashed here, in parallel, once the chunk is complete (resumes included).
+                let pre = match (&r, &layout) {
+                    (Ok(_), Some(l)) => Some(parts::prehash(l, from, &buf)),
+                    _ => None,
+                };
+                if tx.send((i, r, buf, pre)).is_err() {
                     break;
                 }
             }
@@ -375,39 +454,42 @@ fn parallel(
 
     // Chunk 0 comes from the first answer; jobs + 1 buffers keep the workers busy while the
     // writer drains the next chunk in order.
-    let mut buffers = jobs + 1;
+    let (start, end0) = chunks.next().ok_or_else(|| Error::server("nothing to download"))?;
     let mut next_job = 1u64;
-    while next_job < count && buffers > 0 {
-        let _ = job_tx.send((next_job, Vec::with_capacity(chunk as usize)));
+    while next_job <= jobs as u64 + 1 {
+        let Some((from, end)) = chunks.next() else { break };
+        let _ = job_tx.send((next_job, from, end, Vec::with_capacity(capacity)));
         next_job += 1;
-        buffers -= 1;
     }
-    let (_, end0) = bounds(0);
-    let n = stream(ctx, first, start, Some(end0), out, md5.as_deref_mut(), summary)?;
+    let n = stream(ctx, first, start, Some(end0), out, hasher.as_deref_mut(), summary)?;
     summary.bytes = n;
 
-    let mut ready: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    let mut ready: BTreeMap<u64, (Vec<u8>, Option<PreHashed>)> = BTreeMap::new();
     let mut next_write = 1u64;
-    while next_write < count {
-        let buf = match ready.remove(&next_write) {
+    while next_write < next_job {
+        let (buf, pre) = match ready.remove(&next_write) {
             Some(b) => b,
             None => {
-                let (i, r, buf) = done_rx.recv().map_err(|_| Error::server("download workers stopped unexpectedly"))?;
+                let (i, r, buf, pre) =
+                    done_rx.recv().map_err(|_| Error::server("download workers stopped unexpectedly"))?;
                 let (requests, resumed) = r?;
                 summary.ranged_requests += requests;
                 summary.resumed += resumed;
-                ready.insert(i, buf);
+                ready.insert(i, (buf, pre));
                 continue;
             }
         };
         out.write_all(&buf).map_err(Error::stdout)?;
-        if let Some(h) = md5.as_deref_mut() {
-            h.update(&buf);
+        if let Some(h) = hasher.as_deref_mut() {
+            match pre {
+                Some(pre) => h.absorb(&buf, pre),
+                None => h.update(&buf),
+            }
         }
         summary.bytes += buf.len() as u64;
         next_write += 1;
-        if next_job < count {
-            let _ = job_tx.send((next_job, buf));
+        if let Some((from, end)) = chunks.next() {
+            let _ = job_tx.send((next_job, from, end, buf));
             next_job += 1;
         }
     }
@@ -426,6 +508,22 @@ impl Drop for Cancel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hold_back_keeps_the_tail_until_released() {
+        let mut sink = Vec::new();
+        let mut h = HoldBack::new(&mut sink, 4);
+        for piece in [&b"ab"[..], b"cdef", b"", b"g", b"hijklmn"] {
+            h.write_all(piece).unwrap();
+        }
+        drop(h);
+        assert_eq!(sink, b"abcdefghij");
+        let mut sink = Vec::new();
+        let mut h = HoldBack::new(&mut sink, 4);
+        h.write_all(b"abcdefghijklmn").unwrap();
+        h.release().unwrap();
+        assert_eq!(sink, b"abcdefghijklmn");
+    }
 
     #[test]
     fn ranges() {

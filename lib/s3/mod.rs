@@ -5,6 +5,7 @@ pub mod delete;
 pub mod get;
 pub mod list;
 pub mod ops;
+pub mod parts;
 pub mod responses;
 pub mod upload;
 pub mod url;

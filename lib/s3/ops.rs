@@ -84,6 +84,9 @@ pub struct ObjectOptions {
     pub sse: Option<String>,
     pub sse_kms_key_id: Option<String>,
     pub checksum: Option<ChecksumAlgo>,
+    /// The part plan ([`crate::transfer::PartPlan::to_meta`]), stored in a multipart object's
+    /// metadata so that s3get knows its part boundaries (`s3::parts`).
+    pub part_plan: Option<String>,
 }
 
 impl ObjectOptions {
@@ -175,6 +178,9 @@ impl S3Client {
     pub(crate) fn create_multipart(&self, bucket: &str, key: &str, opts: &ObjectOptions) -> (Result<String>, bool) {
         let mut req = Request::new("POST", Some(bucket), Some(key)).query("uploads", "");
         req.headers = opts.creation_headers();
+        if let Some(plan) = &opts.part_plan {
+            req = req.header(&format!("x-amz-meta-{}", super::parts::PLAN_META), plan.clone());
+        }
         if let Some(a) = opts.checksum {
             req = req.header("x-amz-checksum-algorithm", a.name());
             if a == ChecksumAlgo::Crc64Nvme {

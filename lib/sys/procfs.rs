@@ -43,14 +43,20 @@ fn is_read_only(pid: i32, fd: &str) -> bool {
         .is_some_and(|flags| flags & libc::O_ACCMODE as u32 == libc::O_RDONLY as u32)
 }
 
-/// Whether the process has a handler installed for `sig` (SigCgt in /proc/PID/status).
+/// Whether the process takes `sig` rather than dying of it: a handler is installed (SigCgt in
+/// /proc/PID/status), or its main thread blocks it (SigBlk), as sluice's stream writers do to
+/// take signals with sigwait on a thread of their own (`sys::signal::wait_on_thread`). A blocked
+/// signal that nobody waits for only stays pending, which is harmless too.
 pub fn catches(pid: i32, sig: i32) -> bool {
     let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1u64 << (sig - 1)) != 0)
+    let mask = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1u64 << (sig - 1)) != 0)
+    };
+    mask("SigCgt:") || mask("SigBlk:")
 }
 
 #[cfg(test)]

@@ -45,6 +45,39 @@ impl PartPlan {
         let tier = (number.saturating_sub(1) / self.grow_every.max(1)).min(40);
         self.initial.saturating_mul(1u64 << tier).min(self.max_part.max(self.initial))
     }
+    /// The plan as one line, `size=N` (uniform) or `size=N double-every=K max=M`, which s3put
+    /// stores in a multipart object's metadata so that a restore knows where each part ends
+    /// without asking the server (s3get: `s3::parts`). `max_parts` is left out: it does not
+    /// change any part's size.
+    pub(crate) fn to_meta(&self) -> String {
+        if self.grow_every == u32::MAX || self.max_part <= self.initial {
+            format!("size={}", self.initial)
+        } else {
+            format!("size={} double-every={} max={}", self.initial, self.grow_every, self.max_part)
+        }
+    }
+    /// Reads [`PartPlan::to_meta`] back; None for anything else (another version's format).
+    pub(crate) fn from_meta(s: &str) -> Option<PartPlan> {
+        let (mut size, mut every, mut max) = (None, None, None);
+        for field in s.split_ascii_whitespace() {
+            let (k, v) = field.split_once('=')?;
+            match k {
+                "size" if size.is_none() => size = Some(v.parse::<u64>().ok()?),
+                "double-every" if every.is_none() => every = Some(v.parse::<u32>().ok()?),
+                "max" if max.is_none() => max = Some(v.parse::<u64>().ok()?),
+                _ => return None,
+            }
+        }
+        let initial = size.filter(|&s| s > 0)?;
+        let plan = match (every, max) {
+            (None, None) => PartPlan::uniform(initial, u32::MAX),
+            (Some(e), Some(m)) if e > 0 && e < u32::MAX && m > initial => {
+                PartPlan { initial, grow_every: e, max_part: m, max_parts: u32::MAX }
+            }
+            _ => return None,
+        };
+        Some(plan)
+    }
     /// Bytes that fit in `max_parts` parts.
     pub(crate) fn capacity(&self) -> u64 {
         if self.max_parts == u32::MAX {
@@ -73,6 +106,24 @@ mod tests {
         assert_eq!(p.size_of(1001), 32 * MIB);
         assert!(p.size_of(10_000) <= 5 * GIB);
         assert!(p.capacity() >= 5 * (1 << 40));
+    }
+
+    #[test]
+    fn plan_metadata_round_trips() {
+        for p in
+            [PartPlan::growing_s3(16 * MIB), PartPlan::uniform(64 * MIB, 10_000), PartPlan::for_expected(GIB, MIB, 9)]
+        {
+            let back = PartPlan::from_meta(&p.to_meta()).unwrap();
+            for n in [1, 2, 999, 1000, 1001, 5000, 9999, 10_000] {
+                assert_eq!(back.size_of(n), p.size_of(n), "{p:?} part {n}");
+            }
+        }
+        assert_eq!(PartPlan::growing_s3(16 * MIB).to_meta(), "size=16777216 double-every=1000 max=4294967296");
+        for bad in
+            ["", "size=0", "size=x", "size=5 max=9", "size=5 double-every=0 max=9", "size=5 size=6", "size=5 new=1"]
+        {
+            assert!(PartPlan::from_meta(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum Fault {
     Stall(Duration),
     /// Forward, send about half the response body, wait this long, then send the rest.
     StallMidResponseBody(Duration),
+    /// Forward the whole response, with the byte in the middle of the body inverted: the
+    /// length is right, the content is not (a bad disk, cache or middlebox).
+    FlipByteMidResponseBody,
 }
 
 /// Selects requests by method and substrings of path and query, and arms a fault for the
@@ -336,11 +339,12 @@ struct Sink<'a> {
     written: u64,
     cut_at: Option<u64>,
     stall_at: Option<(u64, Duration)>,
+    flip_at: Option<u64>,
 }
 
 impl<'a> Sink<'a> {
     fn new(w: &'a mut dyn Write) -> Sink<'a> {
-        Sink { w, written: 0, cut_at: None, stall_at: None }
+        Sink { w, written: 0, cut_at: None, stall_at: None, flip_at: None }
     }
 
     /// Writes what the budget allows; false once the cut-off is reached.
@@ -365,7 +369,14 @@ impl<'a> Sink<'a> {
                 }
             }
             let n = n as usize;
-            self.w.write_all(&data[..n])?;
+            match self.flip_at {
+                Some(at) if (self.written..self.written + n as u64).contains(&at) => {
+                    let mut piece = data[..n].to_vec();
+                    piece[(at - self.written) as usize] ^= 0xff;
+                    self.w.write_all(&piece)?;
+                }
+                _ => self.w.write_all(&data[..n])?,
+            }
             self.written += n as u64;
             data = &data[n..];
         }
@@ -631,6 +642,7 @@ fn forward(
         Some(Fault::DropMidResponseBody) => sink.cut_at = Some(body_len / 2),
         Some(Fault::TruncateResponseBody(n)) => sink.cut_at = Some(n as u64),
         Some(Fault::StallMidResponseBody(d)) => sink.stall_at = Some((body_len / 2, d)),
+        Some(Fault::FlipByteMidResponseBody) => sink.flip_at = Some(body_len / 2),
         _ => {}
     }
     let complete = copy_body(&mut ur, &mut sink, framing)?;
