@@ -1,6 +1,6 @@
 //! s3put's flags.
 
-use super::args::{key_value, ReportArgs, S3Args, UploadArgs};
+use super::args::{key_value, PolicyArgs, RateArgs, ReportArgs, S3Args, SseCArgs, UploadArgs};
 use super::Tool;
 use crate::config::Provider;
 use crate::run::Target;
@@ -86,6 +86,13 @@ pub struct Args {
     #[arg(long, value_name = "ID", requires = "sse", help_heading = "Object")]
     pub(crate) sse_kms_key_id: Option<String>,
 
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
+    #[command(flatten)]
+    pub(crate) rate: RateArgs,
+
     /// Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)
     #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
@@ -109,13 +116,17 @@ impl Tool for Args {
 
     fn run(&self) -> Result<()> {
         let url = S3Url::parse_object(&self.url)?;
-        let client = self.s3.client()?;
+        // Every flag value is checked before the first request.
+        let mut opts = self.object_options()?;
+        let rate = self.rate.limit();
+        let client = self.s3.client_limited(rate.clone())?;
+        opts.sse_c = self.sse_c.key(client.endpoint())?;
         let plan = self.part_plan(client.endpoint().provider())?;
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
-        let dest = Arc::new(S3Destination::new(client, url.clone(), self.object_options()?));
-        let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
+        let dest = Arc::new(S3Destination::new(client, url.clone(), opts));
+        let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose, rate)?;
         if self.json {
             self.upload.print_result(serde_json::json!({
                 "url": url.to_url_string(),
@@ -139,6 +150,10 @@ impl Args {
             sse: self.sse.clone(),
             sse_kms_key_id: self.sse_kms_key_id.clone(),
             checksum: self.checksum,
+            tagging: self.policy.tagging()?,
+            retention: self.policy.retention(std::time::SystemTime::now())?,
+            legal_hold: self.policy.legal_hold,
+            sse_c: None,
         })
     }
 

@@ -3,8 +3,10 @@
 use super::client::{describe, Request, S3Client};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{encoding::base64, read_text, unquote_etag, Attempts};
-use std::time::Duration;
+use crate::http::encoding::{base64, base64_decode};
+use crate::http::{read_text, unquote_etag, Attempts};
+use crate::secret::Secret;
+use std::time::{Duration, SystemTime};
 
 /// Opt-in flexible checksums (`--checksum`): off by default because the 2025 SDK defaults broke
 /// B2, OVH, R2 and others (see providers.md).
@@ -23,6 +25,67 @@ impl std::str::FromStr for ChecksumAlgo {
     }
 }
 
+/// An SSE-C customer key (`--sse-c-key-file`): the three headers every request that reads or
+/// writes the object's data must carry. Key and key MD5 are `Secret`s: never printed.
+#[derive(Clone, Debug)]
+pub struct SseC {
+    key_b64: Secret,
+    key_md5_b64: Secret,
+}
+
+impl SseC {
+    /// A key file holds 32 raw bytes, or 44 characters of base64 (surrounding whitespace allowed).
+    pub fn from_file_bytes(bytes: &[u8]) -> std::result::Result<SseC, String> {
+        let raw = if bytes.len() == 32 {
+            bytes.to_vec()
+        } else {
+            let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or("");
+            match base64_decode(text) {
+                Some(k) if text.len() == 44 && k.len() == 32 => k,
+                _ => {
+                    return Err(format!(
+                        "expected a 256-bit key: 32 raw bytes or 44 characters of base64 (the file has {} bytes)",
+                        bytes.len()
+                    ))
+                }
+            }
+        };
+        use md5::{Digest as _, Md5};
+        Ok(SseC { key_b64: Secret::new(base64(&raw)), key_md5_b64: Secret::new(base64(&Md5::digest(&raw))) })
+    }
+
+    /// The headers of a request that reads or writes the object's data.
+    pub(crate) fn headers(&self) -> [(String, String); 3] {
+        [
+            ("x-amz-server-side-encryption-customer-algorithm".into(), "AES256".into()),
+            ("x-amz-server-side-encryption-customer-key".into(), self.key_b64.expose().to_string()),
+            ("x-amz-server-side-encryption-customer-key-md5".into(), self.key_md5_b64.expose().to_string()),
+        ]
+    }
+
+    /// Whether a HEAD or GET answer says the object is encrypted with this key.
+    pub(crate) fn matches(&self, meta: &ObjectMeta) -> bool {
+        meta.sse_c_algorithm.as_deref() == Some("AES256")
+            && meta.sse_c_key_md5.as_ref().is_some_and(|m| m.expose() == self.key_md5_b64.expose())
+    }
+}
+
+/// Adds the SSE-C headers, if any, to a request.
+pub(crate) fn with_sse_c<'a>(mut req: Request<'a>, sse_c: Option<&SseC>) -> Request<'a> {
+    if let Some(k) = sse_c {
+        req.headers.extend(k.headers());
+    }
+    req
+}
+
+/// Object Lock retention (`--object-lock-mode` with `--retain-until`/`--retain-for`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: String,
+    pub until: SystemTime,
+}
+
 /// Headers that shape a new object (single PUT or CreateMultipartUpload).
 #[derive(Clone, Debug, Default)]
 pub struct ObjectOptions {
@@ -33,6 +96,11 @@ pub struct ObjectOptions {
     pub sse: Option<String>,
     pub sse_kms_key_id: Option<String>,
     pub checksum: Option<ChecksumAlgo>,
+    /// `x-amz-tagging`, already URL-encoded (`k=v&k2=v2`).
+    pub tagging: Option<String>,
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+    pub sse_c: Option<SseC>,
 }
 
 impl ObjectOptions {
@@ -54,21 +122,47 @@ impl ObjectOptions {
         if let Some(k) = &self.sse_kms_key_id {
             h.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), k.clone()));
         }
+        if let Some(t) = &self.tagging {
+            h.push(("x-amz-tagging".into(), t.clone()));
+        }
+        if let Some(r) = &self.retention {
+            h.push(("x-amz-object-lock-mode".into(), r.mode.clone()));
+            h.push(("x-amz-object-lock-retain-until-date".into(), crate::time::rfc3339(r.until)));
+        }
+        if self.legal_hold {
+            h.push(("x-amz-object-lock-legal-hold".into(), "ON".into()));
+        }
+        if let Some(k) = &self.sse_c {
+            h.extend(k.headers());
+        }
         h
     }
 
-    /// Whether the ETag of the stored object is an MD5 we can predict. SSE-KMS ETags are not.
+    /// Whether the ETag of the stored object is an MD5 we can predict. SSE-KMS and SSE-C ETags
+    /// are not (S3 API reference, Object: "ETag").
     pub(crate) fn etag_is_md5(&self) -> bool {
-        self.sse.as_deref() != Some("aws:kms")
+        self.sse.as_deref() != Some("aws:kms") && self.sse_c.is_none()
+    }
+
+    /// Whether the object asks for S3 Object Lock (retention or legal hold).
+    pub(crate) fn locks(&self) -> bool {
+        self.retention.is_some() || self.legal_hold
     }
 }
 
 /// What HEAD tells about an object.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ObjectMeta {
     pub size: u64,
     /// Without quotes.
     pub etag: Option<String>,
+    /// `x-amz-object-lock-mode`, `-retain-until-date` (as sent) and `-legal-hold`.
+    pub lock_mode: Option<String>,
+    pub retain_until: Option<String>,
+    pub legal_hold: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` and `-key-MD5`.
+    pub sse_c_algorithm: Option<String>,
+    pub sse_c_key_md5: Option<Secret>,
 }
 
 /// A part's or object's digests, computed once from the in-memory buffer.
@@ -132,15 +226,16 @@ impl S3Client {
         number: u32,
         data: &[u8],
         d: &Digests,
-        checksum: Option<ChecksumAlgo>,
+        opts: &ObjectOptions,
     ) -> Result<Option<String>> {
-        let mut req = Request::new("PUT", Some(bucket), Some(key))
+        let req = Request::new("PUT", Some(bucket), Some(key))
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id)
             .body(data)
             .payload_sha256(d.sha256_hex.clone())
             .header("content-md5", base64(&d.md5));
-        if checksum == Some(ChecksumAlgo::Sha256) {
+        let mut req = with_sse_c(req, opts.sse_c.as_ref());
+        if opts.checksum == Some(ChecksumAlgo::Sha256) {
             req = req.header("x-amz-checksum-sha256", base64(&d.sha256_raw));
         }
         let resp = self.send(&req)?;
@@ -197,13 +292,23 @@ impl S3Client {
         }
     }
 
-    pub(crate) fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
-        let resp = self.send(&Request::new("HEAD", Some(bucket), Some(key)))?;
+    /// HEAD, with the SSE-C key when the object is encrypted with one (required then).
+    pub(crate) fn head_object(&self, bucket: &str, key: &str, sse_c: Option<&SseC>) -> Result<ObjectMeta> {
+        let resp = self.send(&with_sse_c(Request::new("HEAD", Some(bucket), Some(key)), sse_c))?;
         let size = resp
             .header("content-length")
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| Error::server(format!("HEAD s3://{bucket}/{key}: no Content-Length in the answer")))?;
-        Ok(ObjectMeta { size, etag: resp.header("etag").map(unquote_etag) })
+        let h = |name: &str| resp.header(name).map(|v| v.trim().to_string());
+        Ok(ObjectMeta {
+            size,
+            etag: resp.header("etag").map(unquote_etag),
+            lock_mode: h("x-amz-object-lock-mode"),
+            retain_until: h("x-amz-object-lock-retain-until-date"),
+            legal_hold: h("x-amz-object-lock-legal-hold"),
+            sse_c_algorithm: h("x-amz-server-side-encryption-customer-algorithm"),
+            sse_c_key_md5: h("x-amz-server-side-encryption-customer-key-md5").map(Secret::new),
+        })
     }
 
     /// Deletes one object; S3 answers 204 whether or not it existed.

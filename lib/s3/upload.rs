@@ -2,9 +2,9 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{ChecksumAlgo, Digests, ObjectOptions};
+use super::ops::{ChecksumAlgo, Digests, ObjectMeta, ObjectOptions};
 use super::url::S3Url;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::encoding::base64;
 use crate::transfer::{Destination, Part};
 use crate::{log, run};
@@ -49,6 +49,11 @@ impl S3Destination {
     }
 }
 
+/// `x-amz-object-lock-retain-until-date` as stores send it: RFC 3339 (AWS, Ceph) or an HTTP date.
+fn parse_lock_date(s: &str) -> Option<std::time::SystemTime> {
+    crate::time::parse_rfc3339(s).or_else(|| crate::time::parse_http_date(s))
+}
+
 fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -69,13 +74,19 @@ impl Destination for S3Destination {
 
     fn put_single(&self, data: &[u8]) -> Result<Part> {
         let d = Digests::of(data);
-        let etag = self.client.put_object(&self.url.bucket, &self.url.key, data, &d, &self.opts)?;
+        let etag = self
+            .client
+            .put_object(&self.url.bucket, &self.url.key, data, &d, &self.opts)
+            .map_err(|e| self.creation_hint(e))?;
         let etag = self.check_part_etag(&format!("PUT {}", self.url), etag.as_deref(), &d.md5)?;
         Ok(Part { number: 1, size: data.len() as u64, md5: d.md5, etag, extra: None })
     }
 
     fn begin(&self) -> Result<()> {
-        let id = self.client.create_multipart(&self.url.bucket, &self.url.key, &self.opts)?;
+        let id = self
+            .client
+            .create_multipart(&self.url.bucket, &self.url.key, &self.opts)
+            .map_err(|e| self.creation_hint(e))?;
         if self.client.verbose() >= 1 {
             log::note(format!("multipart upload of {} started", self.url));
         }
@@ -87,7 +98,7 @@ impl Destination for S3Destination {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let d = Digests::of(data);
         let etag =
-            self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, self.opts.checksum)?;
+            self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, &self.opts)?;
         let etag = self.check_part_etag(&format!("part {number} of {}", self.url), etag.as_deref(), &d.md5)?;
         if etag.is_empty() {
             return Err(Error::server(format!("part {number} of {}: the server returned no ETag", self.url)));
@@ -108,7 +119,7 @@ impl Destination for S3Destination {
     }
 
     fn verify(&self, parts: &[Part], total: u64, single: bool) -> Result<String> {
-        let meta = self.client.head_object(&self.url.bucket, &self.url.key).map_err(|e| {
+        let meta = self.client.head_object(&self.url.bucket, &self.url.key, self.opts.sse_c.as_ref()).map_err(|e| {
             self.discard();
             e.context(format!("verifying {}", self.url))
         })?;
@@ -122,22 +133,24 @@ impl Destination for S3Destination {
         } else {
             None
         };
-        let mut problem = None;
-        if meta.size != total {
+        let mut expected_checked = false;
+        let mut problem = self.policy_problem(&meta);
+        if problem.is_none() && meta.size != total {
             problem = Some(format!("the stored object has {} bytes but {total} were read", meta.size));
-        } else if let Some(exp) = expected {
+        } else if let (None, Some(exp)) = (&problem, expected.clone()) {
             // Only compare an ETag of the shape we predicted; some stores (HCP, SSE-C) use others.
             let comparable = if single { is_md5_hex(&got) } else { got.contains('-') };
             if comparable && !got.eq_ignore_ascii_case(&exp) {
                 problem = Some(format!("the stored ETag {got} is not the expected {exp}"));
             }
+            expected_checked = comparable;
         }
         if let Some(p) = problem {
-            self.discard();
-            return Err(Error::verify(format!("verification of {} failed: {p}; the object was deleted", self.url)));
+            let fate = if self.discard() { "the object was deleted" } else { "the object could NOT be deleted" };
+            return Err(Error::verify(format!("verification of {} failed: {p}; {fate}", self.url)));
         }
         if self.client.verbose() >= 1 {
-            log::note(format!("verified {}: {total} bytes, ETag {got}", self.url));
+            log::note(format!("verified {}: {}", self.url, self.checked(total, &got, expected_checked)));
         }
         Ok(got)
     }
@@ -165,13 +178,105 @@ impl Destination for S3Destination {
 }
 
 impl S3Destination {
+    /// A refused PUT or CreateMultipartUpload that asked for Object Lock: most likely the
+    /// bucket has none (AWS: 400 InvalidRequest "Bucket is missing Object Lock Configuration").
+    fn creation_hint(&self, e: Error) -> Error {
+        let lock_refused = self.opts.locks()
+            && e.status() == Some(400)
+            && matches!(e.code(), Some("InvalidRequest" | "InvalidArgument" | "InvalidBucketState"));
+        if !lock_refused {
+            return e;
+        }
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "{}; the bucket {} probably has no Object Lock: it must be created with Object Lock enabled \
+                 (x-amz-bucket-object-lock-enabled: true, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket), \
+                 or drop --object-lock-mode/--legal-hold",
+                e.message(),
+                self.url.bucket
+            ),
+        )
+    }
+
+    /// What HEAD shows against the policy asked for: retention, legal hold, SSE-C key. A lock
+    /// the store silently ignored must fail the upload: the user believes the backup immutable.
+    fn policy_problem(&self, meta: &ObjectMeta) -> Option<String> {
+        if let Some(r) = &self.opts.retention {
+            let want = crate::time::rfc3339(r.until);
+            let got_until = meta.retain_until.as_deref().and_then(parse_lock_date);
+            let same_time = got_until.is_some_and(|t| {
+                let d = if t > r.until { t.duration_since(r.until) } else { r.until.duration_since(t) };
+                d.map(|d| d.as_secs() < 2).unwrap_or(false)
+            });
+            if meta.lock_mode.as_deref() != Some(r.mode.as_str()) || !same_time {
+                return Some(if meta.lock_mode.is_none() && meta.retain_until.is_none() {
+                    format!(
+                        "HEAD shows no Object Lock retention, though {} until {want} was asked: the store ignored it \
+                         (it has no Object Lock support, e.g. Garage), so the object is NOT protected",
+                        r.mode
+                    )
+                } else {
+                    format!(
+                        "HEAD shows retention {} until {}, not the {} until {want} asked for",
+                        meta.lock_mode.as_deref().unwrap_or("(none)"),
+                        meta.retain_until.as_deref().unwrap_or("(none)"),
+                        r.mode
+                    )
+                });
+            }
+        }
+        if self.opts.legal_hold && !meta.legal_hold.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("ON")) {
+            return Some(format!(
+                "HEAD shows legal hold {}, not ON: the store ignored --legal-hold, so the object is NOT protected",
+                meta.legal_hold.as_deref().unwrap_or("(none)")
+            ));
+        }
+        if let Some(k) = &self.opts.sse_c {
+            if !k.matches(meta) {
+                return Some(format!(
+                    "HEAD does not show the object encrypted with the given SSE-C key (algorithm {}, key MD5 {})",
+                    meta.sse_c_algorithm.as_deref().unwrap_or("(none)"),
+                    if meta.sse_c_key_md5.is_some() { "different" } else { "(none)" }
+                ));
+            }
+        }
+        None
+    }
+
+    /// What verification checked, for `-v`: size always, ETag when comparable, then policy.
+    fn checked(&self, total: u64, etag: &str, etag_checked: bool) -> String {
+        let mut what = vec![format!("size {total} bytes")];
+        if etag_checked {
+            what.push(format!("ETag {etag} (the MD5s of the data sent)"));
+        } else if self.opts.sse_c.is_some() {
+            what.push(format!("not the ETag {etag} (with SSE-C it is not an MD5 of the data)"));
+        } else {
+            what.push(format!("not the ETag {etag} (not an MD5 this store lets us predict)"));
+        }
+        if self.opts.sse_c.is_some() {
+            what.push("SSE-C AES256 with the given key (key MD5 echoed by HEAD)".into());
+        }
+        if let Some(r) = &self.opts.retention {
+            what.push(format!("retention {} until {}", r.mode, crate::time::rfc3339(r.until)));
+        }
+        if self.opts.legal_hold {
+            what.push("legal hold ON".into());
+        }
+        what.join(", ")
+    }
+
     /// Deletes the stored object after a failed verification (best effort, reported).
-    fn discard(&self) {
-        match self.client.delete_object(&self.url.bucket, &self.url.key) {
-            Ok(()) => run::cleanup("object_deleted", true),
+    fn discard(&self, version: Option<&str>) -> bool {
+        match self.client.delete_version(&self.url.bucket, &self.url.key, version) {
+            Ok(()) => {
+                run::cleanup("object_deleted", true);
+                true
+            }
             Err(e) => {
                 run::cleanup("object_deleted", false);
                 log::warn(format!("could not delete {} after failed verification: {}", self.url, e.message()));
+                false
             }
         }
     }
