@@ -2,7 +2,7 @@
 //! retries, the uploaders' pipeline flags, and the value parsers they use.
 
 use crate::config::{self, AddressingStyle, Endpoint, Overrides};
-use crate::http::{encoding, HttpOptions, Retry};
+use crate::http::{HttpOptions, Retry};
 use crate::rate::RateLimit;
 use crate::s3::ops::{Retention, SseC};
 use crate::s3::S3Client;
@@ -326,12 +326,9 @@ pub(crate) struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    /// The tags as the `x-amz-tagging` value, checked against S3's limits.
-    pub(crate) fn tagging(&self) -> Result<Option<String>> {
-        if self.tags.is_empty() {
-            return Ok(None);
-        }
-        tagging(&self.tags).map(Some)
+    /// The tags, checked against S3's limits.
+    pub(crate) fn tags(&self) -> Result<Vec<(String, String)>> {
+        tags(&self.tags)
     }
 
     /// The retention asked for: mode and date, checked (together, date in the future).
@@ -368,7 +365,7 @@ impl PolicyArgs {
 /// S3's tag limits (User Guide, "Categorizing your storage using tags"): at most 10 tags per
 /// object, keys of 1 to 128 and values of up to 256 Unicode characters, distinct keys, no
 /// `aws:` prefix; letters, digits, spaces and `+ - = . _ : / @`.
-pub(crate) fn tagging(tags: &[String]) -> Result<String> {
+pub(crate) fn tags(tags: &[String]) -> Result<Vec<(String, String)>> {
     if tags.len() > 10 {
         return Err(Error::usage(format!("--tag: {} tags given, S3 allows at most 10 per object", tags.len())));
     }
@@ -395,9 +392,9 @@ pub(crate) fn tagging(tags: &[String]) -> Result<String> {
         if !seen.insert(k) {
             return Err(bad(format!("the key {k:?} is given twice")));
         }
-        pairs.push(format!("{}={}", encoding::uri_encode(k, true), encoding::uri_encode(v, true)));
+        pairs.push((k.to_string(), v.to_string()));
     }
-    Ok(pairs.join("&"))
+    Ok(pairs)
 }
 
 /// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`.

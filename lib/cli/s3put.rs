@@ -150,7 +150,7 @@ impl Args {
             sse: self.sse.clone(),
             sse_kms_key_id: self.sse_kms_key_id.clone(),
             checksum: self.checksum,
-            tagging: self.policy.tagging()?,
+            tags: self.policy.tags()?,
             retention: self.policy.retention(std::time::SystemTime::now())?,
             legal_hold: self.policy.legal_hold,
             sse_c: None,

@@ -96,8 +96,8 @@ pub struct ObjectOptions {
     pub sse: Option<String>,
     pub sse_kms_key_id: Option<String>,
     pub checksum: Option<ChecksumAlgo>,
-    /// `x-amz-tagging`, already URL-encoded (`k=v&k2=v2`).
-    pub tagging: Option<String>,
+    /// Tags (`x-amz-tagging`), checked against S3's limits.
+    pub tags: Vec<(String, String)>,
     pub retention: Option<Retention>,
     pub legal_hold: bool,
     pub sse_c: Option<SseC>,
@@ -122,8 +122,10 @@ impl ObjectOptions {
         if let Some(k) = &self.sse_kms_key_id {
             h.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), k.clone()));
         }
-        if let Some(t) = &self.tagging {
-            h.push(("x-amz-tagging".into(), t.clone()));
+        if !self.tags.is_empty() {
+            let enc = |s: &str| crate::http::encoding::uri_encode(s, true);
+            let pairs: Vec<String> = self.tags.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            h.push(("x-amz-tagging".into(), pairs.join("&")));
         }
         if let Some(r) = &self.retention {
             h.push(("x-amz-object-lock-mode".into(), r.mode.clone()));
@@ -163,6 +165,10 @@ pub(crate) struct ObjectMeta {
     /// `x-amz-server-side-encryption-customer-algorithm` and `-key-MD5`.
     pub sse_c_algorithm: Option<String>,
     pub sse_c_key_md5: Option<Secret>,
+    /// `x-amz-tagging-count` (Ceph sends it on HEAD, AWS only on GET).
+    pub tag_count: Option<usize>,
+    /// `x-amz-version-id`: Object Lock buckets are versioned, so cleanup deletes this version.
+    pub version_id: Option<String>,
 }
 
 /// A part's or object's digests, computed once from the in-memory buffer.
@@ -308,12 +314,47 @@ impl S3Client {
             legal_hold: h("x-amz-object-lock-legal-hold"),
             sse_c_algorithm: h("x-amz-server-side-encryption-customer-algorithm"),
             sse_c_key_md5: h("x-amz-server-side-encryption-customer-key-md5").map(Secret::new),
+            tag_count: h("x-amz-tagging-count").and_then(|v| v.parse().ok()),
+            version_id: h("x-amz-version-id").filter(|v| !v.is_empty() && v != "null"),
         })
+    }
+
+    /// PUT ?tagging, ?retention or ?legal-hold (one version when given): sets what some stores
+    /// drop from a multipart upload's creation headers. These bodies need Content-MD5.
+    pub(crate) fn put_object_subresource(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        which: &str,
+        body: &str,
+    ) -> Result<()> {
+        let d = Digests::of(body.as_bytes());
+        let mut req = Request::new("PUT", Some(bucket), Some(key))
+            .query(which, "")
+            .header("content-type", "application/xml")
+            .header("content-md5", base64(&d.md5))
+            .body(body.as_bytes())
+            .payload_sha256(d.sha256_hex.clone());
+        if let Some(v) = version {
+            req = req.query("versionId", v);
+        }
+        crate::http::drain(self.send(&req)?);
+        Ok(())
     }
 
     /// Deletes one object; S3 answers 204 whether or not it existed.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        self.delete_version(bucket, key, None)
+    }
+
+    /// Deletes one object, or one version of it (in a versioned bucket a plain DELETE only
+    /// hides the object behind a delete marker).
+    pub(crate) fn delete_version(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<()> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key));
+        if let Some(v) = version {
+            req = req.query("versionId", v);
+        }
         req.deadline = Some(Duration::from_secs(30));
         match self.send(&req) {
             Ok(_) => Ok(()),
@@ -376,6 +417,28 @@ impl S3Client {
         responses::parse_list_uploads(&text)
     }
 }
+
+/// The bodies of PutObjectTagging, PutObjectRetention and PutObjectLegalHold.
+pub(crate) fn tagging_body(tags: &[(String, String)]) -> String {
+    let esc = crate::xml::escape;
+    let tags: String =
+        tags.iter().map(|(k, v)| format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v))).collect();
+    format!("<Tagging xmlns=\"{NS}\"><TagSet>{tags}</TagSet></Tagging>")
+}
+
+pub(crate) fn retention_body(r: &Retention) -> String {
+    format!(
+        "<Retention xmlns=\"{NS}\"><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+        r.mode,
+        crate::time::rfc3339(r.until)
+    )
+}
+
+pub(crate) fn legal_hold_body() -> String {
+    format!("<LegalHold xmlns=\"{NS}\"><Status>ON</Status></LegalHold>")
+}
+
+const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 fn complete_body_with_checksums(parts: &[(u32, String)], sums: &[String]) -> String {
     let mut s = String::from("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");

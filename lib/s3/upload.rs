@@ -2,7 +2,7 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{ChecksumAlgo, Digests, ObjectMeta, ObjectOptions};
+use super::ops::{legal_hold_body, retention_body, tagging_body, ChecksumAlgo, Digests, ObjectMeta, ObjectOptions};
 use super::url::S3Url;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::encoding::base64;
@@ -119,10 +119,17 @@ impl Destination for S3Destination {
     }
 
     fn verify(&self, parts: &[Part], total: u64, single: bool) -> Result<String> {
-        let meta = self.client.head_object(&self.url.bucket, &self.url.key, self.opts.sse_c.as_ref()).map_err(|e| {
-            self.discard();
-            e.context(format!("verifying {}", self.url))
-        })?;
+        let head = || {
+            self.client.head_object(&self.url.bucket, &self.url.key, self.opts.sse_c.as_ref()).map_err(|e| {
+                self.discard(None);
+                e.context(format!("verifying {}", self.url))
+            })
+        };
+        let mut meta = head()?;
+        let mut failed_fixes = Vec::new();
+        if self.apply_dropped_policy(&meta, &mut failed_fixes) {
+            meta = head()?;
+        }
         let got = meta.etag.clone().unwrap_or_default();
         let expected = if !self.opts.etag_is_md5() {
             None
@@ -134,7 +141,13 @@ impl Destination for S3Destination {
             None
         };
         let mut expected_checked = false;
-        let mut problem = self.policy_problem(&meta);
+        let mut problem = self.policy_problem(&meta).map(|p| {
+            if failed_fixes.is_empty() {
+                p
+            } else {
+                format!("{p} ({})", failed_fixes.join("; "))
+            }
+        });
         if problem.is_none() && meta.size != total {
             problem = Some(format!("the stored object has {} bytes but {total} were read", meta.size));
         } else if let (None, Some(exp)) = (&problem, expected.clone()) {
@@ -146,7 +159,7 @@ impl Destination for S3Destination {
             expected_checked = comparable;
         }
         if let Some(p) = problem {
-            let fate = if self.discard() { "the object was deleted" } else { "the object could NOT be deleted" };
+            let fate = if self.discard(meta.version_id.as_deref()) { "the object was deleted" } else { "the object could NOT be deleted" };
             return Err(Error::verify(format!("verification of {} failed: {p}; {fate}", self.url)));
         }
         if self.client.verbose() >= 1 {
@@ -199,6 +212,34 @@ impl S3Destination {
         )
     }
 
+    /// Sets again, with PutObjectTagging/-Retention/-LegalHold, what HEAD shows the store
+    /// dropped (Ceph RGW 16 ignores x-amz-tagging and the Object Lock headers of
+    /// CreateMultipartUpload). Returns whether anything was sent; failures go to `failed`.
+    fn apply_dropped_policy(&self, meta: &ObjectMeta, failed: &mut Vec<String>) -> bool {
+        let o = &self.opts;
+        let mut fixes: Vec<(&str, String)> = Vec::new();
+        if !o.tags.is_empty() && meta.tag_count.is_some_and(|n| n != o.tags.len()) {
+            fixes.push(("tagging", tagging_body(&o.tags)));
+        }
+        if let (Some(r), None) = (&o.retention, &meta.lock_mode) {
+            fixes.push(("retention", retention_body(r)));
+        }
+        if o.legal_hold && meta.legal_hold.is_none() {
+            fixes.push(("legal-hold", legal_hold_body()));
+        }
+        for (which, body) in &fixes {
+            let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.as_deref());
+            match self.client.put_object_subresource(b, k, v, which, body) {
+                Ok(()) if self.client.verbose() >= 1 => {
+                    log::note(format!("{}: the store dropped the {which} given at upload; set it with PUT ?{which}", self.url))
+                }
+                Ok(()) => {}
+                Err(e) => failed.push(format!("PUT ?{which} failed: {}", e.message())),
+            }
+        }
+        !fixes.is_empty()
+    }
+
     /// What HEAD shows against the policy asked for: retention, legal hold, SSE-C key. A lock
     /// the store silently ignored must fail the upload: the user believes the backup immutable.
     fn policy_problem(&self, meta: &ObjectMeta) -> Option<String> {
@@ -225,6 +266,9 @@ impl S3Destination {
                     )
                 });
             }
+        }
+        if let Some(n) = meta.tag_count.filter(|&n| !self.opts.tags.is_empty() && n != self.opts.tags.len()) {
+            return Some(format!("HEAD shows {n} tags, not the {} given", self.opts.tags.len()));
         }
         if self.opts.legal_hold && !meta.legal_hold.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("ON")) {
             return Some(format!(
@@ -267,6 +311,8 @@ impl S3Destination {
     }
 
     /// Deletes the stored object after a failed verification (best effort, reported).
+    /// Object Lock buckets are versioned: the version itself is deleted, not hidden behind a
+    /// delete marker.
     fn discard(&self, version: Option<&str>) -> bool {
         match self.client.delete_version(&self.url.bucket, &self.url.key, version) {
             Ok(()) => {
