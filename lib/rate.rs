@@ -3,8 +3,10 @@
 //! Each worker takes its bytes from the same [`RateLimit`] in small slices (at most
 //! [`SLICE`] bytes) just before sending or just after receiving them, so N concurrent parts
 //! together move at the limit, and the traffic is smooth: the bucket holds at most
-//! [`BURST`] worth of bytes, so nothing goes out in multi-second bursts. Only payload bytes
-//! count (bodies of parts, objects and segments), not headers or small XML/JSON answers.
+//! [`BURST`] worth of bytes, so nothing goes out in multi-second bursts. Like curl's
+//! `--limit-rate`, time spent not sending (reading and hashing the first parts, a thread woken
+//! late on a busy machine) is made up afterwards, up to that one second. Only bodies count
+//! (parts, objects, segments; the few small XML/JSON bodies too), not headers.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 /// The largest slice taken at once: keeps the sleeps short at low rates.
 pub const SLICE: usize = 16 << 10;
 /// How much unused allowance the bucket keeps: the longest burst after an idle pause.
-const BURST: Duration = Duration::from_millis(100);
+const BURST: Duration = Duration::from_secs(1);
 
 /// A token bucket in its "virtual schedule" form (GCRA): `next` is when the bytes taken so
 /// far would have finished at exactly the rate; a taker sleeps until its bytes are due.
@@ -113,9 +115,9 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        // 1 MiB at 4 MiB/s: 0.25 s, less the initial allowance of BURST.
+        // 1 MiB at 4 MiB/s: 0.25 s (taking at once: no idle time to make up).
         let secs = start.elapsed().as_secs_f64();
-        assert!((0.13..0.4).contains(&secs), "{secs}");
+        assert!((0.2..0.4).contains(&secs), "{secs}");
         assert_eq!(limit.taken(), 1 << 20);
     }
 
