@@ -32,7 +32,12 @@ impl RateLimit {
     /// A limit of `bytes_per_sec` (more than 0).
     pub fn new(bytes_per_sec: u64) -> RateLimit {
         let now = Instant::now();
-        RateLimit { bytes_per_sec: bytes_per_sec.max(1) as f64, next: Mutex::new(now), taken: AtomicU64::new(0), start: now }
+        RateLimit {
+            bytes_per_sec: bytes_per_sec.max(1) as f64,
+            next: Mutex::new(now),
+            taken: AtomicU64::new(0),
+            start: now,
+        }
     }
 
     /// The limit, in bytes per second.

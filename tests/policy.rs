@@ -263,7 +263,10 @@ fn timed() -> std::sync::MutexGuard<'static, ()> {
 fn assert_rate(what: &str, elapsed: Duration, bytes: usize, rate: usize) {
     let want = bytes as f64 / rate as f64;
     let got = elapsed.as_secs_f64();
-    assert!((want * 0.85..=want * 1.15).contains(&got), "{what}: {got:.2}s for {bytes} bytes at {rate} B/s (want {want:.2}s ±15%)");
+    assert!(
+        (want * 0.85..=want * 1.15).contains(&got),
+        "{what}: {got:.2}s for {bytes} bytes at {rate} B/s (want {want:.2}s ±15%)"
+    );
 }
 
 s3_test!(fn limit_rate_bounds_s3put_and_s3get(env) {

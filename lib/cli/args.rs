@@ -8,12 +8,12 @@ use crate::s3::ops::{Retention, SseC};
 use crate::s3::S3Client;
 use crate::swift::{AuthConfig, SwiftClient};
 use crate::transfer::{self, Destination, OnFail, Options, PartPlan, Summary, Uploader};
+use crate::units::parse_size;
 use crate::{log, metrics, run, Error, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use crate::units::parse_size;
 
 /// Logs and metrics: the same flags on every binary (`cli::main` applies them).
 #[derive(Args, Clone, Debug, Default)]
@@ -350,13 +350,12 @@ impl PolicyArgs {
             (Some(m), None) => Err(Error::usage(format!(
                 "--object-lock-mode {m} needs a date: add --retain-until DATE or --retain-for DURATION"
             ))),
-            (None, Some(_)) => Err(Error::usage(
-                "--retain-until/--retain-for need --object-lock-mode GOVERNANCE or COMPLIANCE",
-            )),
-            (Some(_), Some(t)) if t <= now => Err(Error::usage(format!(
-                "--retain-until {}: the date is in the past",
-                crate::time::rfc3339(t)
-            ))),
+            (None, Some(_)) => {
+                Err(Error::usage("--retain-until/--retain-for need --object-lock-mode GOVERNANCE or COMPLIANCE"))
+            }
+            (Some(_), Some(t)) if t <= now => {
+                Err(Error::usage(format!("--retain-until {}: the date is in the past", crate::time::rfc3339(t))))
+            }
             (Some(m), Some(t)) => Ok(Some(Retention { mode: m.to_ascii_uppercase(), until: t })),
         }
     }

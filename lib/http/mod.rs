@@ -174,9 +174,9 @@ impl Client {
         match &self.rate {
             _ if req.bodiless() => r.call(),
             // Sized, so never chunked: the bytes go out at the limit, the framing is unchanged.
-            Some(rate) if !req.body.is_empty() => r
-                .set("content-length", &req.body.len().to_string())
-                .send(Throttled::new(req.body, Arc::clone(rate))),
+            Some(rate) if !req.body.is_empty() => {
+                r.set("content-length", &req.body.len().to_string()).send(Throttled::new(req.body, Arc::clone(rate)))
+            }
             _ => r.send_bytes(req.body),
         }
     }

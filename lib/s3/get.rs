@@ -186,11 +186,10 @@ fn sse_c_hint(e: Error, url: &S3Url, opts: &GetOptions) -> Error {
             e.kind(),
             format!("{}; if {url} is encrypted with SSE-C, pass its key with --sse-c-key-file", e.message()),
         ),
-        (Some(400 | 403), Some(_)) if matches!(e.code(), Some("InvalidRequest" | "InvalidArgument" | "AccessDenied")) => {
-            Error::new(
-                e.kind(),
-                format!("{}; is --sse-c-key-file the key {url} was stored with?", e.message()),
-            )
+        (Some(400 | 403), Some(_))
+            if matches!(e.code(), Some("InvalidRequest" | "InvalidArgument" | "AccessDenied")) =>
+        {
+            Error::new(e.kind(), format!("{}; is --sse-c-key-file the key {url} was stored with?", e.message()))
         }
         _ => e,
     }

@@ -97,8 +97,7 @@ impl Destination for S3Destination {
     fn put_part(&self, number: u32, data: &[u8]) -> Result<Part> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let d = Digests::of(data);
-        let etag =
-            self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, &self.opts)?;
+        let etag = self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, &self.opts)?;
         let etag = self.check_part_etag(&format!("part {number} of {}", self.url), etag.as_deref(), &d.md5)?;
         if etag.is_empty() {
             return Err(Error::server(format!("part {number} of {}: the server returned no ETag", self.url)));
@@ -159,7 +158,11 @@ impl Destination for S3Destination {
             expected_checked = comparable;
         }
         if let Some(p) = problem {
-            let fate = if self.discard(meta.version_id.as_deref()) { "the object was deleted" } else { "the object could NOT be deleted" };
+            let fate = if self.discard(meta.version_id.as_deref()) {
+                "the object was deleted"
+            } else {
+                "the object could NOT be deleted"
+            };
             return Err(Error::verify(format!("verification of {} failed: {p}; {fate}", self.url)));
         }
         if self.client.verbose() >= 1 {
@@ -230,9 +233,10 @@ impl S3Destination {
         for (which, body) in &fixes {
             let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.as_deref());
             match self.client.put_object_subresource(b, k, v, which, body) {
-                Ok(()) if self.client.verbose() >= 1 => {
-                    log::note(format!("{}: the store dropped the {which} given at upload; set it with PUT ?{which}", self.url))
-                }
+                Ok(()) if self.client.verbose() >= 1 => log::note(format!(
+                    "{}: the store dropped the {which} given at upload; set it with PUT ?{which}",
+                    self.url
+                )),
                 Ok(()) => {}
                 Err(e) => failed.push(format!("PUT ?{which} failed: {}", e.message())),
             }
