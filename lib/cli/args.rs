@@ -235,7 +235,8 @@ impl UploadArgs {
         use std::io::IsTerminal;
         run::started(&[("plan", plan.describe(jobs))]);
         let progress = self.progress || (!log::is_json() && std::io::stderr().is_terminal());
-        let engine = Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None, rate };
+        let engine =
+            Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None, rate };
         let up = Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() };
         let summary = transfer::run_upload(dest, up)?;
         run::set_bytes(summary.bytes);
