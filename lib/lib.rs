@@ -3,7 +3,7 @@
 //!
 //! Layers point down only: `cli` -> `transfer` -> protocols (`sigv4`, `config`, `credentials`,
 //! `s3`, `swift`, `rdb`) -> `http`, `xml` -> core (`error`, `units`, `time`, `log`, `run`,
-//! `metrics`, `secret`, `signals`, `records`) -> `sys`, the only module allowed `unsafe`.
+//! `metrics`, `secret`, `signals`, `records`, `rate`) -> `sys`, the only module allowed `unsafe`.
 #![deny(unsafe_code)]
 
 // The system layer: the only `unsafe` (raw stdio, signals, the /proc scan).
@@ -14,6 +14,7 @@ pub mod sys;
 pub mod error;
 pub mod log;
 pub mod metrics;
+pub mod rate;
 pub mod records;
 pub mod run;
 pub mod secret;

@@ -267,25 +267,39 @@ pub fn debug(msg: impl std::fmt::Display) {
 
 /// The uploaders' progress, about once a second. Text: one line rewritten in place with `\r`
 /// (ended by a newline when `done`). JSON: a `progress` event (bytes, seconds, rate in bytes
-/// per second); the last one is left to `completed`.
-pub(crate) fn progress(bytes: u64, seconds: f64, done: bool) {
+/// per second); the last one is left to `completed`. With `--limit-rate` (`limit`), the reader
+/// runs ahead by the buffer pool: the bytes sent through the limit show the real rate.
+pub(crate) fn progress(bytes: u64, seconds: f64, done: bool, limit: Option<&crate::rate::RateLimit>) {
     let secs = seconds.max(1e-3);
-    let rate = (bytes as f64 / secs) as u64;
+    let rate = (limit.map_or(bytes, |l| l.taken()) as f64 / secs) as u64;
     match format() {
         Format::Text => {
             use crate::units::human;
-            let mut line = format!("\r{}: {} read, {}/s   ", prog(), human(bytes), human(rate));
+            let mut line = match limit {
+                Some(l) => format!(
+                    "\r{}: {} read, {} sent, {}/s (limit {}/s)   ",
+                    prog(),
+                    human(bytes),
+                    human(l.taken()),
+                    human(rate),
+                    human(l.bytes_per_sec())
+                ),
+                None => format!("\r{}: {} read, {}/s   ", prog(), human(bytes), human(rate)),
+            };
             if done {
                 line.push('\n');
             }
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
         Format::Json if !done => {
-            Event::info("progress", format!("{bytes} bytes read, {rate} bytes/s"))
+            let mut e = Event::info("progress", format!("{bytes} bytes read, {rate} bytes/s"))
                 .field("bytes", bytes)
                 .field("seconds", round_ms(seconds))
-                .field("rate", rate)
-                .emit();
+                .field("rate", rate);
+            if let Some(l) = limit {
+                e = e.field("sent", l.taken()).field("limit", l.bytes_per_sec());
+            }
+            e.emit();
         }
         Format::Json => {}
     }

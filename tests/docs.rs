@@ -292,7 +292,7 @@ fn sluice7() -> String {
             }
         }
     }
-    environment(&mut out, &[Scope::S3, Scope::Swift, Scope::Pipeline, Scope::Reporting]);
+    environment(&mut out, &[Scope::S3, Scope::Encryption, Scope::Swift, Scope::Pipeline, Scope::Reporting]);
     files(&mut out, &[Scope::S3]);
     exit_status(&mut out);
     pipeline_safety(&mut out);

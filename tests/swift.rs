@@ -754,3 +754,28 @@ fn swift_get_resumes_within_its_retries() {
         }
     }
 }
+
+/// `--limit-rate` (#16) on a 40 MiB transfer each way: the elapsed time within 15% of
+/// size / rate, with four segments in flight sharing the one limit.
+#[test]
+fn limit_rate_bounds_swift_slo_put_and_swift_get() {
+    let container = unique("rate");
+    let size = 40 * MIB;
+    let want = 5.0; // 40 MiB at 8 MiB/s
+    let input = data(size, 40);
+    let start = Instant::now();
+    let out = put(Auth::V1, &container, "forty", &input, &["--segment-size", "8M", "--limit-rate", "8M", "--progress"]);
+    let took = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(limit 8.0 MiB/s)"), "progress shows the limit: {}", text(&out.stderr));
+    assert!((want * 0.85..=want * 1.15).contains(&took), "swift-slo-put took {took:.2}s, want {want}s ±15%");
+
+    let start = Instant::now();
+    let mut c = bin("swift-get", Auth::V1);
+    c.args(["--limit-rate", "8M", &container, "forty"]).stdin(Stdio::null());
+    let got = c.output().expect("swift-get");
+    let took = start.elapsed().as_secs_f64();
+    assert!(got.status.success(), "{}", text(&got.stderr));
+    assert!(got.stdout == input, "swift-get returned other bytes");
+    assert!((want * 0.85..=want * 1.15).contains(&took), "swift-get took {took:.2}s, want {want}s ±15%");
+}

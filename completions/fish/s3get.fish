@@ -13,7 +13,10 @@ complete -c s3get -l log-format -d 'Format of the lines on stderr: text, or json
 json\t''"
 complete -c s3get -l metrics-file -d 'At exit, write Prometheus metrics (last success, last attempt and last success times, duration, bytes) to FILE, atomically, for node_exporter\'s textfile collector' -r -F
 complete -c s3get -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
+complete -c s3get -l sse-c-key-file -d 'SSE-C: the store encrypts the object with this customer-provided key (AES-256), which every later read must give again: a file of 32 raw bytes or of 44 characters of base64 (e.g. `head -c 32 /dev/urandom > key`)' -r -F
+complete -c s3get -l limit-rate -d 'Limit the data transfer to RATE bytes per second, all --jobs together, smoothly (like curl\'s --limit-rate; K, M, G suffixes as for sizes: 10M = 10 MiB/s)' -r
 complete -c s3get -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3get -l json -d 'Print a JSON line per object (url, size, etag, verified, how) on stderr'
+complete -c s3get -l allow-insecure-sse-c -d 'Allow --sse-c-key-file with an http:// endpoint, where the key crosses the network in clear (refused by default)'
 complete -c s3get -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c s3get -s V -l version -d 'Print version'

@@ -19,6 +19,13 @@ complete -c s3put -l storage-class -d 'Storage class, e.g. STANDARD_IA, GLACIER_
 complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5' -r -f -a "AES256\t''
 aws:kms\t''"
 complete -c s3put -l sse-kms-key-id -d 'KMS key for --sse aws:kms' -r
+complete -c s3put -l tag -d 'Tag the object with KEY=VALUE (repeatable; at most 10 tags, keys up to 128 and values up to 256 characters), e.g. for lifecycle or replication rules' -r
+complete -c s3put -l object-lock-mode -d 'Object Lock retention mode (needs --retain-until or --retain-for, and a bucket created with Object Lock enabled): GOVERNANCE (privileged users may lift it) or COMPLIANCE (nobody can delete the object before the date)' -r -f -a "GOVERNANCE\t''
+COMPLIANCE\t''"
+complete -c s3put -l retain-until -d 'Keep the object locked until DATE (RFC 3339, e.g. 2027-01-31T00:00:00Z); needs --object-lock-mode' -r
+complete -c s3put -l retain-for -d 'Keep the object locked for DURATION from now (30d, 12h, 1w2d, as for --older-than); needs --object-lock-mode' -r
+complete -c s3put -l sse-c-key-file -d 'SSE-C: the store encrypts the object with this customer-provided key (AES-256), which every later read must give again: a file of 32 raw bytes or of 44 characters of base64 (e.g. `head -c 32 /dev/urandom > key`)' -r -F
+complete -c s3put -l limit-rate -d 'Limit the data transfer to RATE bytes per second, all --jobs together, smoothly (like curl\'s --limit-rate; K, M, G suffixes as for sizes: 10M = 10 MiB/s)' -r
 complete -c s3put -l content-type -d 'Content-Type of the object (printable ASCII)' -r
 complete -c s3put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"
@@ -29,6 +36,8 @@ complete -c s3put -l metrics-job -d 'The job label of the metrics (default: the 
 complete -c s3put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3put -l uniform-parts -d 'Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size'
 complete -c s3put -l create-bucket -d 'Create the bucket first if it does not exist'
+complete -c s3put -l legal-hold -d 'Place an Object Lock legal hold on the object (no date: it stays until someone with s3:PutObjectLegalHold lifts it)'
+complete -c s3put -l allow-insecure-sse-c -d 'Allow --sse-c-key-file with an http:// endpoint, where the key crosses the network in clear (refused by default)'
 complete -c s3put -l json -d 'Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)'
 complete -c s3put -l allow-empty -d 'Store an empty object when the input is empty (refused by default: an empty backup is usually a failed one)'
 complete -c s3put -l tee -d 'Also copy the input to stdout while uploading, to mirror one stream to several stores'

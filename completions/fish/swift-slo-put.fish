@@ -8,6 +8,7 @@ complete -c swift-slo-put -s S -l segment-size -d 'Segment size (at most the clu
 complete -c swift-slo-put -s j -l jobs -d 'Segments uploaded concurrently' -r
 complete -c swift-slo-put -l segment-container -d 'Container for the segments (default: CONTAINER_segments, created with CONTAINER\'s storage policy)' -r
 complete -c swift-slo-put -l meta -d 'User metadata stored as X-Object-Meta-KEY (repeatable)' -r
+complete -c swift-slo-put -l limit-rate -d 'Limit the data transfer to RATE bytes per second, all --jobs together, smoothly (like curl\'s --limit-rate; K, M, G suffixes as for sizes: 10M = 10 MiB/s)' -r
 complete -c swift-slo-put -l content-type -d 'Content-Type of the object (printable ASCII)' -r
 complete -c swift-slo-put -l onfail -d 'With --tee: continue = keep passing data through if this upload fails (exit non-zero at the end) and keep uploading if the reader goes away; abort = abort this upload and the stages downstream on either failure' -r -f -a "continue\t'Keep passing data through when this upload fails (exit non-zero at the end), and keep uploading when the downstream reader goes away'
 abort\t'Abort this upload and propagate the abort downstream on either failure'"

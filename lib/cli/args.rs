@@ -1,16 +1,19 @@
 //! Flags shared by several binaries, defined once: connection (S3, Swift), timeouts and
 //! retries, the uploaders' pipeline flags, and the value parsers they use.
 
-use crate::config::{self, AddressingStyle, Overrides};
+use crate::config::{self, AddressingStyle, Endpoint, Overrides};
 use crate::http::{HttpOptions, Retry};
+use crate::rate::RateLimit;
+use crate::s3::ops::{Retention, SseC};
 use crate::s3::S3Client;
 use crate::swift::{AuthConfig, SwiftClient};
 use crate::transfer::{self, Destination, OnFail, Options, PartPlan, Summary, Uploader};
+use crate::units::parse_size;
 use crate::{log, metrics, run, Error, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Logs and metrics: the same flags on every binary (`cli::main` applies them).
 #[derive(Args, Clone, Debug, Default)]
@@ -159,6 +162,11 @@ impl S3Args {
 
     /// Resolves configuration from flags, environment and profile files and builds the client.
     pub fn client(&self) -> Result<S3Client> {
+        self.client_limited(None)
+    }
+
+    /// [`S3Args::client`] whose data bodies go through `rate` (`--limit-rate`).
+    pub fn client_limited(&self, rate: Option<Arc<RateLimit>>) -> Result<S3Client> {
         let cfg = config::resolve_s3(&self.overrides(), &config::ProcessEnv, &self.http_options(), self.net.verbose)?;
         if self.net.verbose >= 1 {
             crate::log::note(format!(
@@ -170,7 +178,7 @@ impl S3Args {
                 cfg.credentials.source()
             ));
         }
-        S3Client::new(&cfg, self.http_options(), self.net.verbose)
+        S3Client::new(&cfg, HttpOptions { rate, ..self.http_options() }, self.net.verbose)
     }
 }
 
@@ -216,11 +224,19 @@ impl UploadArgs {
     /// the text format). Writes the `started` event with the part plan first, and records the
     /// result (`etag`, `parts`, `verified`) for `completed`.
     /// (`--no-abort-downstream` is applied by `cli::main`, for every tool alike.)
-    pub(crate) fn upload(&self, dest: Arc<dyn Destination>, jobs: u16, plan: PartPlan, verbose: u8) -> Result<Summary> {
+    pub(crate) fn upload(
+        &self,
+        dest: Arc<dyn Destination>,
+        jobs: u16,
+        plan: PartPlan,
+        verbose: u8,
+        rate: Option<Arc<RateLimit>>,
+    ) -> Result<Summary> {
         use std::io::IsTerminal;
         run::started(&[("plan", plan.describe(jobs))]);
         let progress = self.progress || (!log::is_json() && std::io::stderr().is_terminal());
-        let engine = Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None };
+        let engine =
+            Options { jobs: jobs as usize, plan, allow_empty: self.allow_empty, progress, verbose, tee: None, rate };
         let up = Uploader { engine, tee: self.tee.then_some(self.onfail), command: self.command.clone() };
         let summary = transfer::run_upload(dest, up)?;
         run::set_bytes(summary.bytes);
@@ -240,6 +256,150 @@ impl UploadArgs {
     pub(crate) fn print_result(&self, result: serde_json::Value) -> Result<()> {
         super::print_result(&result, self.tee)
     }
+}
+
+/// `--limit-rate`, for the four tools that move object data (s3put, s3get, swift-slo-put,
+/// swift-get).
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct RateArgs {
+    /// Limit the data transfer to RATE bytes per second, all --jobs together, smoothly (like curl's --limit-rate; K, M, G suffixes as for sizes: 10M = 10 MiB/s)
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, help_heading = "Connection")]
+    pub limit_rate: Option<u64>,
+}
+
+impl RateArgs {
+    /// The token bucket every request of this run shares, if a limit was given.
+    pub(crate) fn limit(&self) -> Option<Arc<RateLimit>> {
+        self.limit_rate.map(|r| Arc::new(RateLimit::new(r)))
+    }
+}
+
+fn parse_rate(s: &str) -> std::result::Result<u64, String> {
+    let v = parse_size(s.trim().strip_suffix("/s").unwrap_or(s))?;
+    if v < 1024 {
+        return Err(format!("{s:?} is below the smallest limit, 1K (1024 bytes per second)"));
+    }
+    Ok(v)
+}
+
+/// SSE-C, for s3put (encrypt) and s3get (decrypt): the customer key comes from a file, never
+/// from argv.
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct SseCArgs {
+    /// SSE-C: the store encrypts the object with this customer-provided key (AES-256), which every later read must give again: a file of 32 raw bytes or of 44 characters of base64 (e.g. `head -c 32 /dev/urandom > key`)
+    #[arg(long, value_name = "FILE", env = "SLUICE_SSE_C_KEY_FILE", help_heading = "Encryption")]
+    pub sse_c_key_file: Option<PathBuf>,
+    /// Allow --sse-c-key-file with an http:// endpoint, where the key crosses the network in clear (refused by default)
+    #[arg(long, help_heading = "Encryption")]
+    pub allow_insecure_sse_c: bool,
+}
+
+impl SseCArgs {
+    /// Reads the key, if one was given, and refuses to send it over plain http unless allowed.
+    pub(crate) fn key(&self, endpoint: &Endpoint) -> Result<Option<SseC>> {
+        let Some(path) = &self.sse_c_key_file else { return Ok(None) };
+        let flag = format!("--sse-c-key-file {}", path.display());
+        let bytes = std::fs::read(path).map_err(|e| Error::usage(format!("{flag}: cannot read it: {e}")))?;
+        let key = SseC::from_file_bytes(&bytes).map_err(|why| Error::usage(format!("{flag}: {why}")))?;
+        if !endpoint.https && !self.allow_insecure_sse_c {
+            return Err(Error::usage(format!(
+                "{flag}: the endpoint {} is plain http, so the key would cross the network in clear; use https, or pass --allow-insecure-sse-c on a trusted network",
+                endpoint.authority
+            )));
+        }
+        Ok(Some(key))
+    }
+}
+
+/// s3put's backup-policy flags: tags and S3 Object Lock (retention, legal hold).
+#[derive(Args, Clone, Debug, Default)]
+pub(crate) struct PolicyArgs {
+    /// Tag the object with KEY=VALUE (repeatable; at most 10 tags, keys up to 128 and values up to 256 characters), e.g. for lifecycle or replication rules
+    #[arg(long = "tag", value_name = "KEY=VALUE", help_heading = "Policy")]
+    pub tags: Vec<String>,
+    /// Object Lock retention mode (needs --retain-until or --retain-for, and a bucket created with Object Lock enabled): GOVERNANCE (privileged users may lift it) or COMPLIANCE (nobody can delete the object before the date)
+    #[arg(long, value_name = "MODE", value_parser = ["GOVERNANCE", "COMPLIANCE"], ignore_case = true, help_heading = "Policy")]
+    pub object_lock_mode: Option<String>,
+    /// Keep the object locked until DATE (RFC 3339, e.g. 2027-01-31T00:00:00Z); needs --object-lock-mode
+    #[arg(long, value_name = "DATE", help_heading = "Policy")]
+    pub retain_until: Option<String>,
+    /// Keep the object locked for DURATION from now (30d, 12h, 1w2d, as for --older-than); needs --object-lock-mode
+    #[arg(long, value_name = "DURATION", conflicts_with = "retain_until", help_heading = "Policy")]
+    pub retain_for: Option<String>,
+    /// Place an Object Lock legal hold on the object (no date: it stays until someone with s3:PutObjectLegalHold lifts it)
+    #[arg(long, help_heading = "Policy")]
+    pub legal_hold: bool,
+}
+
+impl PolicyArgs {
+    /// The tags, checked against S3's limits.
+    pub(crate) fn tags(&self) -> Result<Vec<(String, String)>> {
+        tags(&self.tags)
+    }
+
+    /// The retention asked for: mode and date, checked (together, date in the future).
+    pub(crate) fn retention(&self, now: SystemTime) -> Result<Option<Retention>> {
+        let until = match (&self.retain_until, &self.retain_for) {
+            (Some(d), _) => Some(crate::time::parse_rfc3339(d).ok_or_else(|| {
+                Error::usage(format!("--retain-until {d:?}: expected an RFC 3339 date, e.g. 2027-01-31T00:00:00Z"))
+            })?),
+            (None, Some(d)) => {
+                let dur = crate::time::parse_duration(d).filter(|d| !d.is_zero()).ok_or_else(|| {
+                    Error::usage(format!("--retain-for {d:?}: expected a duration such as 30d, 12h or 1w2d"))
+                })?;
+                Some(now + dur)
+            }
+            (None, None) => None,
+        };
+        match (&self.object_lock_mode, until) {
+            (None, None) => Ok(None),
+            (Some(m), None) => Err(Error::usage(format!(
+                "--object-lock-mode {m} needs a date: add --retain-until DATE or --retain-for DURATION"
+            ))),
+            (None, Some(_)) => {
+                Err(Error::usage("--retain-until/--retain-for need --object-lock-mode GOVERNANCE or COMPLIANCE"))
+            }
+            (Some(_), Some(t)) if t <= now => {
+                Err(Error::usage(format!("--retain-until {}: the date is in the past", crate::time::rfc3339(t))))
+            }
+            (Some(m), Some(t)) => Ok(Some(Retention { mode: m.to_ascii_uppercase(), until: t })),
+        }
+    }
+}
+
+/// S3's tag limits (User Guide, "Categorizing your storage using tags"): at most 10 tags per
+/// object, keys of 1 to 128 and values of up to 256 Unicode characters, distinct keys, no
+/// `aws:` prefix; letters, digits, spaces and `+ - = . _ : / @`.
+pub(crate) fn tags(tags: &[String]) -> Result<Vec<(String, String)>> {
+    if tags.len() > 10 {
+        return Err(Error::usage(format!("--tag: {} tags given, S3 allows at most 10 per object", tags.len())));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "+-=._:/@".contains(c);
+    let mut seen = std::collections::HashSet::new();
+    let mut pairs = Vec::new();
+    for t in tags {
+        let bad = |why: String| Error::usage(format!("--tag {t:?}: {why}"));
+        let (k, v) = t.split_once('=').ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(bad(format!("the key must have 1 to 128 characters (it has {})", k.chars().count())));
+        }
+        if v.chars().count() > 256 {
+            return Err(bad(format!("the value may have at most 256 characters (it has {})", v.chars().count())));
+        }
+        if let Some(c) = k.chars().chain(v.chars()).find(|&c| !allowed(c)) {
+            return Err(bad(format!(
+                "{c:?} is not allowed in a tag (letters, digits, spaces and + - = . _ : / @ are)"
+            )));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(bad("keys starting with aws: are reserved".into()));
+        }
+        if !seen.insert(k) {
+            return Err(bad(format!("the key {k:?} is given twice")));
+        }
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    Ok(pairs)
 }
 
 /// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`
@@ -313,7 +473,12 @@ impl SwiftArgs {
     }
 
     pub fn client(&self) -> Result<SwiftClient> {
-        SwiftClient::new(self.auth()?, self.http_options(), self.net.verbose)
+        self.client_limited(None)
+    }
+
+    /// [`SwiftArgs::client`] whose data bodies go through `rate` (`--limit-rate`).
+    pub fn client_limited(&self, rate: Option<Arc<RateLimit>>) -> Result<SwiftClient> {
+        SwiftClient::new(self.auth()?, HttpOptions { rate, ..self.http_options() }, self.net.verbose)
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Scope {
     Pipeline,
     /// Every tool: the log format and the metrics file.
     Reporting,
+    /// s3put and s3get: the SSE-C key file.
+    Encryption,
 }
 
 pub struct EnvVar {
@@ -98,6 +100,8 @@ pub const ENVIRONMENT: &[EnvVar] = &[
     env("OS_STORAGE_URL", Scope::Swift, "With OS_AUTH_TOKEN: use this storage URL and token, without authenticating (no renewal)."),
     env("OS_AUTH_TOKEN", Scope::Swift, "Pre-authenticated token for OS_STORAGE_URL."),
     env("OS_CACERT", Scope::Swift, "PEM file of extra CA certificates to trust."),
+    env("SLUICE_SSE_C_KEY_FILE", Scope::Encryption,
+        "SSE-C key file when --sse-c-key-file is not given: 32 raw bytes or 44 characters of base64 (the key itself never goes in the environment or on the command line)."),
     env("SLUICE_PIPELINE_ABORT", Scope::Pipeline,
         "Set to 0 (or no, off, false) to never signal the reader of standard output when the stream turns out bad; the same as --no-abort-downstream. See PIPELINE SAFETY."),
     env("SLUICE_LOG_FORMAT", Scope::Reporting, "text (the default) or json: the format of every line on standard error, as --log-format. See LOGGING AND MONITORING in sluice(7)."),

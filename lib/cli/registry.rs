@@ -52,9 +52,9 @@ macro_rules! page {
 /// Every tool, in SEE ALSO order.
 #[rustfmt::skip]
 pub(crate) const REGISTRY: &[Page] = &[
-    page!("s3put", s3put, env: [S3, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3put", s3put, env: [S3, Encryption, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: super::s3put::POLICY),
     page!("s3ls", s3ls, env: [S3, Reporting], see_also: ["aws(1)"], sections: ""),
-    page!("s3get", s3get, env: [S3, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: ""),
+    page!("s3get", s3get, env: [S3, Encryption, Pipeline, Reporting], see_also: ["aws(1)", "rclone(1)"], sections: ""),
     page!("s3rm", s3rm, env: [S3, Reporting], see_also: ["aws(1)"], sections: ""),
     page!("swift-slo-put", swift_slo_put, env: [Swift, Pipeline, Reporting], see_also: ["swift(1)"], sections: ""),
     page!("swift-ls", swift_ls, env: [Swift, Reporting], see_also: ["swift(1)"], sections: ""),

@@ -1,6 +1,6 @@
 //! s3get: flags and the download loop.
 
-use super::args::{ReportArgs, S3Args};
+use super::args::{RateArgs, ReportArgs, S3Args, SseCArgs};
 use super::Tool;
 use crate::run::{self, Target};
 use crate::s3::get::{download, ByteRange, GetOptions};
@@ -75,6 +75,10 @@ pub struct Args {
 
     #[command(flatten)]
     pub(crate) report: ReportArgs,
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
+    #[command(flatten)]
+    pub(crate) rate: RateArgs,
 }
 
 impl Tool for Args {
@@ -94,8 +98,9 @@ impl Tool for Args {
         if !(64 << 10..=1 << 30).contains(&self.chunk_size) {
             return Err(Error::usage("--chunk-size must be between 64K and 1G"));
         }
-        let client = Arc::new(self.s3.client()?);
-        let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range };
+        let client = Arc::new(self.s3.client_limited(self.rate.limit())?);
+        let sse_c = self.sse_c.key(client.endpoint())?;
+        let opts = GetOptions { jobs: self.jobs as usize, chunk_size: self.chunk_size, range: self.range, sse_c };
         let mut out = run::Counting(stdio::stdout());
         let mut weakest: Option<Verified> = None;
         for (i, url) in urls.iter().enumerate() {

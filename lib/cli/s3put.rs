@@ -1,6 +1,6 @@
 //! s3put's flags.
 
-use super::args::{header_value, key_value, ReportArgs, S3Args, UploadArgs};
+use super::args::{header_value, key_value, PolicyArgs, RateArgs, ReportArgs, S3Args, SseCArgs, UploadArgs};
 use super::Tool;
 use crate::config::Provider;
 use crate::run::Target;
@@ -37,6 +37,36 @@ On any failure, and on SIGINT, SIGTERM or SIGHUP, the multipart upload is aborte
 request: neither an object nor an in-progress upload is left behind. stdout stays empty unless \
 --json is given.";
 
+/// The POLICY section of --help and the man page: tags, Object Lock, SSE-C, --limit-rate.
+pub(crate) const POLICY: &str = "\
+POLICY
+    Backups that must survive ransomware, feed lifecycle rules, stay encrypted or not starve \
+production traffic:
+
+    --tag KEY=VALUE (repeatable) sends x-amz-tagging with the upload; S3's limits (10 tags, \
+keys up to 128 and values up to 256 characters) are checked before any request.
+
+    --object-lock-mode GOVERNANCE|COMPLIANCE with --retain-until DATE or --retain-for DURATION, \
+and --legal-hold, make the object undeletable (S3 Object Lock). The bucket must have been \
+created with Object Lock enabled; otherwise the server's refusal is shown with that hint \
+(exit 3). Verification checks with HEAD that the retention and legal hold were applied and \
+sets again what a store dropped from a multipart upload (Ceph RGW 16 does); a store that \
+ignores them (Garage) fails the upload with exit 5 and the object deleted, rather than \
+leaving an unprotected backup believed immutable.
+
+    --sse-c-key-file FILE (or SLUICE_SSE_C_KEY_FILE) encrypts with a customer key (32 raw bytes \
+or 44 characters of base64) sent with every request that reads or writes the data; s3get \
+needs the same key. The key is refused over plain http unless --allow-insecure-sse-c, and \
+never printed. With SSE-C the ETag is not an MD5: verification checks the size and that HEAD \
+echoes the key's MD5, and says so under -v.
+
+    --limit-rate RATE caps the bytes sent per second, all --jobs together, smoothly (also on \
+s3get, swift-slo-put and swift-get); --progress then shows the bytes sent and their rate.
+
+    A nightly Valkey backup, immutable for 35 days, tagged, at most 20 MiB/s, from cron:
+
+    15 3 * * * valkey-cli --rdb - | rdbcheck | s3put --limit-rate 20M --tag type=valkey --tag retention=35d --object-lock-mode COMPLIANCE --retain-for 35d s3://backups/valkey/$(date -u +\\%Y\\%m\\%dT\\%H\\%M\\%SZ).rdb";
+
 pub const EXAMPLES: &str = "\
 Examples:
   valkey-cli --rdb - | rdbcheck | s3put s3://backups/valkey/$(date -u +%Y%m%dT%H%M%SZ).rdb
@@ -47,7 +77,7 @@ Examples:
 
 #[derive(Parser, Debug)]
 #[command(name = "s3put", version, about = ABOUT, long_about = LONG_ABOUT,
-          after_help = super::after_help(&[], EXAMPLES))]
+          after_help = super::after_help(&[POLICY], EXAMPLES))]
 pub struct Args {
     /// Destination object: s3://BUCKET/KEY
     #[arg(value_name = "s3://BUCKET/KEY")]
@@ -88,6 +118,13 @@ pub struct Args {
     #[arg(long, value_name = "ID", requires = "sse", help_heading = "Object")]
     pub(crate) sse_kms_key_id: Option<String>,
 
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
+    #[command(flatten)]
+    pub(crate) sse_c: SseCArgs,
+    #[command(flatten)]
+    pub(crate) rate: RateArgs,
+
     /// Print a JSON result (url, size, etag, parts, seconds) on stdout (on stderr with --tee)
     #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
@@ -113,14 +150,16 @@ impl Tool for Args {
         let url = S3Url::parse_object(&self.url)?;
         // Every flag checked before the first request (--create-bucket's included).
         let mut opts = self.object_options()?;
-        let client = self.s3.client()?;
+        let rate = self.rate.limit();
+        let client = self.s3.client_limited(rate.clone())?;
+        opts.sse_c = self.sse_c.key(client.endpoint())?;
         let plan = self.part_plan(client.endpoint().provider())?;
         opts.part_plan = Some(plan.to_meta());
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
         let dest = Arc::new(S3Destination::new(client, url.clone(), opts));
-        let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose)?;
+        let summary = self.upload.upload(dest, self.jobs, plan, self.s3.net.verbose, rate)?;
         if self.json {
             self.upload.print_result(serde_json::json!({
                 "url": url.to_url_string(),
@@ -146,6 +185,10 @@ impl Args {
             sse_kms_key_id: header("--sse-kms-key-id", &self.sse_kms_key_id)?,
             checksum: self.checksum,
             part_plan: None,
+            tags: self.policy.tags()?,
+            retention: self.policy.retention(std::time::SystemTime::now())?,
+            legal_hold: self.policy.legal_hold,
+            sse_c: None,
         })
     }
 

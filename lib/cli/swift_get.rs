@@ -1,6 +1,6 @@
 //! swift-get's flags.
 
-use super::args::{ReportArgs, SwiftArgs, AUTH_HELP};
+use super::args::{RateArgs, ReportArgs, SwiftArgs, AUTH_HELP};
 use super::Tool;
 use crate::run::{self, Target};
 use crate::swift::get;
@@ -31,6 +31,9 @@ pub struct Args {
     #[command(flatten)]
     pub(crate) swift: SwiftArgs,
 
+    #[command(flatten)]
+    pub(crate) rate: RateArgs,
+
     /// Print a JSON summary (size, etag, verified) on stderr at the end
     #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
@@ -51,7 +54,7 @@ impl Tool for Args {
     }
 
     fn run(&self) -> Result<()> {
-        let client = self.swift.client()?;
+        let client = self.swift.client_limited(self.rate.limit())?;
         let mut out = run::Counting(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()));
         let s = get::get(&client, &self.container, &self.object, &mut out)?;
         run::set_bytes(s.bytes);

@@ -1,6 +1,6 @@
 //! swift-slo-put's flags.
 
-use super::args::{key_value, ReportArgs, SwiftArgs, UploadArgs, AUTH_HELP};
+use super::args::{key_value, RateArgs, ReportArgs, SwiftArgs, UploadArgs, AUTH_HELP};
 use super::Tool;
 use crate::run::{self, Target};
 use crate::swift::client::Info;
@@ -69,6 +69,9 @@ pub struct Args {
     #[arg(long = "meta", value_name = "KEY=VALUE", help_heading = "Object")]
     pub(crate) meta: Vec<String>,
 
+    #[command(flatten)]
+    pub(crate) rate: RateArgs,
+
     /// Print a JSON result (container, object, size, etag, segments, seconds) on stdout
     #[arg(long, help_heading = "Output")]
     pub(crate) json: bool,
@@ -95,11 +98,12 @@ impl Tool for Args {
     fn run(&self) -> Result<()> {
         // Every flag checked before the first request.
         let opts = self.upload_options()?;
-        let client = self.swift.client()?;
+        let rate = self.rate.limit();
+        let client = self.swift.client_limited(rate.clone())?;
         let plan = self.plan(&client.info()?)?;
         let dest = Arc::new(SwiftDestination::new(client, &self.container, &self.object, opts)?);
         dest.prepare(self.create_container)?;
-        let summary = self.upload.upload(dest.clone(), self.jobs, plan, self.swift.net.verbose)?;
+        let summary = self.upload.upload(dest.clone(), self.jobs, plan, self.swift.net.verbose, rate)?;
         run::set("segment_container", dest.segment_container());
         dest.delete_old_segments();
         if self.json {

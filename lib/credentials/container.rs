@@ -72,6 +72,7 @@ impl Container {
             https: url.starts_with("https://"),
             ca_bundle: env.var("AWS_CA_BUNDLE").map(PathBuf::from),
             retry: RETRY,
+            rate: None,
         };
         let shown = match url.find("://").map(|i| i + 3) {
             Some(start) => url[..start + url[start..].find('/').unwrap_or(url.len() - start)].to_string(),

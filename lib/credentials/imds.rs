@@ -143,6 +143,7 @@ impl InstanceMetadata {
             https: endpoint.starts_with("https://"),
             ca_bundle: env.var("AWS_CA_BUNDLE").map(PathBuf::from),
             retry: Retry { max_attempts: attempts, base: Duration::from_millis(100), cap: Duration::from_secs(1) },
+            rate: None,
         };
         Ok(InstanceMetadata {
             http: http::Client::new(&opts, verbose)?,

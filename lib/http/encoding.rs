@@ -53,6 +53,11 @@ pub(crate) fn base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
+/// Decodes standard base64 with padding; None when it is not that.
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
+}
+
 /// Strips the quotes S3 and Swift put around ETags.
 pub(crate) fn unquote_etag(s: &str) -> String {
     s.trim().trim_matches('"').to_string()

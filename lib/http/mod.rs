@@ -22,6 +22,7 @@ pub use retry::Retry;
 
 use crate::error::{Error, Result};
 use crate::log;
+use crate::rate::{RateLimit, Throttled};
 use std::io::{ErrorKind as IoKind, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct HttpOptions {
     /// Whether TLS will be used at all; skips loading CA files for http:// endpoints.
     pub https: bool,
     pub retry: Retry,
+    /// `--limit-rate`: request and data bodies go through this shared token bucket.
+    pub rate: Option<Arc<RateLimit>>,
 }
 
 impl Default for HttpOptions {
@@ -49,6 +52,7 @@ impl Default for HttpOptions {
             ca_bundle: None,
             https: true,
             retry: Retry::default(),
+            rate: None,
         }
     }
 }
@@ -94,6 +98,7 @@ pub(crate) struct Client {
     idle_timeout: Duration,
     retry: Retry,
     verbose: u8,
+    rate: Option<Arc<RateLimit>>,
 }
 
 impl Client {
@@ -121,6 +126,7 @@ impl Client {
             idle_timeout: opts.idle_timeout,
             retry: opts.retry,
             verbose,
+            rate: opts.rate.clone(),
         })
     }
 
@@ -131,6 +137,14 @@ impl Client {
 
     pub(crate) fn verbose(&self) -> u8 {
         self.verbose
+    }
+
+    /// A data body being received (an object, a range, a segment), through `--limit-rate`.
+    pub(crate) fn body_reader(&self, resp: ureq::Response) -> Box<dyn Read + Send> {
+        match &self.rate {
+            Some(rate) => Box::new(Throttled::new(resp.into_reader(), Arc::clone(rate))),
+            None => Box::new(resp.into_reader()),
+        }
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the attempts are used up; `what`
@@ -188,10 +202,13 @@ impl Client {
         if let Some(d) = req.deadline {
             r = r.timeout(d);
         }
-        if req.bodiless() {
-            r.call()
-        } else {
-            r.send_bytes(req.body)
+        match &self.rate {
+            _ if req.bodiless() => r.call(),
+            // Sized, so never chunked: the bytes go out at the limit, the framing is unchanged.
+            Some(rate) if !req.body.is_empty() => {
+                r.set("content-length", &req.body.len().to_string()).send(Throttled::new(req.body, Arc::clone(rate)))
+            }
+            _ => r.send_bytes(req.body),
         }
     }
 

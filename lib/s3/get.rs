@@ -16,6 +16,7 @@
 //! which chunks are hashed where). What was checked is in [`GetSummary::verified`].
 
 use super::client::{Request, S3Client};
+use super::ops::{with_sse_c, SseC};
 use super::parts::{self, Check, Layout, PartHasher, PreHashed, Verified};
 use super::url::S3Url;
 use crate::error::{Error, Result};
@@ -74,6 +75,8 @@ pub(crate) struct GetOptions {
     pub jobs: usize,
     pub chunk_size: u64,
     pub range: Option<ByteRange>,
+    /// `--sse-c-key-file`: sent with every GET of the object.
+    pub sse_c: Option<SseC>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -112,7 +115,8 @@ pub(crate) fn download(
     if let Some(r) = opts.range {
         first = first.header("range", r.header());
     }
-    let resp = client.send(&first).map_err(|e| range_error(e, url, opts.range))?;
+    let first = with_sse_c(first, opts.sse_c.as_ref());
+    let resp = client.send(&first).map_err(|e| sse_c_hint(range_error(e, url, opts.range), url, opts))?;
     let head = read_head(&resp, url, opts.range)?;
     // The last bytes wait for the verdict: a reader never sees the whole stream (an RDB's
     // trailer, a tar's end) of an object that then fails verification.
@@ -133,7 +137,7 @@ pub(crate) fn download(
     let layout = check.layout();
     let mut hasher = layout.clone().map(PartHasher::new);
     let chunk = opts.chunk_size.max(1);
-    let ctx = Ctx { client, url, etag: head.etag.as_deref() };
+    let ctx = Ctx { client, url, etag: head.etag.as_deref(), sse_c: opts.sse_c.as_ref() };
     match head.len {
         Some(len) if opts.jobs > 1 && len > chunk => {
             let plan = Chunks { pos: head.start, end: head.start + len, chunk, layout };
@@ -210,6 +214,7 @@ struct Ctx<'a> {
     client: &'a Arc<S3Client>,
     url: &'a S3Url,
     etag: Option<&'a str>,
+    sse_c: Option<&'a SseC>,
 }
 
 impl Ctx<'_> {
@@ -225,6 +230,23 @@ impl Ctx<'_> {
         crate::http::resume_event(message, &what, cut, attempts, pause, at, self.client.verbose() >= 1);
         std::thread::sleep(pause);
         Ok(())
+    }
+}
+
+/// A GET refused with 400 and no key given: the object is most likely SSE-C encrypted (AWS and
+/// Garage answer InvalidRequest, Ceph InvalidArgument); with a key, a wrong one (403 on AWS).
+fn sse_c_hint(e: Error, url: &S3Url, opts: &GetOptions) -> Error {
+    match (e.status(), &opts.sse_c) {
+        (Some(400), None) => Error::new(
+            e.kind(),
+            format!("{}; if {url} is encrypted with SSE-C, pass its key with --sse-c-key-file", e.message()),
+        ),
+        (Some(400 | 403), Some(_))
+            if matches!(e.code(), Some("InvalidRequest" | "InvalidArgument" | "AccessDenied")) =>
+        {
+            Error::new(e.kind(), format!("{}; is --sse-c-key-file the key {url} was stored with?", e.message()))
+        }
+        _ => e,
     }
 }
 
@@ -275,7 +297,8 @@ fn ranged(ctx: &Ctx, from: u64, end: Option<u64>) -> Result<ureq::Response> {
         Some(e) => format!("bytes={from}-{}", e - 1),
         None => format!("bytes={from}-"),
     };
-    let mut req = Request::new("GET", Some(&ctx.url.bucket), Some(&ctx.url.key)).header("range", range.clone());
+    let req = Request::new("GET", Some(&ctx.url.bucket), Some(&ctx.url.key)).header("range", range.clone());
+    let mut req = with_sse_c(req, ctx.sse_c);
     if let Some(etag) = ctx.etag {
         req = req.header("if-match", format!("\"{etag}\""));
     }
@@ -327,7 +350,7 @@ fn stream(
 ) -> Result<u64> {
     let mut attempts = Attempts::new(ctx.client.http().retry());
     let mut pos = start;
-    let mut reader = limited(resp, start, end);
+    let mut reader = limited(ctx, resp, start, end);
     let mut buf = vec![0u8; 256 << 10];
     loop {
         let cut = match reader.read(&mut buf) {
@@ -347,14 +370,16 @@ fn stream(
         ctx.resume(&mut attempts, &cut, Some(pos))?;
         summary.resumed += 1;
         summary.ranged_requests += 1;
-        reader = limited(ranged(ctx, pos, end)?, pos, end);
+        reader = limited(ctx, ranged(ctx, pos, end)?, pos, end);
     }
 }
 
-fn limited(resp: ureq::Response, from: u64, end: Option<u64>) -> Box<dyn Read + Send> {
+/// The body of `resp` (through `--limit-rate`), cut at `end` when known.
+fn limited(ctx: &Ctx, resp: ureq::Response, from: u64, end: Option<u64>) -> Box<dyn Read + Send> {
+    let body = ctx.client.http().body_reader(resp);
     match end {
-        Some(e) => Box::new(resp.into_reader().take(e - from)),
-        None => Box::new(resp.into_reader()),
+        Some(e) => Box::new(body.take(e - from)),
+        None => body,
     }
 }
 
@@ -372,7 +397,7 @@ fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicB
         let have = buf.len() as u64;
         requests += 1;
         let resp = ranged(ctx, from + have, Some(end))?;
-        let res = resp.into_reader().take(end - from - have).read_to_end(buf);
+        let res = ctx.client.http().body_reader(resp).take(end - from - have).read_to_end(buf);
         let cut = match res {
             Ok(_) if buf.len() == want => return Ok((requests, resumed)),
             Ok(_) => format!("bytes {from}-{}: the body ended after {} of {want} bytes", end - 1, buf.len()),
@@ -434,8 +459,9 @@ fn parallel(
         let url = ctx.url.clone();
         let etag = ctx.etag.map(str::to_string);
         let layout = layout.clone();
+        let sse_c = ctx.sse_c.cloned();
         std::thread::spawn(move || {
-            let ctx = Ctx { client: &client, url: &url, etag: etag.as_deref() };
+            let ctx = Ctx { client: &client, url: &url, etag: etag.as_deref(), sse_c: sse_c.as_ref() };
             for (i, from, end, mut buf) in rx {
                 let r = fetch_chunk(&ctx, from, end, &mut buf, &stop);
                 // Hashed here, in parallel, once the chunk is complete (resumes included).

@@ -3,7 +3,9 @@
 use super::client::{describe, Request, S3Client};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{encoding::base64, read_text, unquote_etag, Attempts};
+use crate::http::encoding::{base64, base64_decode};
+use crate::http::{read_text, unquote_etag, Attempts};
+use crate::secret::Secret;
 use crate::time::parse_http_date;
 use std::time::{Duration, SystemTime};
 
@@ -74,6 +76,67 @@ impl ChecksumAlgo {
     }
 }
 
+/// An SSE-C customer key (`--sse-c-key-file`): the three headers every request that reads or
+/// writes the object's data must carry. Key and key MD5 are `Secret`s: never printed.
+#[derive(Clone, Debug)]
+pub struct SseC {
+    key_b64: Secret,
+    key_md5_b64: Secret,
+}
+
+impl SseC {
+    /// A key file holds 32 raw bytes, or 44 characters of base64 (surrounding whitespace allowed).
+    pub fn from_file_bytes(bytes: &[u8]) -> std::result::Result<SseC, String> {
+        let raw = if bytes.len() == 32 {
+            bytes.to_vec()
+        } else {
+            let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or("");
+            match base64_decode(text) {
+                Some(k) if text.len() == 44 && k.len() == 32 => k,
+                _ => {
+                    return Err(format!(
+                        "expected a 256-bit key: 32 raw bytes or 44 characters of base64 (the file has {} bytes)",
+                        bytes.len()
+                    ))
+                }
+            }
+        };
+        use md5::{Digest as _, Md5};
+        Ok(SseC { key_b64: Secret::new(base64(&raw)), key_md5_b64: Secret::new(base64(&Md5::digest(&raw))) })
+    }
+
+    /// The headers of a request that reads or writes the object's data.
+    pub(crate) fn headers(&self) -> [(String, String); 3] {
+        [
+            ("x-amz-server-side-encryption-customer-algorithm".into(), "AES256".into()),
+            ("x-amz-server-side-encryption-customer-key".into(), self.key_b64.expose().to_string()),
+            ("x-amz-server-side-encryption-customer-key-md5".into(), self.key_md5_b64.expose().to_string()),
+        ]
+    }
+
+    /// Whether a HEAD or GET answer says the object is encrypted with this key.
+    pub(crate) fn matches(&self, meta: &ObjectMeta) -> bool {
+        meta.sse_c_algorithm.as_deref() == Some("AES256")
+            && meta.sse_c_key_md5.as_ref().is_some_and(|m| m.expose() == self.key_md5_b64.expose())
+    }
+}
+
+/// Adds the SSE-C headers, if any, to a request.
+pub(crate) fn with_sse_c<'a>(mut req: Request<'a>, sse_c: Option<&SseC>) -> Request<'a> {
+    if let Some(k) = sse_c {
+        req.headers.extend(k.headers());
+    }
+    req
+}
+
+/// Object Lock retention (`--object-lock-mode` with `--retain-until`/`--retain-for`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: String,
+    pub until: SystemTime,
+}
+
 /// Headers that shape a new object (single PUT or CreateMultipartUpload).
 #[derive(Clone, Debug, Default)]
 pub struct ObjectOptions {
@@ -87,6 +150,11 @@ pub struct ObjectOptions {
     /// The part plan ([`crate::transfer::PartPlan::to_meta`]), stored in a multipart object's
     /// metadata so that s3get knows its part boundaries (`s3::parts`).
     pub part_plan: Option<String>,
+    /// Tags (`x-amz-tagging`), checked against S3's limits.
+    pub tags: Vec<(String, String)>,
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+    pub sse_c: Option<SseC>,
 }
 
 impl ObjectOptions {
@@ -108,12 +176,33 @@ impl ObjectOptions {
         if let Some(k) = &self.sse_kms_key_id {
             h.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), k.clone()));
         }
+        if !self.tags.is_empty() {
+            let enc = |s: &str| crate::http::encoding::uri_encode(s, true);
+            let pairs: Vec<String> = self.tags.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+            h.push(("x-amz-tagging".into(), pairs.join("&")));
+        }
+        if let Some(r) = &self.retention {
+            h.push(("x-amz-object-lock-mode".into(), r.mode.clone()));
+            h.push(("x-amz-object-lock-retain-until-date".into(), crate::time::rfc3339(r.until)));
+        }
+        if self.legal_hold {
+            h.push(("x-amz-object-lock-legal-hold".into(), "ON".into()));
+        }
+        if let Some(k) = &self.sse_c {
+            h.extend(k.headers());
+        }
         h
     }
 
-    /// Whether the ETag of the stored object is an MD5 we can predict. SSE-KMS ETags are not.
+    /// Whether the ETag of the stored object is an MD5 we can predict. SSE-KMS and SSE-C ETags
+    /// are not (S3 API reference, Object: "ETag").
     pub(crate) fn etag_is_md5(&self) -> bool {
-        self.sse.as_deref() != Some("aws:kms")
+        self.sse.as_deref() != Some("aws:kms") && self.sse_c.is_none()
+    }
+
+    /// Whether the object asks for S3 Object Lock (retention or legal hold).
+    pub(crate) fn locks(&self) -> bool {
+        self.retention.is_some() || self.legal_hold
     }
 }
 
@@ -126,7 +215,7 @@ pub(crate) enum Aborted {
 }
 
 /// What HEAD tells about an object.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ObjectMeta {
     pub size: u64,
     /// Without quotes.
@@ -134,6 +223,17 @@ pub(crate) struct ObjectMeta {
     /// `x-amz-server-side-encryption` and its KMS key id, as HEAD shows them.
     pub sse: Option<String>,
     pub sse_kms_key_id: Option<String>,
+    /// `x-amz-object-lock-mode`, `-retain-until-date` (as sent) and `-legal-hold`.
+    pub lock_mode: Option<String>,
+    pub retain_until: Option<String>,
+    pub legal_hold: Option<String>,
+    /// `x-amz-server-side-encryption-customer-algorithm` and `-key-MD5`.
+    pub sse_c_algorithm: Option<String>,
+    pub sse_c_key_md5: Option<Secret>,
+    /// `x-amz-tagging-count` (Ceph sends it on HEAD, AWS only on GET).
+    pub tag_count: Option<usize>,
+    /// `x-amz-version-id`: Object Lock buckets are versioned, so cleanup deletes this version.
+    pub version_id: Option<String>,
 }
 
 /// A part's or object's digests, computed once from the in-memory buffer.
@@ -210,15 +310,16 @@ impl S3Client {
         number: u32,
         data: &[u8],
         d: &Digests,
-        checksum: Option<ChecksumAlgo>,
+        opts: &ObjectOptions,
     ) -> Result<Option<String>> {
-        let mut req = Request::new("PUT", Some(bucket), Some(key))
+        let req = Request::new("PUT", Some(bucket), Some(key))
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id)
             .body(data)
             .payload_sha256(d.sha256_hex.clone())
             .header("content-md5", base64(&d.md5));
-        if let Some(a) = checksum {
+        let mut req = with_sse_c(req, opts.sse_c.as_ref());
+        if let Some(a) = opts.checksum {
             req = req.header(&a.header(), a.value(data, d));
         }
         let resp = self.send(&req)?;
@@ -282,23 +383,65 @@ impl S3Client {
         }
     }
 
-    pub(crate) fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
-        let resp = self.send(&Request::new("HEAD", Some(bucket), Some(key)))?;
+    /// HEAD, with the SSE-C key when the object is encrypted with one (required then).
+    pub(crate) fn head_object(&self, bucket: &str, key: &str, sse_c: Option<&SseC>) -> Result<ObjectMeta> {
+        let resp = self.send(&with_sse_c(Request::new("HEAD", Some(bucket), Some(key)), sse_c))?;
         let size = resp
             .header("content-length")
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| Error::server(format!("HEAD s3://{bucket}/{key}: no Content-Length in the answer")))?;
+        let h = |name: &str| resp.header(name).map(|v| v.trim().to_string());
         Ok(ObjectMeta {
             size,
             etag: resp.header("etag").map(unquote_etag),
             sse: resp.header("x-amz-server-side-encryption").map(str::to_owned),
             sse_kms_key_id: resp.header("x-amz-server-side-encryption-aws-kms-key-id").map(str::to_owned),
+            lock_mode: h("x-amz-object-lock-mode"),
+            retain_until: h("x-amz-object-lock-retain-until-date"),
+            legal_hold: h("x-amz-object-lock-legal-hold"),
+            sse_c_algorithm: h("x-amz-server-side-encryption-customer-algorithm"),
+            sse_c_key_md5: h("x-amz-server-side-encryption-customer-key-md5").map(Secret::new),
+            tag_count: h("x-amz-tagging-count").and_then(|v| v.parse().ok()),
+            version_id: h("x-amz-version-id").filter(|v| !v.is_empty() && v != "null"),
         })
+    }
+
+    /// PUT ?tagging, ?retention or ?legal-hold (one version when given): sets what some stores
+    /// drop from a multipart upload's creation headers. These bodies need Content-MD5.
+    pub(crate) fn put_object_subresource(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        which: &str,
+        body: &str,
+    ) -> Result<()> {
+        let d = Digests::of(body.as_bytes());
+        let mut req = Request::new("PUT", Some(bucket), Some(key))
+            .query(which, "")
+            .header("content-type", "application/xml")
+            .header("content-md5", base64(&d.md5))
+            .body(body.as_bytes())
+            .payload_sha256(d.sha256_hex.clone());
+        if let Some(v) = version {
+            req = req.query("versionId", v);
+        }
+        crate::http::drain(self.send(&req)?);
+        Ok(())
     }
 
     /// Deletes one object; S3 answers 204 whether or not it existed.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        self.delete_version(bucket, key, None)
+    }
+
+    /// Deletes one object, or one version of it (in a versioned bucket a plain DELETE only
+    /// hides the object behind a delete marker).
+    pub(crate) fn delete_version(&self, bucket: &str, key: &str, version: Option<&str>) -> Result<()> {
         let mut req = Request::new("DELETE", Some(bucket), Some(key));
+        if let Some(v) = version {
+            req = req.query("versionId", v);
+        }
         req.deadline = Some(Duration::from_secs(30));
         match self.send(&req) {
             Ok(_) => Ok(()),
@@ -366,6 +509,28 @@ impl S3Client {
         responses::parse_list_uploads(&text)
     }
 }
+
+/// The bodies of PutObjectTagging, PutObjectRetention and PutObjectLegalHold.
+pub(crate) fn tagging_body(tags: &[(String, String)]) -> String {
+    let esc = crate::xml::escape;
+    let tags: String =
+        tags.iter().map(|(k, v)| format!("<Tag><Key>{}</Key><Value>{}</Value></Tag>", esc(k), esc(v))).collect();
+    format!("<Tagging xmlns=\"{NS}\"><TagSet>{tags}</TagSet></Tagging>")
+}
+
+pub(crate) fn retention_body(r: &Retention) -> String {
+    format!(
+        "<Retention xmlns=\"{NS}\"><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+        r.mode,
+        crate::time::rfc3339(r.until)
+    )
+}
+
+pub(crate) fn legal_hold_body() -> String {
+    format!("<LegalHold xmlns=\"{NS}\"><Status>ON</Status></LegalHold>")
+}
+
+const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 impl S3Client {
     /// The in-progress uploads of exactly `key` (not of longer keys it prefixes), and the time

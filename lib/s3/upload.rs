@@ -2,7 +2,9 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{Aborted, ChecksumAlgo, Digests, ObjectOptions};
+use super::ops::{
+    legal_hold_body, retention_body, tagging_body, Aborted, ChecksumAlgo, Digests, ObjectMeta, ObjectOptions,
+};
 use super::url::S3Url;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transfer::{Destination, Part};
@@ -55,6 +57,11 @@ impl S3Destination {
     }
 }
 
+/// `x-amz-object-lock-retain-until-date` as stores send it: RFC 3339 (AWS, Ceph) or an HTTP date.
+fn parse_lock_date(s: &str) -> Option<std::time::SystemTime> {
+    crate::time::parse_rfc3339(s).or_else(|| crate::time::parse_http_date(s))
+}
+
 fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -83,7 +90,7 @@ impl Destination for S3Destination {
                 let expected = self.opts.etag_is_md5().then(|| hex::encode(d.md5));
                 Some(self.stored_after_all(e, size, expected)?)
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.creation_hint(e)),
         };
         let etag = self.check_part_etag(&format!("PUT {}", self.url), etag.as_deref(), &d.md5)?;
         Ok(Part { number: 1, size, md5: d.md5, etag, extra: None })
@@ -95,7 +102,7 @@ impl Destination for S3Destination {
         if retried {
             self.abort_unheard_uploads(first_attempt, id.as_deref().ok());
         }
-        let id = id?;
+        let id = id.map_err(|e| self.creation_hint(e))?;
         if self.client.verbose() >= 1 {
             log::note(format!("multipart upload of {} started", self.url));
         }
@@ -106,8 +113,7 @@ impl Destination for S3Destination {
     fn put_part(&self, number: u32, data: &[u8]) -> Result<Part> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
         let d = Digests::of(data);
-        let etag =
-            self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, self.opts.checksum)?;
+        let etag = self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, &self.opts)?;
         let etag = self.check_part_etag(&format!("part {number} of {}", self.url), etag.as_deref(), &d.md5)?;
         if etag.is_empty() {
             return Err(Error::server(format!("part {number} of {}: the server returned no ETag", self.url)));
@@ -145,31 +151,50 @@ impl Destination for S3Destination {
     }
 
     fn verify(&self, parts: &[Part], total: u64, single: bool) -> Result<String> {
-        let meta = self.client.head_object(&self.url.bucket, &self.url.key).map_err(|e| {
-            self.discard();
-            e.context(format!("verifying {}", self.url))
-        })?;
+        let head = || {
+            self.client.head_object(&self.url.bucket, &self.url.key, self.opts.sse_c.as_ref()).map_err(|e| {
+                self.discard(None);
+                e.context(format!("verifying {}", self.url))
+            })
+        };
+        let mut meta = head()?;
+        let mut failed_fixes = Vec::new();
+        if self.apply_dropped_policy(&meta, &mut failed_fixes) {
+            meta = head()?;
+        }
         let got = meta.etag.clone().unwrap_or_default();
         let expected = self.expected_etag(parts, single);
-        let mut problem = None;
-        if meta.size != total {
+        let mut expected_checked = false;
+        let mut problem = self.policy_problem(&meta).map(|p| {
+            if failed_fixes.is_empty() {
+                p
+            } else {
+                format!("{p} ({})", failed_fixes.join("; "))
+            }
+        });
+        if problem.is_none() && meta.size != total {
             problem = Some(format!("the stored object has {} bytes but {total} were read", meta.size));
-        } else if let Some(exp) = expected {
+        } else if let (None, Some(exp)) = (&problem, expected.clone()) {
             // Only compare an ETag of the shape we predicted; some stores (HCP, SSE-C) use others.
             let comparable = if single { is_md5_hex(&got) } else { got.contains('-') };
             if comparable && !got.eq_ignore_ascii_case(&exp) {
                 problem = Some(format!("the stored ETag {got} is not the expected {exp}"));
             }
+            expected_checked = comparable;
         }
         if problem.is_none() {
             problem = self.encryption_problem(&meta);
         }
         if let Some(p) = problem {
-            self.discard();
-            return Err(Error::verify(format!("verification of {} failed: {p}; the object was deleted", self.url)));
+            let fate = if self.discard(meta.version_id.as_deref()) {
+                "the object was deleted"
+            } else {
+                "the object could NOT be deleted"
+            };
+            return Err(Error::verify(format!("verification of {} failed: {p}; {fate}", self.url)));
         }
         if self.client.verbose() >= 1 {
-            log::note(format!("verified {}: {total} bytes, ETag {got}", self.url));
+            log::note(format!("verified {}: {}", self.url, self.checked(total, &got, expected_checked)));
         }
         Ok(got)
     }
@@ -230,7 +255,9 @@ impl S3Destination {
     /// alone: it is not ours to delete.
     fn stored_after_all(&self, err: Error, size: u64, expected: Option<String>) -> Result<String> {
         let Some(expected) = expected else { return Err(err) };
-        let Ok(meta) = self.client.head_object(&self.url.bucket, &self.url.key) else { return Err(err) };
+        let Ok(meta) = self.client.head_object(&self.url.bucket, &self.url.key, self.opts.sse_c.as_ref()) else {
+            return Err(err);
+        };
         if meta.size != size || !meta.etag.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&expected)) {
             return Err(err);
         }
@@ -314,13 +341,139 @@ impl S3Destination {
         }
     }
 
+    /// A refused PUT or CreateMultipartUpload that asked for Object Lock: most likely the
+    /// bucket has none (AWS: 400 InvalidRequest "Bucket is missing Object Lock Configuration").
+    fn creation_hint(&self, e: Error) -> Error {
+        let lock_refused = self.opts.locks()
+            && e.status() == Some(400)
+            && matches!(e.code(), Some("InvalidRequest" | "InvalidArgument" | "InvalidBucketState"));
+        if !lock_refused {
+            return e;
+        }
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "{}; the bucket {} probably has no Object Lock: it must be created with Object Lock enabled \
+                 (x-amz-bucket-object-lock-enabled: true, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket), \
+                 or drop --object-lock-mode/--legal-hold",
+                e.message(),
+                self.url.bucket
+            ),
+        )
+    }
+
+    /// Sets again, with PutObjectTagging/-Retention/-LegalHold, what HEAD shows the store
+    /// dropped (Ceph RGW 16 ignores x-amz-tagging and the Object Lock headers of
+    /// CreateMultipartUpload). Returns whether anything was sent; failures go to `failed`.
+    fn apply_dropped_policy(&self, meta: &ObjectMeta, failed: &mut Vec<String>) -> bool {
+        let o = &self.opts;
+        let mut fixes: Vec<(&str, String)> = Vec::new();
+        if !o.tags.is_empty() && meta.tag_count.is_some_and(|n| n != o.tags.len()) {
+            fixes.push(("tagging", tagging_body(&o.tags)));
+        }
+        if let (Some(r), None) = (&o.retention, &meta.lock_mode) {
+            fixes.push(("retention", retention_body(r)));
+        }
+        if o.legal_hold && meta.legal_hold.is_none() {
+            fixes.push(("legal-hold", legal_hold_body()));
+        }
+        for (which, body) in &fixes {
+            let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.as_deref());
+            match self.client.put_object_subresource(b, k, v, which, body) {
+                Ok(()) if self.client.verbose() >= 1 => log::note(format!(
+                    "{}: the store dropped the {which} given at upload; set it with PUT ?{which}",
+                    self.url
+                )),
+                Ok(()) => {}
+                Err(e) => failed.push(format!("PUT ?{which} failed: {}", e.message())),
+            }
+        }
+        !fixes.is_empty()
+    }
+
+    /// What HEAD shows against the policy asked for: retention, legal hold, SSE-C key. A lock
+    /// the store silently ignored must fail the upload: the user believes the backup immutable.
+    fn policy_problem(&self, meta: &ObjectMeta) -> Option<String> {
+        if let Some(r) = &self.opts.retention {
+            let want = crate::time::rfc3339(r.until);
+            let got_until = meta.retain_until.as_deref().and_then(parse_lock_date);
+            let same_time = got_until.is_some_and(|t| {
+                let d = if t > r.until { t.duration_since(r.until) } else { r.until.duration_since(t) };
+                d.map(|d| d.as_secs() < 2).unwrap_or(false)
+            });
+            if meta.lock_mode.as_deref() != Some(r.mode.as_str()) || !same_time {
+                return Some(if meta.lock_mode.is_none() && meta.retain_until.is_none() {
+                    format!(
+                        "HEAD shows no Object Lock retention, though {} until {want} was asked: the store ignored it \
+                         (it has no Object Lock support, e.g. Garage), so the object is NOT protected",
+                        r.mode
+                    )
+                } else {
+                    format!(
+                        "HEAD shows retention {} until {}, not the {} until {want} asked for",
+                        meta.lock_mode.as_deref().unwrap_or("(none)"),
+                        meta.retain_until.as_deref().unwrap_or("(none)"),
+                        r.mode
+                    )
+                });
+            }
+        }
+        if let Some(n) = meta.tag_count.filter(|&n| !self.opts.tags.is_empty() && n != self.opts.tags.len()) {
+            return Some(format!("HEAD shows {n} tags, not the {} given", self.opts.tags.len()));
+        }
+        if self.opts.legal_hold && !meta.legal_hold.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("ON")) {
+            return Some(format!(
+                "HEAD shows legal hold {}, not ON: the store ignored --legal-hold, so the object is NOT protected",
+                meta.legal_hold.as_deref().unwrap_or("(none)")
+            ));
+        }
+        if let Some(k) = &self.opts.sse_c {
+            if !k.matches(meta) {
+                return Some(format!(
+                    "HEAD does not show the object encrypted with the given SSE-C key (algorithm {}, key MD5 {})",
+                    meta.sse_c_algorithm.as_deref().unwrap_or("(none)"),
+                    if meta.sse_c_key_md5.is_some() { "different" } else { "(none)" }
+                ));
+            }
+        }
+        None
+    }
+
+    /// What verification checked, for `-v`: size always, ETag when comparable, then policy.
+    fn checked(&self, total: u64, etag: &str, etag_checked: bool) -> String {
+        let mut what = vec![format!("size {total} bytes")];
+        if etag_checked {
+            what.push(format!("ETag {etag} (the MD5s of the data sent)"));
+        } else if self.opts.sse_c.is_some() {
+            what.push(format!("not the ETag {etag} (with SSE-C it is not an MD5 of the data)"));
+        } else {
+            what.push(format!("not the ETag {etag} (not an MD5 this store lets us predict)"));
+        }
+        if self.opts.sse_c.is_some() {
+            what.push("SSE-C AES256 with the given key (key MD5 echoed by HEAD)".into());
+        }
+        if let Some(r) = &self.opts.retention {
+            what.push(format!("retention {} until {}", r.mode, crate::time::rfc3339(r.until)));
+        }
+        if self.opts.legal_hold {
+            what.push("legal hold ON".into());
+        }
+        what.join(", ")
+    }
+
     /// Deletes the stored object after a failed verification (best effort, reported).
-    fn discard(&self) {
-        match self.client.delete_object(&self.url.bucket, &self.url.key) {
-            Ok(()) => run::cleanup("object_deleted", true),
+    /// Object Lock buckets are versioned: the version itself is deleted, not hidden behind a
+    /// delete marker.
+    fn discard(&self, version: Option<&str>) -> bool {
+        match self.client.delete_version(&self.url.bucket, &self.url.key, version) {
+            Ok(()) => {
+                run::cleanup("object_deleted", true);
+                true
+            }
             Err(e) => {
                 run::cleanup("object_deleted", false);
                 log::warn(format!("could not delete {} after failed verification: {}", self.url, e.message()));
+                false
             }
         }
     }

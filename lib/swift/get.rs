@@ -114,7 +114,7 @@ fn stream(
                 resp.status()
             )));
         }
-        let mut reader = resp.into_reader();
+        let mut reader = client.http().body_reader(resp);
         let cut = loop {
             match reader.read(&mut buf) {
                 // A connection closed early looks like EOF to some readers: resume it too.

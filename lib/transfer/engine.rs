@@ -12,6 +12,7 @@
 use super::{PartPlan, Source, Tee};
 use crate::error::{Error, ErrorKind, Result};
 use crate::log;
+use crate::rate::RateLimit;
 use crate::signals;
 use crate::units::human;
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError};
@@ -65,6 +66,8 @@ pub(crate) struct Options<'a> {
     pub verbose: u8,
     /// Copy everything read to this writer as it is read (`--tee`).
     pub tee: Option<&'a mut dyn Tee>,
+    /// `--limit-rate`: progress then shows the bytes sent through it and their rate.
+    pub rate: Option<Arc<RateLimit>>,
 }
 
 #[derive(Clone, Debug)]
@@ -123,6 +126,7 @@ struct Progress {
     enabled: bool,
     start: Instant,
     last: Instant,
+    rate: Option<Arc<RateLimit>>,
 }
 
 impl Progress {
@@ -131,7 +135,7 @@ impl Progress {
             return;
         }
         self.last = Instant::now();
-        log::progress(bytes, self.start.elapsed().as_secs_f64(), force);
+        log::progress(bytes, self.start.elapsed().as_secs_f64(), force, self.rate.as_deref());
     }
 }
 
@@ -141,7 +145,7 @@ type Done = (u32, Result<Part>, Vec<u8>);
 /// aborted and nothing is left behind; the error says what happened.
 pub(crate) fn upload(src: &mut dyn Source, dest: Arc<dyn Destination>, mut opts: Options) -> Result<Summary> {
     let start = Instant::now();
-    let mut progress = Progress { enabled: opts.progress, start, last: start };
+    let mut progress = Progress { enabled: opts.progress, start, last: start, rate: opts.rate.clone() };
     let plan = opts.plan.clone();
     let d: &dyn Destination = &*dest;
 
@@ -312,7 +316,7 @@ fn multipart(
                 allocated += 1;
                 Vec::new()
             }
-            None => match wait(&done_rx, d) {
+            None => match wait(&done_rx, d, &mut || progress.tick(total, false)) {
                 Ok(done) => {
                     outstanding -= 1;
                     handle(done, &mut parts, &mut free, &mut failure);
@@ -354,7 +358,7 @@ fn multipart(
     // Let the in-flight parts finish (each is bounded by the HTTP timeouts), still watching
     // for signals so Ctrl-C is prompt.
     while outstanding > 0 && failure.is_none() {
-        match wait(&done_rx, d) {
+        match wait(&done_rx, d, &mut || progress.tick(total, false)) {
             Ok(done) => {
                 outstanding -= 1;
                 handle(done, &mut parts, &mut free, &mut failure);
@@ -395,12 +399,13 @@ fn multipart(
     Ok((parts, total))
 }
 
-/// Waits for one finished part, polling for abort signals.
-fn wait(rx: &Receiver<Done>, dest: &dyn Destination) -> Result<Done> {
+/// Waits for one finished part, polling for abort signals (and ticking the progress line).
+fn wait(rx: &Receiver<Done>, dest: &dyn Destination, tick: &mut dyn FnMut()) -> Result<Done> {
     loop {
         if let Some(sig) = signals::pending() {
             return Err(interrupted(sig, dest));
         }
+        tick();
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(done) => return Ok(done),
             Err(RecvTimeoutError::Timeout) => continue,

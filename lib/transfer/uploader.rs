@@ -42,6 +42,7 @@ pub(crate) fn run_upload(dest: Arc<dyn Destination>, up: Uploader) -> Result<Sum
         progress: e.progress,
         verbose: e.verbose,
         tee: tee.as_mut().map(|t| t as &mut dyn Tee),
+        rate: e.rate,
     };
     let result = engine::upload(source.as_mut(), dest, engine);
     let Some(tee) = tee else { return result };

@@ -21,6 +21,7 @@ Exit status: 0 ok, 3 no such key/bucket, 1 any other failure (one line on stderr
 
 import argparse
 import datetime
+import base64
 import hashlib
 import hmac
 import http.client
@@ -89,7 +90,8 @@ class Client:
             f"AWS4-HMAC-SHA256 Credential={self.key_id}/{scope}, SignedHeaders={signed}, Signature={sig}")
 
     def request(self, method, bucket, key=None, query=None, body=b"", chunked=False, extra=None):
-        """Returns (status, headers, body bytes); raises S3Error on a non-2xx answer."""
+        """Returns (status, headers, body bytes); raises S3Error on a non-2xx answer.
+        `extra` headers are sent and signed."""
         query = query or {}
         path = "/" + bucket + ("/" + key if key is not None else "")
         headers = dict(extra or {})
@@ -183,9 +185,34 @@ def cmd_uploads(c, a):
     print(json.dumps(out))
 
 
+def sse_c_headers(a):
+    """SSE-C headers from --sse-c-key-file (32 raw bytes), as sluice's tests use them."""
+    if not getattr(a, "sse_c_key_file", None):
+        return {}
+    with open(a.sse_c_key_file, "rb") as f:
+        key = f.read()
+    return {"x-amz-server-side-encryption-customer-algorithm": "AES256",
+            "x-amz-server-side-encryption-customer-key": base64.b64encode(key).decode(),
+            "x-amz-server-side-encryption-customer-key-md5": base64.b64encode(hashlib.md5(key).digest()).decode()}
+
+
+def cmd_tagging(c, a):
+    root = strip_ns(ET.fromstring(c.request("GET", a.bucket, a.key, query={"tagging": ""})[2]))
+    print(json.dumps({t.findtext("Key"): t.findtext("Value") for t in root.iter("Tag")}))
+
+
+def cmd_versions(c, a):
+    root = strip_ns(ET.fromstring(c.request("GET", a.bucket, query={"versions": ""})[2]))
+    out = [{"key": v.findtext("Key"), "version_id": v.findtext("VersionId"), "marker": v.tag == "DeleteMarker"}
+           for v in root if v.tag in ("Version", "DeleteMarker")]
+    print(json.dumps(out))
+
+
 def cmd_head(c, a):
-    extra = {"x-amz-checksum-mode": "ENABLED"} if a.checksum_mode else None
-    _, h, _ = c.request("HEAD", a.bucket, a.key, extra=extra)
+    extra = dict(sse_c_headers(a))
+    if a.checksum_mode:
+        extra["x-amz-checksum-mode"] = "ENABLED"
+    _, h, _ = c.request("HEAD", a.bucket, a.key, extra=extra or None)
     print(json.dumps({"size": int(h.get("content-length", "0")),
                       "etag": h.get("etag", "").strip('"'), "headers": h}))
 
@@ -206,17 +233,23 @@ def main():
     p.add_argument("--cacert")
     p.add_argument("--timeout", type=float, default=30.0)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("create-bucket", "list", "uploads", "put-policy"):
+    for name in ("create-bucket", "list", "uploads", "put-policy", "versions"):
         sp = sub.add_parser(name)
         sp.add_argument("bucket")
+        if name == "create-bucket":
+            sp.add_argument("--object-lock", action="store_true", help="with Object Lock enabled")
         if name == "list":
             sp.add_argument("--prefix")
         if name in ("list", "uploads"):
             sp.add_argument("--max-keys", type=int, help="page size (to exercise paging)")
-    for name in ("get", "head", "put", "delete", "create-upload", "abort-upload", "parts"):
+    for name in ("get", "head", "put", "delete", "create-upload", "abort-upload", "parts", "tagging"):
         sp = sub.add_parser(name)
         sp.add_argument("bucket")
         sp.add_argument("key")
+        if name in ("get", "head"):
+            sp.add_argument("--sse-c-key-file")
+        if name == "delete":
+            sp.add_argument("--version-id")
         if name in ("abort-upload", "parts"):
             sp.add_argument("upload_id")
         if name == "put":
@@ -234,19 +267,24 @@ def main():
     what = f"{a.cmd} {a.bucket}" + (f"/{a.key}" if getattr(a, "key", None) else "")
     try:
         if a.cmd == "create-bucket":
-            c.request("PUT", a.bucket)
+            lock = {"x-amz-bucket-object-lock-enabled": "true"} if a.object_lock else {}
+            c.request("PUT", a.bucket, extra=lock)
+        elif a.cmd == "tagging":
+            cmd_tagging(c, a)
+        elif a.cmd == "versions":
+            cmd_versions(c, a)
         elif a.cmd == "list":
             cmd_list(c, a)
         elif a.cmd == "uploads":
             cmd_uploads(c, a)
         elif a.cmd == "get":
-            sys.stdout.buffer.write(c.request("GET", a.bucket, a.key)[2])
+            sys.stdout.buffer.write(c.request("GET", a.bucket, a.key, extra=sse_c_headers(a))[2])
         elif a.cmd == "head":
             cmd_head(c, a)
         elif a.cmd == "put":
             cmd_put(c, a)
         elif a.cmd == "delete":
-            c.request("DELETE", a.bucket, a.key)
+            c.request("DELETE", a.bucket, a.key, query={"versionId": a.version_id} if a.version_id else None)
         elif a.cmd == "create-upload":
             body = c.request("POST", a.bucket, a.key, query={"uploads": ""})[2]
             # Not parsed as XML: servers echo the key raw, and a control character in it makes
