@@ -169,7 +169,7 @@ s3_test!(fn sse_c_round_trip_and_unreadable_without_the_key(env) {
         );
         assert!(get.status.success(), "{name}: {}", stderr(&get));
         assert!(get.stdout == data, "{name}: s3get returned other bytes");
-        assert!(stderr(&get).contains("length verified"), "{}", stderr(&get));
+        assert!(stderr(&get).contains("verified: length"), "{}", stderr(&get));
 
         // Without the key, or with another one: unreadable.
         let no_key = run_timeout(env.cmd("s3get").arg(&url), None, LONG);
