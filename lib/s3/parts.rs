@@ -506,11 +506,7 @@ impl PartHasher {
         if !multipart {
             return self.digests.first().map(hex::encode).unwrap_or_default();
         }
-        let mut h = Md5::new();
-        for d in &self.digests {
-            h.update(d);
-        }
-        format!("{}-{}", hex::encode(h.finalize()), self.digests.len())
+        super::upload::md5_of_md5s(self.digests.iter())
     }
 }
 

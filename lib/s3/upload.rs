@@ -66,13 +66,20 @@ fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `md5(concat(part md5s))-N`, the multipart ETag of AWS and most compatible stores.
+/// The multipart ETag of the uploaded `parts` ([`md5_of_md5s`]).
 pub(crate) fn multipart_etag(parts: &[Part]) -> String {
+    md5_of_md5s(parts.iter().map(|p| &p.md5))
+}
+
+/// `md5(concat(part md5s))-N`, the multipart ETag of AWS and most compatible stores: the one
+/// formula s3put's verification and s3get's restore check both compare with.
+pub(crate) fn md5_of_md5s<'a>(digests: impl ExactSizeIterator<Item = &'a [u8; 16]>) -> String {
+    let n = digests.len();
     let mut h = Md5::new();
-    for p in parts {
-        h.update(p.md5);
+    for d in digests {
+        h.update(d);
     }
-    format!("{}-{}", hex::encode(h.finalize()), parts.len())
+    format!("{}-{n}", hex::encode(h.finalize()))
 }
 
 impl Destination for S3Destination {
