@@ -491,6 +491,20 @@ impl S3Client {
         upload_id_marker: Option<&str>,
         url_encoding: bool,
     ) -> Result<responses::ListUploadsPage> {
+        self.uploads_page(bucket, prefix, key_marker, upload_id_marker, url_encoding, None).map(|(page, _)| page)
+    }
+
+    /// One ListMultipartUploads page and the server's clock (its Date header) when it answered;
+    /// `deadline` bounds the request when given.
+    fn uploads_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        key_marker: Option<&str>,
+        upload_id_marker: Option<&str>,
+        url_encoding: bool,
+        deadline: Option<Duration>,
+    ) -> Result<(responses::ListUploadsPage, Option<SystemTime>)> {
         let mut req = Request::new("GET", Some(bucket), None).query("uploads", "");
         if url_encoding {
             req = req.query("encoding-type", "url");
@@ -504,9 +518,13 @@ impl S3Client {
         if let Some(m) = upload_id_marker {
             req = req.query("upload-id-marker", m);
         }
+        if let Some(d) = deadline {
+            req = req.deadline(d);
+        }
         let resp = self.send(&req)?;
+        let date = resp.header("date").and_then(parse_http_date);
         let text = read_text(resp, &describe(&req))?;
-        responses::parse_list_uploads(&text)
+        Ok((responses::parse_list_uploads(&text)?, date))
     }
 }
 
@@ -545,20 +563,10 @@ impl S3Client {
         let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
         // Pages hold 1000 uploads; a key with more than 10 pages of them is not ours to sort out.
         for _ in 0..10 {
-            let mut req = Request::new("GET", Some(bucket), None)
-                .query("uploads", "")
-                // Raw keys: Ceph RGW encodes them without saying so when asked for url encoding.
-                .query("prefix", key)
-                .deadline(deadline);
-            if let Some(m) = &key_marker {
-                req = req.query("key-marker", m.as_str());
-            }
-            if let Some(m) = &id_marker {
-                req = req.query("upload-id-marker", m.as_str());
-            }
-            let resp = self.send(&req)?;
-            server_now = server_now.or_else(|| resp.header("date").and_then(parse_http_date));
-            let page = responses::parse_list_uploads(&read_text(resp, &describe(&req))?)?;
+            // Raw keys: Ceph RGW encodes them without saying so when asked for url encoding.
+            let (page, date) =
+                self.uploads_page(bucket, key, key_marker.as_deref(), id_marker.as_deref(), false, Some(deadline))?;
+            server_now = server_now.or(date);
             found.extend(page.uploads.into_iter().filter(|u| u.key == key));
             // Keys come in order: past `key`, only longer keys follow.
             match page.next_key_marker {
