@@ -509,6 +509,12 @@ s3_test!(fn header_values_http_cannot_carry_are_refused_before_any_request(env) 
         fails_with(&out, 2, flag);
         assert!(!stderr(&out).contains("attempt"), "{}", stderr(&out));
     }
+    // S3's 2 KB of user metadata (Garage and Ceph take more; AWS refuses it after the stream
+    // has started): refused up front, counting the part plan s3put adds.
+    let big = format!("k={}", "v".repeat(2000));
+    let out = run(via.cmd("s3put").args(["--metadata", big.as_str()]).arg(&url), Some(b"data"));
+    fails_with(&out, 2, "2048");
+    assert!(stderr(&out).contains("part plan"), "{}", stderr(&out));
     assert!(proxy.requests().is_empty(), "requests were sent: {:?}", proxy.requests());
     assert!(env.try_get_object(&bucket, "k").is_none());
 });

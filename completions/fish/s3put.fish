@@ -14,7 +14,7 @@ crc32c\t''
 crc64nvme\t''
 sha1\t''
 sha256\t''"
-complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII (else exit 2, no request)' -r
+complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII, keys and values at most 2 KB in all, as S3 allows (else exit 2, no request)' -r
 complete -c s3put -l storage-class -d 'Storage class, e.g. STANDARD_IA, GLACIER_IR' -r
 complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5' -r -f -a "AES256\t''
 aws:kms\t''"

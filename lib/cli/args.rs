@@ -402,6 +402,23 @@ pub(crate) fn tags(tags: &[String]) -> Result<Vec<(String, String)>> {
     Ok(pairs)
 }
 
+/// S3's limit on user metadata (User Guide, "Working with object metadata"): the `x-amz-meta-`
+/// keys and values together may hold at most 2 KB, counted in UTF-8 bytes without the prefix.
+/// `reserved` is what sluice adds itself (the part plan), so a backup is refused here, before
+/// any request (exit 2), instead of by AWS after the stream has started.
+pub(crate) const S3_METADATA_LIMIT: usize = 2048;
+
+pub(crate) fn check_s3_metadata_size(metadata: &[(String, String)], reserved: usize) -> Result<()> {
+    let used: usize = metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if used + reserved > S3_METADATA_LIMIT {
+        return Err(Error::usage(format!(
+            "--metadata: {used} bytes of keys and values{}, S3 allows {S3_METADATA_LIMIT} per object",
+            if reserved > 0 { format!(" plus {reserved} for sluice's part plan") } else { String::new() }
+        )));
+    }
+    Ok(())
+}
+
 /// Parses `--metadata`/`--meta` values: KEY=VALUE with a KEY of letters, digits, `-` and `_`
 /// and a VALUE a header can carry ([`header_value`]).
 pub(crate) fn key_value(flag: &str, s: &str) -> Result<(String, String)> {
@@ -485,6 +502,16 @@ impl SwiftArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_metadata_is_limited_to_2_kb_with_the_part_plan() {
+        let m = |n: usize| vec![("k".to_string(), "v".repeat(n))];
+        assert!(check_s3_metadata_size(&m(2047), 0).is_ok());
+        assert!(check_s3_metadata_size(&m(2048), 0).is_err());
+        assert!(check_s3_metadata_size(&m(1900), 100).is_ok());
+        let e = check_s3_metadata_size(&m(2000), 100).unwrap_err();
+        assert!(e.message().contains("2001 bytes") && e.message().contains("part plan"), "{}", e.message());
+    }
 
     #[test]
     fn report_flags_are_found_in_a_refused_command_line() {

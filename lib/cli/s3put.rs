@@ -105,7 +105,7 @@ pub struct Args {
     #[arg(long, help_heading = "Upload")]
     pub(crate) create_bucket: bool,
 
-    /// User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII (else exit 2, no request)
+    /// User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII, keys and values at most 2 KB in all, as S3 allows (else exit 2, no request)
     #[arg(long = "metadata", value_name = "KEY=VALUE", help_heading = "Object")]
     pub(crate) metadata: Vec<String>,
     /// Storage class, e.g. STANDARD_IA, GLACIER_IR
@@ -154,7 +154,10 @@ impl Tool for Args {
         let client = self.s3.client_limited(rate.clone())?;
         opts.sse_c = self.sse_c.key(client.endpoint())?;
         let plan = self.part_plan(client.endpoint().provider())?;
-        opts.part_plan = Some(plan.to_meta());
+        let plan_meta = plan.to_meta();
+        let reserved = crate::s3::parts::PLAN_META.len() + plan_meta.len();
+        super::args::check_s3_metadata_size(&opts.metadata, reserved)?;
+        opts.part_plan = Some(plan_meta);
         if self.create_bucket {
             client.create_bucket(&url.bucket)?;
         }
