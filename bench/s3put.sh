@@ -63,7 +63,7 @@ verify_and_delete() {
   got=$("${ORACLE[@]}" head "$BUCKET" "$KEY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])') || got="?"
   if [ "$got" != "$BENCH_BYTES" ]; then
     note "$tool ($CASE) stored $got bytes, not $BENCH_BYTES"; rc=1
-  elif [ "$round" = 1 ] && ! curl -sS -f -K "$CURL_CFG" "$ENDPOINT/$BUCKET/$KEY" | cmp -s - "$DATA"; then
+  elif [ "$round" = 1 ] && ! curl -sS -f -K "$CURL_CFG" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$ENDPOINT/$BUCKET/$KEY" | cmp -s - "$DATA"; then
     note "$tool ($CASE) stored other bytes than it read"; rc=1
   fi
   "${ORACLE[@]}" delete "$BUCKET" "$KEY" >/dev/null 2>&1 || true

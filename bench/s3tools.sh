@@ -68,6 +68,16 @@ for spec in "tiny:ls tiny bucket (3 keys)" "many:ls $BENCH_KEYS keys"; do
 done
 
 # ---- get: straight to Garage, then through the TLS front (bench/tls-front) -------------------
+# Before a get case is measured, every tool's output is compared once with the bytes s3put
+# stored (outside the measurement: the measured runs write to /dev/null).
+check_outputs() { # TOOL CODE [TOOL CODE]...
+  local ok=0
+  while [ $# -ge 2 ]; do
+    T="" bash -o pipefail -c "$2" 2>/dev/null | cmp -s - "$DATA" || { note "$1 ($gcase) did not output the object's bytes"; ok=1; }
+    shift 2
+  done
+  return $ok
+}
 size=$(size_label "$BENCH_BYTES")
 set -- s3get '$T "$SLUICE_BIN/s3get" "s3://$BIG/big"'
 [ -z "$S5CMD" ] || set -- "$@" "s5cmd cat" '$T "$S5CMD" --endpoint-url "$ENDPOINT" cat "s3://$BIG/big"'
@@ -75,8 +85,10 @@ set -- s3get '$T "$SLUICE_BIN/s3get" "s3://$BIG/big"'
 [ -z "$RCLONE_NEW" ] || set -- "$@" "rclone $RCLONE_NEW_V cat" '$T "$RCLONE_NEW" cat "g:$BIG/big"'
 [ -z "$RCLONE_OLD" ] || set -- "$@" "rclone $RCLONE_OLD_V cat" '$T "$RCLONE_OLD" cat "g:$BIG/big"'
 # One GET over one connection, nothing checked: what the server sends.
-set -- "$@" "limit:curl GET" '$T curl -sS -f -K "$CURL_CFG" "$ENDPOINT/$BIG/big"'
-bench_case "get $size (http)" "$BENCH_BYTES" "$@" || rc=1
+set -- "$@" "limit:curl GET" '$T curl -sS -f -K "$CURL_CFG" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$ENDPOINT/$BIG/big"'
+gcase="get $size (http)"
+check_outputs "$@" || rc=1
+bench_case "$gcase" "$BENCH_BYTES" "$@" || rc=1
 
 # Debian's rclone over http only (as for the puts): it adds nothing to the https comparison.
 if have_tls; then
@@ -84,8 +96,10 @@ if have_tls; then
   [ -z "$S5CMD" ] || set -- "$@" "s5cmd cat" 'SSL_CERT_FILE="$TLS_CA" $T "$S5CMD" --endpoint-url "$TLS" cat "s3://$BIG/big"'
   ! have aws || set -- "$@" "aws s3 cp ... -" 'AWS_ENDPOINT_URL="$TLS" AWS_CA_BUNDLE="$TLS_CA" $T aws s3 cp --only-show-errors "s3://$BIG/big" -'
   [ -z "$RCLONE_NEW" ] || set -- "$@" "rclone $RCLONE_NEW_V cat" '$T "$RCLONE_NEW" --ca-cert "$TLS_CA" cat "h:$BIG/big"'
-  set -- "$@" "limit:curl GET" '$T curl -sS -f -K "$CURL_CFG" --cacert "$TLS_CA" "$TLS/$BIG/big"'
-  bench_case "get $size (https)" "$BENCH_BYTES" "$@" || rc=1
+  set -- "$@" "limit:curl GET" '$T curl -sS -f -K "$CURL_CFG" --cacert "$TLS_CA" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$TLS/$BIG/big"'
+  gcase="get $size (https)"
+  check_outputs "$@" || rc=1
+  bench_case "$gcase" "$BENCH_BYTES" "$@" || rc=1
 else
   note "TLS front not running (bench/run starts bench/tls-front): the https rows are skipped"
 fi
