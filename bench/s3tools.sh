@@ -48,8 +48,18 @@ import s3check
 e = os.environ
 c = s3check.Client(e["SLUICE_TEST_S3_ENDPOINT"], e["SLUICE_TEST_S3_REGION"], e["SLUICE_TEST_S3_KEY_ID"],
                    e["SLUICE_TEST_S3_SECRET"], None, 60)
-with cf.ThreadPoolExecutor(16) as ex:
-    list(ex.map(lambda i: c.request("PUT", sys.argv[2], f"k/{i:06d}", body=b"x"), range(int(sys.argv[3]))))
+import time
+def put(i):
+    # Garage (sqlite) may answer 503 "database is locked" under this burst on a busy machine.
+    for attempt in range(8):
+        try:
+            return c.request("PUT", sys.argv[2], f"k/{i:06d}", body=b"x")
+        except s3check.S3Error as e:
+            if e.status != 503 or attempt == 7:
+                raise
+            time.sleep(0.1 * 2 ** attempt)
+with cf.ThreadPoolExecutor(8) as ex:
+    list(ex.map(put, range(int(sys.argv[3]))))
 PY
 bench_stream
 "$SLUICE_BIN/s3put" "s3://$BIG/big" <"$DATA"
