@@ -161,7 +161,9 @@ have_tls() { [ -n "${BENCH_TLS_ENDPOINT:-}" ] && [ -s "${BENCH_TLS_CA:-}" ]; }
 # Debian's rclone on PATH. Exports S5CMD, RCLONE_NEW (PyPI's) and RCLONE_OLD (Debian's) as paths,
 # or empty when missing, and RCLONE_NEW_V / RCLONE_OLD_V as "1.75" / "1.60" for the row names.
 BENCH_VENV="${BENCH_VENV:-$BENCH_REPO/target/bench-venv}"
-rclone_minor() { "$1" version 2>/dev/null | head -n1 | sed -n 's/^rclone v\([0-9]*\.[0-9]*\).*/\1/p'; }
+# sed reads all of the output: a `head` here would make rclone die of SIGPIPE now and then, and
+# pipefail turn that into a failed assignment.
+rclone_minor() { { "$1" version 2>/dev/null || true; } | sed -n '1s/^rclone v\([0-9]*\.[0-9]*\).*/\1/p'; }
 bench_peers() {
   local f
   S5CMD="" RCLONE_NEW="" RCLONE_OLD=""
