@@ -59,16 +59,8 @@ fi
 which=("$@"); [ ${#which[@]} -gt 0 ] || which=(small values mid)
 
 # rows CASE BYTES TOOL CODE [TOOL CODE]...: BENCH_RUNS rounds, one run of each tool per round,
-# so that a noisy neighbour hits every tool of the case alike.
-rows() {
-  local case=$1 bytes=$2 i j; shift 2
-  local -a spec=("$@")
-  for i in $(seq "$BENCH_RUNS"); do
-    for ((j = 0; j < ${#spec[@]}; j += 2)); do
-      BENCH_RUNS=1 bench_row "${spec[j]}" "$case" "$bytes" "${spec[j+1]}"
-    done
-  done
-}
+# so that a noisy neighbour hits every tool of the case alike (bench_case in bench/lib.sh).
+rows() { bench_case "$@"; }
 export RDBCHECK CHECK D
 for w in "${which[@]}"; do
   D=$(make_dump "$w")

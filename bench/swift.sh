@@ -25,12 +25,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bench_row swift-slo-put "$c" "$BENCH_BYTES" 'cat "$DATA" | $T "$SLUICE_BIN/swift-slo-put" --create-container "$CONT" sluice.bin'
+# The tools run interleaved (bench_case in bench/lib.sh); each run overwrites its own object.
+set -- swift-slo-put 'cat "$DATA" | $T "$SLUICE_BIN/swift-slo-put" --create-container "$CONT" sluice.bin'
 if have swift; then
-  bench_row "swift upload --use-slo -S 64M" "$c" "$BENCH_BYTES" \
+  set -- "$@" "swift upload --use-slo -S 64M" \
     'cat "$DATA" | $T swift upload -q --use-slo -S 67108864 --object-name swiftclient.bin "$CONT" -'
-  bench_row "swift upload --use-slo" "$c" "$BENCH_BYTES" \
+  set -- "$@" "swift upload --use-slo" \
     'cat "$DATA" | $T swift upload -q --use-slo --object-name swiftclient-plain.bin "$CONT" -'
 else
   note "swift not installed (apt-get install python3-swiftclient): skipped"
 fi
+bench_case "$c" "$BENCH_BYTES" "$@"
