@@ -51,6 +51,8 @@ pub struct S3Config {
     pub endpoint: Endpoint,
     pub addressing: AddressingStyle,
     pub ca_bundle: Option<PathBuf>,
+    /// The profile's `s3 = payload_signing_enabled` (aws-cli's key), when set.
+    pub payload_signing_enabled: Option<bool>,
 }
 
 /// Scheme, authority and optional base path of the S3 endpoint.
@@ -249,6 +251,19 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env, net: &HttpOptions, verbose: u8)
         )));
     }
 
+    let payload_signing_enabled = match prof.get_nested("s3", "payload_signing_enabled") {
+        None => None,
+        Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(Error::config(format!(
+                    "profile {profile}: s3.payload_signing_enabled must be true or false, not {v:?}"
+                )))
+            }
+        }),
+    };
+
     let ca_bundle = ov
         .ca_bundle
         .clone()
@@ -257,7 +272,7 @@ pub fn resolve_s3(ov: &Overrides, env: &dyn Env, net: &HttpOptions, verbose: u8)
 
     let http = HttpOptions { ca_bundle: ca_bundle.clone(), ..net.clone() };
     let credentials = Chain::new(env, &files, &profile, profile_explicit, &region, http, verbose).resolve()?;
-    Ok(S3Config { credentials, region, region_defaulted, endpoint, addressing, ca_bundle })
+    Ok(S3Config { credentials, region, region_defaulted, endpoint, addressing, ca_bundle, payload_signing_enabled })
 }
 
 pub(crate) fn expand_home(p: &str, env: &dyn Env) -> PathBuf {

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 use sluice::config::{self, Overrides};
 use sluice::http::HttpOptions;
 use sluice::s3::list::{ListOptions, ListVersion, Pager};
-use sluice::s3::ops::{Digests, ObjectOptions};
+use sluice::s3::ops::ObjectOptions;
+use sluice::s3::payload::Digests;
 use sluice::s3::S3Client;
 use sluice::{Error, ErrorKind};
 use std::collections::{BTreeSet, HashMap};
@@ -53,7 +54,7 @@ fn put_many(env: &S3Env, bucket: &str, objects: Vec<(String, Vec<u8>)>) {
             let (c, q, bucket) = (Arc::clone(&c), Arc::clone(&queue), bucket.to_string());
             std::thread::spawn(move || loop {
                 let Some((key, data)) = q.lock().unwrap().pop() else { break };
-                c.put_object(&bucket, &key, &data, &Digests::of(&data), &ObjectOptions::default())
+                c.put_object(&bucket, &key, &data, &Digests::both(&data), &ObjectOptions::default())
                     .unwrap_or_else(|e| panic!("PUT {key:?}: {e}"));
             })
         })
@@ -280,7 +281,7 @@ s3_test!(fn ls_formats_delimiter_and_filters(env) {
 });
 
 fn md5_of(data: &[u8]) -> [u8; 16] {
-    Digests::of(data).md5
+    Digests::default().md5_of(data)
 }
 
 s3_test!(fn ls_falls_back_to_v1_when_the_server_rejects_v2(env) {

@@ -14,6 +14,9 @@ crc32c\t''
 crc64nvme\t''
 sha1\t''
 sha256\t''"
+complete -c s3put -l payload-signing -d 'Sign each body\'s SHA-256 (x-amz-content-sha256): auto signs over http, and over https where the CPU has SHA-256 instructions (else UNSIGNED-PAYLOAD with Content-MD5, the cheaper hash there); never sends UNSIGNED-PAYLOAD with Content-MD5 (over http the body is then checked but not authenticated). Default: the profile\'s s3 payload_signing_enabled, else auto' -r -f -a "auto\t'Signed SHA-256 over http, and over https where the CPU has SHA instructions'
+always\t'Always sign the SHA-256 of the payload'
+never\t'Never sign it: UNSIGNED-PAYLOAD with Content-MD5'"
 complete -c s3put -l metadata -d 'User metadata stored as x-amz-meta-KEY (repeatable); values must be printable ASCII, keys and values at most 2 KB in all, as S3 allows (else exit 2, no request)' -r
 complete -c s3put -l storage-class -d 'Storage class, e.g. STANDARD_IA, GLACIER_IR' -r
 complete -c s3put -l sse -d 'Server-side encryption: AES256 or aws:kms. Checked after the upload: if HEAD does not show it applied (Ceph RGW 16 has no AES256, Garage ignores both), the object is deleted and s3put exits 5' -r -f -a "AES256\t''
@@ -35,6 +38,7 @@ complete -c s3put -l metrics-file -d 'At exit, write Prometheus metrics (last su
 complete -c s3put -l metrics-job -d 'The job label of the metrics (default: the tool\'s name)' -r
 complete -c s3put -s v -l verbose -d 'Say more on stderr: -v for the steps, -vv for every request'
 complete -c s3put -l uniform-parts -d 'Keep every part the same size (automatic for Cloudflare R2, which rejects growing parts); unknown-length input then holds at most 10,000 x part size'
+complete -c s3put -l content-md5 -d 'Also send Content-MD5 with each body (sent anyway when the payload is unsigned and for Object Lock uploads)'
 complete -c s3put -l create-bucket -d 'Create the bucket first if it does not exist'
 complete -c s3put -l legal-hold -d 'Place an Object Lock legal hold on the object (no date: it stays until someone with s3:PutObjectLegalHold lifts it)'
 complete -c s3put -l allow-insecure-sse-c -d 'Allow --sse-c-key-file with an http:// endpoint, where the key crosses the network in clear (refused by default)'

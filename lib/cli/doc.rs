@@ -130,6 +130,7 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("sts = / endpoint_url", "Nested sts block: STS endpoint (after AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL, before the flat endpoint_url)."),
     ("s3 = / endpoint_url", "Nested s3 block: endpoint URL for S3 only."),
     ("s3 = / addressing_style", "Nested s3 block: path, virtual or auto (default: path for custom endpoints, auto for AWS)."),
+    ("s3 = / payload_signing_enabled", "Nested s3 block: true signs every upload body's SHA-256, false sends UNSIGNED-PAYLOAD with Content-MD5 (s3put --payload-signing always or never; the flag wins). Unset: signed over http, and over https where the CPU has SHA-256 instructions."),
 ];
 
 /// Shared text blocks. A `Block` is rendered as a man page paragraph, tagged item or

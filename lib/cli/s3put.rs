@@ -5,7 +5,8 @@ use super::Tool;
 use crate::config::Provider;
 use crate::run::Target;
 use crate::s3::ops::{ChecksumAlgo, ObjectOptions};
-use crate::s3::{upload::S3Destination, S3Url};
+use crate::s3::payload::{self, PayloadSigning, Protection};
+use crate::s3::{upload::S3Destination, S3Client, S3Url};
 use crate::transfer::PartPlan;
 use crate::units::{parse_size, GIB, MIB};
 use crate::{Error, Result};
@@ -23,13 +24,21 @@ whose parts are uploaded concurrently from a bounded pool of buffers: memory sta
 (jobs + 2) x part size + 32 MiB whatever the input size. With unknown length, parts start at \
 16 MiB and double every 1,000 parts, so 10,000 parts reach S3's 5 TiB limit.
 
-Every part and single PUT carries Content-MD5 and a signed SHA-256 payload hash; no aws-chunked \
-bodies and no x-amz-checksum-* headers unless --checksum asks for them. Failed requests are \
-retried from memory; the input is never re-read.
+Every byte is covered by one hash that the server verifies before it accepts the part. Over \
+http each part and single PUT carries its signed SHA-256 (x-amz-content-sha256): nothing else \
+authenticates the body there. Over https, where TLS does, it carries the cheaper of the two hashes \
+on this CPU: the signed SHA-256 where the CPU has SHA-256 instructions (x86 SHA-NI, ARMv8 SHA2; \
+SHA-256 is then 2-3x faster than MD5), else UNSIGNED-PAYLOAD with Content-MD5, as the AWS SDKs, \
+rclone and s5cmd send. --payload-signing and --content-md5 override this, and Object Lock uploads \
+always carry Content-MD5 (S3 requires it); -v says what is sent and why. No aws-chunked bodies \
+and no x-amz-checksum-* headers unless --checksum asks for them. A body the server refuses as \
+not matching its hash (corrupted in transit: BadDigest, XAmzContentSHA256Mismatch) is sent \
+again; failed requests are retried from memory; the input is never re-read.
 
 After completing, s3put always verifies: it HEADs the object and compares the size with the bytes \
 read and the ETag with the MD5 (single PUT) or md5-of-part-md5s-N (multipart) where the provider \
-produces those. A mismatch deletes the object. A multipart upload records its part plan in the \
+produces those. The part MD5s are its own where it sent Content-MD5, otherwise the part ETags the \
+server returned, which still proves the object is exactly the parts the server verified, in order. A mismatch deletes the object. A multipart upload records its part plan in the \
 object's metadata (x-amz-meta-sluice-part-plan: size=N, or size=N double-every=K max=M), so that \
 s3get can check every part of it without asking the server.
 
@@ -101,6 +110,12 @@ pub struct Args {
     /// Also send an x-amz-checksum-ALGO header with each PUT and part, for the server to check (opt-in: several non-AWS stores reject them; Ceph RGW 16 ignores them). Multipart: a checksum of the part checksums, except crc64nvme: the whole object's CRC
     #[arg(long, value_name = "ALGO", ignore_case = true, help_heading = "Upload")]
     pub(crate) checksum: Option<ChecksumAlgo>,
+    /// Sign each body's SHA-256 (x-amz-content-sha256): auto signs over http, and over https where the CPU has SHA-256 instructions (else UNSIGNED-PAYLOAD with Content-MD5, the cheaper hash there); never sends UNSIGNED-PAYLOAD with Content-MD5 (over http the body is then checked but not authenticated). Default: the profile's s3 payload_signing_enabled, else auto
+    #[arg(long, value_name = "WHEN", value_enum, help_heading = "Upload")]
+    pub(crate) payload_signing: Option<PayloadSigning>,
+    /// Also send Content-MD5 with each body (sent anyway when the payload is unsigned and for Object Lock uploads)
+    #[arg(long, help_heading = "Upload")]
+    pub(crate) content_md5: bool,
     /// Create the bucket first if it does not exist
     #[arg(long, help_heading = "Upload")]
     pub(crate) create_bucket: bool,
@@ -153,6 +168,7 @@ impl Tool for Args {
         let rate = self.rate.limit();
         let client = self.s3.client_limited(rate.clone())?;
         opts.sse_c = self.sse_c.key(client.endpoint())?;
+        opts.payload = self.payload(&client, &opts);
         let plan = self.part_plan(client.endpoint().provider())?;
         let plan_meta = plan.to_meta();
         let reserved = crate::s3::parts::PLAN_META.len() + plan_meta.len();
@@ -192,7 +208,24 @@ impl Args {
             retention: self.policy.retention(std::time::SystemTime::now())?,
             legal_hold: self.policy.legal_hold,
             sse_c: None,
+            payload: Protection::default(),
         })
+    }
+
+    /// The hashes each body carries ([`crate::s3::payload`]): --payload-signing, else the
+    /// profile's `payload_signing_enabled`, else by transport and CPU; said under -v.
+    fn payload(&self, client: &S3Client, opts: &ObjectOptions) -> Protection {
+        let signing = self.payload_signing.unwrap_or(match client.payload_signing_enabled() {
+            Some(true) => PayloadSigning::Always,
+            Some(false) => PayloadSigning::Never,
+            None => PayloadSigning::Auto,
+        });
+        let (p, why) = payload::decide(signing, client.endpoint().https, payload::cpu_has_sha256(), self.content_md5);
+        if self.s3.net.verbose >= 1 {
+            let locked = if opts.locks() && !p.content_md5 { "; Content-MD5 too, as Object Lock requires" } else { "" };
+            crate::log::note(format!("payload: {} ({why}{locked})", p.describe()));
+        }
+        p
     }
 
     /// The part-size plan: fixed, sized for --expected-size, uniform, or growing (default).

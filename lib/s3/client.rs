@@ -23,6 +23,8 @@ pub struct S3Client {
     /// Behind a lock because a wrong-region answer corrects it for every later request, and a
     /// renewal replaces its credentials.
     signer: RwLock<Signer>,
+    /// The profile's `s3 = payload_signing_enabled`, for the uploader's choice ([`super::payload`]).
+    payload_signing_enabled: Option<bool>,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -44,7 +46,13 @@ impl S3Client {
             addressing: cfg.addressing,
             signer: RwLock::new(Signer::s3(cfg.credentials.current()?, &cfg.region)),
             credentials: cfg.credentials.clone(),
+            payload_signing_enabled: cfg.payload_signing_enabled,
         })
+    }
+
+    /// The profile's `s3 = payload_signing_enabled`, when set.
+    pub(crate) fn payload_signing_enabled(&self) -> Option<bool> {
+        self.payload_signing_enabled
     }
 
     pub fn region(&self) -> String {
@@ -254,6 +262,11 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "OperationAborted",
     "BandwidthLimitExceeded",
+    // The body did not give the hash it was sent with: corrupted in transit. It is still in
+    // memory, so it is sent again. (Garage names a signed SHA-256 mismatch InvalidDigest.)
+    "BadDigest",
+    "XAmzContentSHA256Mismatch",
+    "InvalidDigest",
 ];
 
 /// A 4xx the request's own settings caused (a flag value the server does not take): a usage

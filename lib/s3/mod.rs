@@ -6,6 +6,7 @@ pub mod get;
 pub mod list;
 pub mod ops;
 pub mod parts;
+pub mod payload;
 pub mod responses;
 pub mod upload;
 pub mod url;

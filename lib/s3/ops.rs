@@ -1,6 +1,7 @@
 //! S3 operations used by the binaries, on top of `S3Client::send`.
 
 use super::client::{describe, Request, S3Client};
+use super::payload::{Digests, Protection};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::encoding::{base64, base64_decode};
@@ -51,7 +52,9 @@ impl ChecksumAlgo {
             ChecksumAlgo::Crc32c => (crc_fast::checksum(A::Crc32Iscsi, data) as u32).to_be_bytes().to_vec(),
             ChecksumAlgo::Crc64Nvme => crc_fast::checksum(A::Crc64Nvme, data).to_be_bytes().to_vec(),
             ChecksumAlgo::Sha1 => <sha1::Sha1 as sha1::Digest>::digest(data).to_vec(),
-            ChecksumAlgo::Sha256 => d.sha256_raw.to_vec(),
+            ChecksumAlgo::Sha256 => {
+                d.sha256.map(|h| h.to_vec()).unwrap_or_else(|| <sha2::Sha256 as sha2::Digest>::digest(data).to_vec())
+            }
         }
     }
 
@@ -155,6 +158,8 @@ pub struct ObjectOptions {
     pub retention: Option<Retention>,
     pub legal_hold: bool,
     pub sse_c: Option<SseC>,
+    /// The hashes each body carries ([`super::payload`]).
+    pub payload: Protection,
 }
 
 impl ObjectOptions {
@@ -204,6 +209,12 @@ impl ObjectOptions {
     pub(crate) fn locks(&self) -> bool {
         self.retention.is_some() || self.legal_hold
     }
+
+    /// The hashes each body carries: the chosen ones, with Content-MD5 where S3 requires it
+    /// (object-lock uploads: "Content-MD5 or x-amz-checksum is required").
+    pub(crate) fn protection(&self) -> Protection {
+        Protection { content_md5: self.payload.content_md5 || self.locks(), ..self.payload }
+    }
 }
 
 /// What AbortMultipartUpload did.
@@ -236,25 +247,8 @@ pub(crate) struct ObjectMeta {
     pub version_id: Option<String>,
 }
 
-/// A part's or object's digests, computed once from the in-memory buffer.
-pub struct Digests {
-    pub md5: [u8; 16],
-    pub sha256_hex: String,
-    pub sha256_raw: [u8; 32],
-}
-
-impl Digests {
-    pub fn of(data: &[u8]) -> Digests {
-        use md5::{Digest as _, Md5};
-        use sha2::Sha256;
-        let md5: [u8; 16] = Md5::digest(data).into();
-        let sha256_raw: [u8; 32] = Sha256::digest(data).into();
-        Digests { md5, sha256_hex: hex::encode(sha256_raw), sha256_raw }
-    }
-}
-
 impl S3Client {
-    /// Single PUT with Content-MD5 and a signed SHA-256 payload hash. Returns the ETag.
+    /// Single PUT carrying the hashes `opts.protection()` asks for (`d`). Returns the ETag.
     pub fn put_object(
         &self,
         bucket: &str,
@@ -263,9 +257,12 @@ impl S3Client {
         d: &Digests,
         opts: &ObjectOptions,
     ) -> Result<Option<String>> {
-        let mut req = Request::new("PUT", Some(bucket), Some(key)).body(data).payload_sha256(d.sha256_hex.clone());
+        let mut req =
+            Request::new("PUT", Some(bucket), Some(key)).body(data).payload_sha256(d.payload_hash(opts.protection()));
         req.headers = opts.creation_headers();
-        req = req.header("content-md5", base64(&d.md5));
+        if let Some(md5) = d.md5 {
+            req = req.header("content-md5", base64(&md5));
+        }
         if let Some(a) = opts.checksum {
             req = req.header(&a.header(), a.value(data, d));
         }
@@ -316,8 +313,11 @@ impl S3Client {
             .query("partNumber", number.to_string())
             .query("uploadId", upload_id)
             .body(data)
-            .payload_sha256(d.sha256_hex.clone())
-            .header("content-md5", base64(&d.md5));
+            .payload_sha256(d.payload_hash(opts.protection()));
+        let req = match d.md5 {
+            Some(md5) => req.header("content-md5", base64(&md5)),
+            None => req,
+        };
         let mut req = with_sse_c(req, opts.sse_c.as_ref());
         if let Some(a) = opts.checksum {
             req = req.header(&a.header(), a.value(data, d));
@@ -341,13 +341,13 @@ impl S3Client {
             None => responses::complete_body(parts),
         };
         // Both digests once: Content-MD5, and the payload hash the signer would compute again.
-        let d = Digests::of(body.as_bytes());
+        let d = Digests::both(body.as_bytes());
         let req = Request::new("POST", Some(bucket), Some(key))
             .query("uploadId", upload_id)
             .header("content-type", "application/xml")
-            .header("content-md5", base64(&d.md5))
+            .header("content-md5", base64(&d.md5_of(body.as_bytes())))
             .body(body.as_bytes())
-            .payload_sha256(d.sha256_hex.clone());
+            .payload_sha256(d.payload_hash(Protection::default()));
         // FULL_OBJECT (CRC64NVME): the whole object's checksum goes with the request.
         let req = match checksums {
             Some((algo, _, Some(full))) => req.header(&algo.header(), full),
@@ -416,13 +416,13 @@ impl S3Client {
         which: &str,
         body: &str,
     ) -> Result<()> {
-        let d = Digests::of(body.as_bytes());
+        let d = Digests::both(body.as_bytes());
         let mut req = Request::new("PUT", Some(bucket), Some(key))
             .query(which, "")
             .header("content-type", "application/xml")
-            .header("content-md5", base64(&d.md5))
+            .header("content-md5", base64(&d.md5_of(body.as_bytes())))
             .body(body.as_bytes())
-            .payload_sha256(d.sha256_hex.clone());
+            .payload_sha256(d.payload_hash(Protection::default()));
         if let Some(v) = version {
             req = req.query("versionId", v);
         }

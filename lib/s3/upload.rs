@@ -2,9 +2,8 @@
 //! verification HEAD that every upload ends with.
 
 use super::client::S3Client;
-use super::ops::{
-    legal_hold_body, retention_body, tagging_body, Aborted, ChecksumAlgo, Digests, ObjectMeta, ObjectOptions,
-};
+use super::ops::{legal_hold_body, retention_body, tagging_body, Aborted, ChecksumAlgo, ObjectMeta, ObjectOptions};
+use super::payload::Digests;
 use super::url::S3Url;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transfer::{Destination, Part};
@@ -44,17 +43,29 @@ impl S3Destination {
 
     /// A returned ETag that looks like an MD5 must be the MD5 we computed: catches corruption
     /// between our buffer and the server's disk that Content-MD5 alone would not reveal if a
-    /// proxy rewrote the body.
-    fn check_part_etag(&self, what: &str, etag: Option<&str>, md5: &[u8; 16]) -> Result<String> {
+    /// proxy rewrote the body. Returns the ETag and the part's MD5: ours, else the server's
+    /// MD5-shaped ETag (the part the server verified against the signed SHA-256), else none.
+    fn check_part_etag(
+        &self,
+        what: &str,
+        etag: Option<&str>,
+        md5: Option<[u8; 16]>,
+    ) -> Result<(String, Option<[u8; 16]>)> {
         let etag = etag.unwrap_or("").to_string();
-        if self.opts.etag_is_md5() && is_md5_hex(&etag) && !etag.eq_ignore_ascii_case(&hex::encode(md5)) {
-            return Err(Error::verify(format!(
+        let md5_etag = (self.opts.etag_is_md5() && is_md5_hex(&etag)).then(|| md5_from_hex(&etag)).flatten();
+        match (md5, md5_etag) {
+            (Some(ours), Some(theirs)) if ours != theirs => Err(Error::verify(format!(
                 "{what}: the server's ETag {etag} is not the MD5 of the data sent ({})",
-                hex::encode(md5)
-            )));
+                hex::encode(ours)
+            ))),
+            (Some(ours), _) => Ok((etag, Some(ours))),
+            (None, theirs) => Ok((etag, theirs)),
         }
-        Ok(etag)
     }
+}
+
+fn md5_from_hex(s: &str) -> Option<[u8; 16]> {
+    hex::decode(s).ok()?.try_into().ok()
 }
 
 /// `x-amz-object-lock-retain-until-date` as stores send it: RFC 3339 (AWS, Ceph) or an HTTP date.
@@ -66,9 +77,11 @@ fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The multipart ETag of the uploaded `parts` ([`md5_of_md5s`]).
-pub(crate) fn multipart_etag(parts: &[Part]) -> String {
-    md5_of_md5s(parts.iter().map(|p| &p.md5))
+/// The multipart ETag of the uploaded `parts` ([`md5_of_md5s`]), when every part's MD5 is
+/// known (ours, or the server's MD5-shaped part ETag).
+pub(crate) fn multipart_etag(parts: &[Part]) -> Option<String> {
+    let md5s: Option<Vec<[u8; 16]>> = parts.iter().map(|p| p.md5).collect();
+    md5s.map(|m| md5_of_md5s(m.iter()))
 }
 
 /// `md5(concat(part md5s))-N`, the multipart ETag of AWS and most compatible stores: the one
@@ -88,19 +101,20 @@ impl Destination for S3Destination {
     }
 
     fn put_single(&self, data: &[u8]) -> Result<Part> {
-        let d = Digests::of(data);
+        let d = Digests::compute(data, self.opts.protection(), self.opts.checksum);
         let size = data.len() as u64;
         let etag = match self.client.put_object(&self.url.bucket, &self.url.key, data, &d, &self.opts) {
             Ok(etag) => etag,
             // Attempts that timed out or lost their answer may have stored the object after all.
+            // The buffer is still here: its MD5, if not computed yet, tells.
             Err(e) if e.kind() == ErrorKind::Server => {
-                let expected = self.opts.etag_is_md5().then(|| hex::encode(d.md5));
+                let expected = self.opts.etag_is_md5().then(|| hex::encode(d.md5_of(data)));
                 Some(self.stored_after_all(e, size, expected)?)
             }
             Err(e) => return Err(self.creation_hint(e)),
         };
-        let etag = self.check_part_etag(&format!("PUT {}", self.url), etag.as_deref(), &d.md5)?;
-        Ok(Part { number: 1, size, md5: d.md5, etag, extra: None })
+        let (etag, md5) = self.check_part_etag(&format!("PUT {}", self.url), etag.as_deref(), d.md5)?;
+        Ok(Part { number: 1, size, md5, etag, extra: None })
     }
 
     fn begin(&self) -> Result<()> {
@@ -119,14 +133,14 @@ impl Destination for S3Destination {
 
     fn put_part(&self, number: u32, data: &[u8]) -> Result<Part> {
         let id = self.upload_id().ok_or_else(|| Error::server("no multipart upload in progress"))?;
-        let d = Digests::of(data);
+        let d = Digests::compute(data, self.opts.protection(), self.opts.checksum);
         let etag = self.client.upload_part(&self.url.bucket, &self.url.key, &id, number, data, &d, &self.opts)?;
-        let etag = self.check_part_etag(&format!("part {number} of {}", self.url), etag.as_deref(), &d.md5)?;
+        let (etag, md5) = self.check_part_etag(&format!("part {number} of {}", self.url), etag.as_deref(), d.md5)?;
         if etag.is_empty() {
             return Err(Error::server(format!("part {number} of {}: the server returned no ETag", self.url)));
         }
         let extra = self.opts.checksum.map(|a| a.value(data, &d));
-        Ok(Part { number, size: data.len() as u64, md5: d.md5, etag, extra })
+        Ok(Part { number, size: data.len() as u64, md5, etag, extra })
     }
 
     fn complete(&self, parts: &[Part], total: u64) -> Result<()> {
@@ -247,9 +261,10 @@ impl S3Destination {
         if !self.opts.etag_is_md5() {
             None
         } else if single {
-            Some(hex::encode(parts[0].md5))
+            // Without our MD5, the ETag the PUT returned (checked to be MD5-shaped).
+            parts[0].md5.map(hex::encode)
         } else if self.client.endpoint().provider().multipart_etag_is_md5_of_md5s() {
-            Some(multipart_etag(parts))
+            multipart_etag(parts)
         } else {
             None
         }

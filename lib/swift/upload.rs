@@ -252,7 +252,7 @@ impl Destination for SwiftDestination {
     fn put_single(&self, data: &[u8]) -> Result<Part> {
         let (md5, hex) = md5_hex(data);
         let etag = self.client.put_object(&self.container, &self.object, data, &hex, &self.object_headers())?;
-        Ok(Part { number: 1, size: data.len() as u64, md5, etag, extra: None })
+        Ok(Part { number: 1, size: data.len() as u64, md5: Some(md5), etag, extra: None })
     }
 
     fn begin(&self) -> Result<()> {
@@ -294,7 +294,7 @@ impl Destination for SwiftDestination {
         if self.aborted.load(Ordering::SeqCst) {
             let _ = self.client.delete_object(&self.seg_container, &name, false, Some(CLEANUP_DEADLINE));
         }
-        Ok(Part { number, size: data.len() as u64, md5, etag, extra: Some(name) })
+        Ok(Part { number, size: data.len() as u64, md5: Some(md5), etag, extra: Some(name) })
     }
 
     fn complete(&self, parts: &[Part], _total: u64) -> Result<()> {
@@ -349,9 +349,9 @@ impl Destination for SwiftDestination {
             }
         };
         let expected = if single {
-            hex::encode(parts[0].md5)
+            parts[0].md5.map(hex::encode).unwrap_or_default()
         } else {
-            let leaves: Vec<String> = parts.iter().map(|p| hex::encode(p.md5)).collect();
+            let leaves: Vec<String> = parts.iter().map(|p| p.md5.map(hex::encode).unwrap_or_default()).collect();
             slo::nested_etag(&leaves, self.per_manifest)
         };
         let problem = if meta.size != total {

@@ -27,7 +27,9 @@ pub(crate) struct Part {
     /// 1-based, in stream order.
     pub number: u32,
     pub size: u64,
-    pub md5: [u8; 16],
+    /// The part's MD5 when known: computed by us (Swift always; S3 when Content-MD5 is sent),
+    /// else an S3 part's MD5-shaped ETag, which the server computed from the bytes it verified.
+    pub md5: Option<[u8; 16]>,
     /// As the server returned it, unquoted.
     pub etag: String,
     /// Backend extras: a flexible checksum (S3) or the segment path (Swift).

@@ -49,6 +49,11 @@ pub enum Fault {
     /// Forward the whole response, with the byte in the middle of the body inverted: the
     /// length is right, the content is not (a bad disk, cache or middlebox).
     FlipByteMidResponseBody,
+    /// Forward the request with the byte in the middle of its body inverted (same length):
+    /// corruption in transit, which the body's hash must catch.
+    FlipByteMidRequestBody,
+    /// Forward, then relay the response with its ETag header replaced by this value.
+    RewriteEtag(&'static str),
 }
 
 /// Selects requests by method and substrings of path and query, and arms a fault for the
@@ -216,6 +221,11 @@ impl FaultProxy {
 
     pub fn clear_rules(&self) {
         self.state.rules.lock().unwrap().clear();
+    }
+
+    /// Forgets the requests seen so far (and so the faults counted by [`FaultProxy::injected`]).
+    pub fn clear_requests(&self) {
+        self.state.seen.lock().unwrap().clear();
     }
 
     /// Every request seen so far, in arrival order.
@@ -609,7 +619,11 @@ fn forward(
     // A server may answer before reading the whole body (an early 403) and close: keep reading
     // the client's body so its connection stays in step, and relay the early answer.
     let mut lenient = Lenient(&mut uw);
-    copy_body(cr, &mut Sink::new(&mut lenient), req_framing)?;
+    let mut req_sink = Sink::new(&mut lenient);
+    if let (Some(Fault::FlipByteMidRequestBody), Framing::Length(n)) = (&fault, req_framing) {
+        req_sink.flip_at = Some(n / 2);
+    }
+    copy_body(cr, &mut req_sink, req_framing)?;
     let _ = uw.flush();
 
     // Skip any further interim responses the server sends.
@@ -636,7 +650,10 @@ fn forward(
         Some(Fault::Stall(d)) => thread::sleep(d),
         _ => {}
     }
-    cw.write_all(&resp.raw)?;
+    match &fault {
+        Some(Fault::RewriteEtag(etag)) => cw.write_all(&with_etag(&resp.raw, etag))?,
+        _ => cw.write_all(&resp.raw)?,
+    }
     let mut sink = Sink::new(cw);
     match fault {
         Some(Fault::DropMidResponseBody) => sink.cut_at = Some(body_len / 2),
@@ -653,6 +670,20 @@ fn forward(
         return Ok(false);
     }
     Ok(complete && !matches!(framing, Framing::Close) && !resp.has_token("connection", "close"))
+}
+
+/// A response head with its ETag header (if any) replaced by `etag`, quoted.
+fn with_etag(raw: &[u8], etag: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::new();
+    for line in text.split_inclusive("\r\n") {
+        if line.to_ascii_lowercase().starts_with("etag:") {
+            out.push_str(&format!("ETag: \"{etag}\"\r\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
 }
 
 fn response_framing(method: &str, resp: &Head) -> io::Result<Framing> {
