@@ -183,6 +183,9 @@ s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
         proxy.add(Rule::new(Fault::FlipByteMidRequestBody).method("PUT").query_contains("partNumber=2"));
         let err = upload(&env, &via, &bucket, key, &data, plain, args);
         assert_eq!(proxy.injected(), 1, "{key}: {err}");
+        // -v shows the retry with the server's refusal.
+        let refusal = err.lines().find(|l| l.contains("retry 1")).unwrap_or_else(|| panic!("{key}: no retry: {err}"));
+        eprintln!("CODES {} {key}: {refusal}", env.server.name());
         let part2 = proxy.requests().iter().filter(|r| r.method == "PUT" && r.query().contains("partNumber=2")).count();
         assert_eq!(part2, 2, "{key}: part 2 was not sent again: {err}");
         proxy.clear_rules();
@@ -190,8 +193,34 @@ s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
 
         proxy.add(Rule::new(Fault::FlipByteMidRequestBody).method("PUT"));
         let small = format!("{key}-single");
-        upload(&env, &via, &bucket, &small, &data[..3000], plain, args);
+        let err = upload(&env, &via, &bucket, &small, &data[..3000], plain, args);
         assert_eq!(proxy.injected(), 1, "{small}");
+        let refusal = err.lines().find(|l| l.contains("retry 1")).unwrap_or_else(|| panic!("{small}: no retry: {err}"));
+        eprintln!("CODES {} {small}: {refusal}", env.server.name());
+        proxy.clear_rules();
+        proxy.clear_requests();
+    }
+});
+
+s3_test!(fn a_body_corrupted_on_every_attempt_fails_and_leaves_nothing(env) {
+    let bucket = env.new_bucket("payload-flip-all");
+    let proxy = FaultProxy::for_s3(&env);
+    let via = env.with_endpoint(&proxy.endpoint());
+    let data = random_bytes(MULTI, 12);
+    for (key, args) in [("signed", &[][..]), ("md5", &["--payload-signing", "never"][..])] {
+        proxy.add(Rule::new(Fault::FlipByteMidRequestBody).method("PUT").query_contains("partNumber=2").always());
+        let out = run_timeout(
+            plain(&via).args(["--part-size", "5M", "--retries", "1"]).args(args).arg(format!("s3://{bucket}/{key}")),
+            Some(&data),
+            LONG,
+        );
+        let err = stderr(&out);
+        // Retries exhausted: a server failure (exit 4), one line, and the upload aborted.
+        assert_eq!(out.status.code(), Some(4), "{key}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{key}: one line expected: {err}");
+        assert_eq!(proxy.count("PUT", "partNumber=2"), 2, "{key}: part 2 was not tried twice: {err}");
+        assert!(env.try_get_object(&bucket, key).is_none(), "{key}: an object was left");
+        assert!(env.list_uploads(&bucket).is_empty(), "{key}: an upload was left");
         proxy.clear_rules();
         proxy.clear_requests();
     }
