@@ -173,6 +173,16 @@ s3_test!(only ceph: fn object_lock_uploads_carry_content_md5(env) {
     }
 });
 
+/// What each server answers a body that does not match its hash (seen here: Garage 2.5, Ceph RGW
+/// 16.2); s3put retries all three.
+fn refused_as(server: common::Server, key: &str) -> &'static str {
+    match (server, key) {
+        (_, "md5") => "BadDigest (HTTP 400)",
+        (common::Server::Garage, _) => "InvalidDigest (HTTP 400)",
+        (common::Server::Ceph, _) => "XAmzContentSHA256Mismatch (HTTP 400)",
+    }
+}
+
 s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
     let bucket = env.new_bucket("payload-flip");
     let proxy = FaultProxy::for_s3(&env);
@@ -185,7 +195,7 @@ s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
         assert_eq!(proxy.injected(), 1, "{key}: {err}");
         // -v shows the retry with the server's refusal.
         let refusal = err.lines().find(|l| l.contains("retry 1")).unwrap_or_else(|| panic!("{key}: no retry: {err}"));
-        eprintln!("CODES {} {key}: {refusal}", env.server.name());
+        assert!(refusal.contains(refused_as(env.server, key)), "{key}: {refusal}");
         let part2 = proxy.requests().iter().filter(|r| r.method == "PUT" && r.query().contains("partNumber=2")).count();
         assert_eq!(part2, 2, "{key}: part 2 was not sent again: {err}");
         proxy.clear_rules();
@@ -196,7 +206,7 @@ s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
         let err = upload(&env, &via, &bucket, &small, &data[..3000], plain, args);
         assert_eq!(proxy.injected(), 1, "{small}");
         let refusal = err.lines().find(|l| l.contains("retry 1")).unwrap_or_else(|| panic!("{small}: no retry: {err}"));
-        eprintln!("CODES {} {small}: {refusal}", env.server.name());
+        assert!(refusal.contains(refused_as(env.server, key)), "{small}: {refusal}");
         proxy.clear_rules();
         proxy.clear_requests();
     }
