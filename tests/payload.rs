@@ -75,6 +75,12 @@ fn upload(
     let got = env.get_object(bucket, key);
     assert_eq!(hex::encode(Sha256::digest(&got)), hex::encode(Sha256::digest(data)), "{key}: stored bytes differ");
     assert!(env.list_uploads(bucket).is_empty(), "{key}: an upload was left");
+    // s3get verifies every part against the plan s3put recorded, whatever the body carried.
+    let back = run_timeout(env.cmd("s3get").args(["-v", &format!("s3://{bucket}/{key}")]), None, LONG);
+    assert!(back.status.success(), "s3get {key}: {}", stderr(&back));
+    assert!(back.stdout == data, "s3get {key}: the bytes differ");
+    let said = stderr(&back);
+    assert!(said.contains("verified: md5") || said.contains("verified: parts"), "s3get {key}: {said}");
     stderr(&out)
 }
 
