@@ -263,7 +263,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "OperationAborted",
     "BandwidthLimitExceeded",
     // The body did not give the hash it was sent with: corrupted in transit. It is still in
-    // memory, so it is sent again. (Garage names a signed SHA-256 mismatch InvalidDigest.)
+    // memory, so it is sent again. A Content-MD5 mismatch is BadDigest (AWS, Garage, Ceph); a
+    // signed SHA-256 mismatch XAmzContentSHA256Mismatch (AWS, Ceph) or InvalidDigest (Garage;
+    // AWS uses that for a malformed Content-MD5, which we never send: retrying costs little).
     "BadDigest",
     "XAmzContentSHA256Mismatch",
     "InvalidDigest",
