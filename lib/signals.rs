@@ -121,6 +121,22 @@ pub(crate) fn exit_on_signals(writes_stream: bool) {
     });
 }
 
+/// For a stage about to report its own failure (every tool but the uploaders): whether a
+/// stopping signal is on its way to the signal thread, which will end the run instead. An
+/// upstream stage that failed signalled us before closing the pipe, so when our read saw the
+/// early EOF the signal was already pending or taken: its reason ("the upstream stage reported
+/// a failure") is the true one. Looks again for up to 20 ms, to cover the moment between
+/// the signal thread taking the signal and saying so.
+pub(crate) fn stop_signal_arriving() -> bool {
+    for _ in 0..20 {
+        if signal::arriving(&STOP) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    false
+}
+
 pub fn name(sig: i32) -> String {
     signal::name(sig)
 }

@@ -86,6 +86,11 @@ pub fn main<T: Tool>() -> ! {
         Ok(r) => r,
         Err(_) => panicked::<T>(),
     };
+    // A failure caused by an upstream stage's abort (its early EOF) is reported as that abort,
+    // by the signal thread: it won the race only when this check finds the signal in flight.
+    if result.is_err() && !T::CLEANS_UP_ON_SIGNALS && signals::stop_signal_arriving() {
+        park_forever();
+    }
     if !run::claim() {
         // A signal thread is ending the run (and the process) with its own status.
         park_forever();

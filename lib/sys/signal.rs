@@ -11,7 +11,7 @@
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, IntoRawFd};
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 static RECORDED: AtomicI32 = AtomicI32::new(0);
 static COUNT: AtomicU32 = AtomicU32::new(0);
@@ -126,12 +126,34 @@ pub(crate) fn wait_on_thread(sigs: &[i32], on_signal: fn(i32)) {
         // SAFETY: sigwait reads our set and writes one int; the set is blocked in every
         // thread of the process, as sigwait requires.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
+            TAKEN.store(true, Ordering::SeqCst);
             on_signal(sig);
         }
     });
     if spawned.is_err() {
         // SAFETY: unblocks the same valid set in this thread.
         unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    }
+}
+
+/// Set by the thread of [`wait_on_thread`] as soon as sigwait returns a signal.
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Whether one of `sigs` is pending for the process, or the thread of [`wait_on_thread`] has
+/// taken one (it then ends the process).
+pub(crate) fn arriving(sigs: &[i32]) -> bool {
+    if TAKEN.load(Ordering::SeqCst) {
+        return true;
+    }
+    // SAFETY: sigset_t is plain data, for which all zeroes is a valid value.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigpending writes the pending set into `set`, which we own; sigismember only
+    // reads it.
+    unsafe {
+        if libc::sigpending(&mut set) != 0 {
+            return false;
+        }
+        sigs.iter().any(|&s| libc::sigismember(&set, s) == 1)
     }
 }
 
