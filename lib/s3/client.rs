@@ -274,7 +274,8 @@ const RETRYABLE_CODES: &[&str] = &[
 /// A 4xx the request's own settings caused (a flag value the server does not take): a usage
 /// error (exit 2) naming the flags the request carried, or for a refused bucket location a
 /// configuration error (exit 3) naming the region; never "server or network" (exit 4).
-/// BadDigest and InvalidDigest are left alone: those can be corruption in transit.
+/// BadDigest, InvalidDigest and XAmzContentSHA256Mismatch never get here: they are retried
+/// ([`RETRYABLE_CODES`]), as corruption in transit.
 fn refused_setting(req: &Request, region: &str, err: Error) -> Error {
     let code = err.code().unwrap_or("").to_string();
     let lower = err.message().to_ascii_lowercase();
