@@ -116,6 +116,24 @@ fn assert_corrupt(out: &Output, o: &Stored, what: &str) {
     assert!(last.contains(o.key) && last.contains(&o.etag) && last.contains("corrupt"), "{what}: {err}");
     assert!(!err.contains("{\""), "{what}: no JSON result for a failed object: {err}");
     assert!(out.stdout.len() <= o.data.len() - HELD_BACK.min(o.data.len()), "{what}: the tail was written");
+    // A second read of every part gives the ETag: the part holding the flipped byte is named.
+    // (The flipped byte may be in the tail held back, when the flipped body is a short one.)
+    let wrong = out.stdout.iter().zip(&o.data).position(|(a, b)| a != b);
+    assert!(last.contains("came corrupted") && last.contains("damaged in transit"), "{what}: {last}");
+    if o.verified == "parts" {
+        let (a, b) = part_bytes(last).unwrap_or_else(|| panic!("{what}: no part named: {last}"));
+        let wrong = wrong.unwrap_or(o.data.len() - 1);
+        assert!(a <= wrong && wrong <= b, "{what}: byte {wrong} is not in the part named: {last}");
+    } else {
+        assert!(last.contains("the object came corrupted"), "{what}: {last}");
+    }
+}
+
+/// `A` and `B` of the "part K of N (bytes A-B)" an error names.
+fn part_bytes(line: &str) -> Option<(usize, usize)> {
+    let rest = &line[line.find(" (bytes ")? + 8..];
+    let (a, b) = rest[..rest.find(')')?].split_once('-')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
 }
 
 s3_test!(
@@ -217,6 +235,75 @@ s3_test!(
         assert!(out.status.success() && out.stdout == data, "{}", stderr(&out));
         assert_eq!(json(&out)["verified"], "parts");
         assert_eq!(json(&out)["etag"], etag.as_str());
+    }
+);
+
+s3_test!(
+    /// A middlebox that damages every answer: the second read differs from the first and gives
+    /// no matching ETag either, which is said (not blamed on the object as stored).
+    fn every_read_damaged_is_told(env) {
+        let b = env.new_bucket("restore-always");
+        let data = random_bytes(MULTI, 183);
+        let etag = s3put(&env, &format!("s3://{b}/multi"), &["--part-size", "5M"], &data);
+        let proxy = FaultProxy::for_s3(&env);
+        proxy.add(Rule::new(Fault::FlipByteMidResponseBody).method("GET").path_contains("/multi").always());
+        let out = s3get(&env.with_endpoint(&proxy.endpoint()), &b, "multi", "1", &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(5), "{err}");
+        assert_eq!(proxy.injected(), 5, "the download and a second read of 4 parts: {err}");
+        let last = err.lines().last().unwrap_or("");
+        assert!(last.contains(&etag) && last.contains("read differently twice"), "{last}");
+        assert!(!last.contains("in transit") && !last.contains("at rest"), "{last}");
+        // The flipped byte of the first read is in part 2, of the second read in every part:
+        // part 1 is the first whose two reads differ.
+        assert!(last.contains("part 1 of 4 (bytes 0-5242879)"), "{last}");
+    }
+);
+
+s3_test!(
+    only ceph:
+    /// An object damaged on the server's disk (a byte flipped in RADOS, under RGW, which serves
+    /// it as it is) fails with exit 5, and the second read tells it from damage in transit.
+    fn damage_at_rest_is_told_from_damage_in_transit(env) {
+        let b = env.new_bucket("restore-rest");
+        let dir = TempDir::new("restore-rest");
+        let objects: Vec<Stored> = store_objects(&env, &b, &dir).into_iter().filter(|o| o.key.starts_with("put-")).collect();
+        let stats = env.radosgw_admin(&["bucket", "stats", "--bucket", &b]);
+        assert!(stats.status.success(), "radosgw-admin: {}", stderr(&stats));
+        let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("bucket stats");
+        let marker = stats["marker"].as_str().expect("the bucket's marker").to_string();
+        let pool = "default.rgw.buckets.data";
+        let listed = env.rados(&["-p", pool, "ls"]);
+        let names = String::from_utf8_lossy(&listed.stdout).into_owned();
+        for o in &objects {
+            // The single object's head holds its bytes; part 2's first RADOS object holds its start.
+            let name = names
+                .lines()
+                .find(|n| match o.key {
+                    "put-single" => *n == format!("{marker}_{}", o.key),
+                    _ => n.starts_with(&format!("{marker}__multipart_{}.", o.key)) && n.ends_with(".2"),
+                })
+                .unwrap_or_else(|| panic!("{}: no RADOS object in {names}", o.key));
+            let file = dir.join("rados-object");
+            let out = env.rados(&["-p", pool, "get", name, file.to_str().unwrap()]);
+            assert!(out.status.success(), "rados get: {}", stderr(&out));
+            let mut bytes = std::fs::read(&file).unwrap();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0xff;
+            std::fs::write(&file, &bytes).unwrap();
+            let out = env.rados(&["-p", pool, "put", name, file.to_str().unwrap()]);
+            assert!(out.status.success(), "rados put: {}", stderr(&out));
+            for jobs in ["1", "4"] {
+                let what = format!("{} -j {jobs}", o.key);
+                let out = s3get(&env, &b, o.key, jobs, &[]);
+                let err = stderr(&out);
+                assert_eq!(out.status.code(), Some(5), "{what}: {err}");
+                let last = err.lines().last().unwrap_or("");
+                assert!(last.contains(&o.etag) && last.contains("corrupt"), "{what}: {last}");
+                assert!(last.contains("a second read gives the same bytes") && last.contains("damaged at rest"), "{what}: {last}");
+                assert!(!last.contains("in transit"), "{what}: {last}");
+            }
+        }
     }
 );
 

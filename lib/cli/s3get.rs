@@ -36,7 +36,10 @@ match proves the bytes, a mismatch only that the guess failed). Where the ETag i
 bytes (SSE-KMS, SSE-C, Cloudflare R2's multipart ETags), with a --range that does not cover the \
 whole object, or when the part sizes stay unknown, only the length is checked; -v and \
 --json say which (\"verified\": \"md5\", \"parts\" or \"length\"). The last 64 KiB of each object \
-are written only once it is verified. A short, corrupt or changed object is an error (exit \
+are written only once it is verified. When the bytes do not give the ETag, s3get reads every \
+part a second time to say which differs: the first part whose two reads differ when the second \
+gives the ETag (damaged in transit), or that the object as stored does not give its ETag \
+(damaged at rest). A short, corrupt or changed object is an error (exit \
 status 4 or 5) and the stage reading the output is signalled (PIPELINE SAFETY), so \
 s3get | rdbcheck > dump.rdb fails instead of leaving a file that looks complete; the output \
 must then be discarded. When the reader closes the pipe early (s3get ... | head -c 10), s3get \

@@ -13,19 +13,21 @@
 //! spliced from two versions. At the end the byte count must equal the length the server
 //! announced, and the bytes must give the object's ETag: its MD5, or for a multipart object
 //! the MD5 of its part MD5s (see [`super::parts`]: where the part boundaries come from, and
-//! which chunks are hashed where). What was checked is in [`GetSummary::verified`].
+//! which chunks are hashed where). What was checked is in [`GetSummary::verified`]. After a
+//! mismatch every part is read again ([`reread`]) to tell which one differs.
 
 use super::client::{Request, S3Client};
 use super::ops::{with_sse_c, SseC};
-use super::parts::{self, Check, Layout, PartHasher, PreHashed, Verified};
+use super::parts::{self, lock, Check, Layout, PartHasher, PreHashed, Verified};
 use super::url::S3Url;
 use crate::error::{Error, Result};
 use crate::http::{unquote_etag, Attempts};
 use crossbeam_channel::unbounded;
+use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// `--range`: `START-END` (inclusive), `START-` or `-LAST` bytes, as in an HTTP Range header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,7 +163,8 @@ pub(crate) fn download(
         Check::Length(why) => Some(why.clone()),
         Check::Content { .. } => None,
     };
-    let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs)?;
+    let reread = |layout: &Layout| reread(&ctx, layout, opts.jobs);
+    let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs, &reread)?;
     summary.verified = verified;
     summary.how = how.or(why);
     held.release()?;
@@ -405,6 +408,63 @@ fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicB
         };
         ctx.resume(&mut attempts, &cut, None)?;
         resumed += 1;
+    }
+}
+
+/// Every part's MD5 from a second read of the object, `jobs` parts at a time (after a mismatch).
+fn reread(ctx: &Ctx, layout: &Layout, jobs: usize) -> Result<Vec<[u8; 16]>> {
+    let n = layout.count();
+    let next = AtomicUsize::new(0);
+    let digests = Mutex::new(vec![[0u8; 16]; n]);
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, 16).min(n) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || lock(&failed).is_some() {
+                    return;
+                }
+                let (from, end) = layout.bounds(i);
+                match hash_range(ctx, from, end) {
+                    Ok(d) => lock(&digests)[i] = d,
+                    Err(e) => {
+                        lock(&failed).get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(digests.into_inner().unwrap_or_else(|p| p.into_inner())),
+    }
+}
+
+/// The MD5 of bytes `from..end`, read with ranged GETs and resumed where a body is cut.
+fn hash_range(ctx: &Ctx, from: u64, end: u64) -> Result<[u8; 16]> {
+    let mut h = Md5::new();
+    if from == end {
+        return Ok(h.finalize().into());
+    }
+    let mut attempts = Attempts::new(ctx.client.http().retry());
+    let mut buf = vec![0u8; 256 << 10];
+    let mut pos = from;
+    loop {
+        let mut body = limited(ctx, ranged(ctx, pos, Some(end))?, pos, Some(end));
+        let cut = loop {
+            match body.read(&mut buf) {
+                Ok(0) if pos == end => return Ok(h.finalize().into()),
+                Ok(0) => break format!("bytes {from}-{}: the body ended after {} bytes", end - 1, pos - from),
+                Ok(n) => {
+                    h.update(&buf[..n]);
+                    pos += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break format!("bytes {from}-{}: {e}", end - 1),
+            }
+        };
+        ctx.resume(&mut attempts, &cut, Some(pos))?;
     }
 }
 

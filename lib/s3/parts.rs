@@ -20,9 +20,13 @@
 //!    it is reported as a length-only check with that reason, not as an error;
 //! 4. otherwise only the length is checked, and `-v` and `--json` say so.
 //!
-//! A match proves the bytes whatever told the boundaries. A mismatch cannot name the part that
-//! differs: S3 keeps no per-part MD5 once an upload is complete (ListParts ends with the upload,
-//! and `GET ?partNumber=K` answers with the whole object's ETag).
+//! A match proves the bytes whatever told the boundaries. A mismatch alone cannot name the part
+//! that differs: S3 keeps no per-part MD5 once an upload is complete (ListParts ends with the
+//! upload, and `GET ?partNumber=K` answers with the whole object's ETag). So after a mismatch
+//! every part is read a second time ([`Reread`]) and hashed again: if the second read gives the
+//! ETag, the first part whose two reads differ is the one that came corrupted; if both reads
+//! agree, the object as stored does not give its ETag (damaged at rest). That read costs as
+//! much as the download, on the failure path only.
 //!
 //! Hashing happens once per byte, in stream order per part. A fetch worker hashes what of its
 //! chunk does not depend on earlier bytes (the parts that begin in it: [`prehash`]); the writer
@@ -135,6 +139,11 @@ impl Layout {
 
     fn total(&self) -> u64 {
         self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// Part `i`'s first byte and the offset just past it.
+    pub(crate) fn bounds(&self, i: usize) -> (u64, u64) {
+        (self.start(i), self.ends[i])
     }
 
     fn start(&self, i: usize) -> u64 {
@@ -406,7 +415,7 @@ fn probe_all(client: &S3Client, url: &S3Url, etag: &str, count: u64, jobs: usize
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -496,17 +505,61 @@ impl PartHasher {
         self.pos = start + buf.len() as u64;
     }
 
-    /// The ETag the bytes give: their MD5, or the MD5 of the part MD5s with the part count.
-    fn etag(mut self, multipart: bool) -> String {
+    /// The ETag the bytes give (their MD5, or the MD5 of the part MD5s with the part count),
+    /// and every part's MD5.
+    fn finish(mut self, multipart: bool) -> (String, Vec<[u8; 16]>) {
         if self.digests.len() < self.layout.count() && self.pos == self.layout.total() {
             // Only an empty object ends without its last part being finished by `update`.
             let d = std::mem::take(&mut self.current).finalize().into();
             self.finish_part(d);
         }
-        if !multipart {
-            return self.digests.first().map(hex::encode).unwrap_or_default();
+        (etag_of(&self.digests, multipart), self.digests)
+    }
+}
+
+fn etag_of(digests: &[[u8; 16]], multipart: bool) -> String {
+    if multipart {
+        super::upload::md5_of_md5s(digests.iter())
+    } else {
+        digests.first().map(hex::encode).unwrap_or_default()
+    }
+}
+
+/// Reads every part of a layout again and returns their MD5s (the download's own requests:
+/// pinned to the ETag, resumed when cut, through `--limit-rate`).
+pub(crate) type Reread<'a> = &'a dyn Fn(&Layout) -> Result<Vec<[u8; 16]>>;
+
+/// After a mismatch: what a second read of every part says about where the bytes differ.
+fn locate(url: &S3Url, etag: &str, layout: &Layout, first: &[[u8; 16]], multipart: bool, reread: Reread) -> String {
+    crate::log::warn(format!(
+        "{url}: the bytes received do not give its ETag {etag}; reading its {} again to find what differs",
+        human(layout.total())
+    ));
+    let second = match reread(layout) {
+        Ok(d) => d,
+        Err(e) => return format!("which part differs is unknown: reading it again failed ({})", e.message()),
+    };
+    let name = |i: usize| match layout.count() {
+        1 => "the object".to_string(),
+        n => {
+            let (a, b) = layout.bounds(i);
+            format!("part {} of {n} (bytes {a}-{})", i + 1, b - 1)
         }
-        super::upload::md5_of_md5s(self.digests.iter())
+    };
+    let differs = first.iter().zip(&second).position(|(a, b)| a != b);
+    match (etag_of(&second, multipart).eq_ignore_ascii_case(etag), differs) {
+        (true, Some(i)) => {
+            format!("{} came corrupted: a second read of it gives the ETag, so it was damaged in transit", name(i))
+        }
+        (true, None) => "a second read gives the ETag".to_string(),
+        (false, Some(i)) => format!("{} read differently twice and neither read gives the ETag", name(i)),
+        (false, None) => {
+            let unsure = match layout.source {
+                Source::Plan | Source::Assumed => ", or its parts are not where they were taken to be",
+                _ => "",
+            };
+            format!("a second read gives the same bytes, so the object as stored does not give its ETag (damaged at rest{unsure})")
+        }
     }
 }
 
@@ -518,18 +571,20 @@ pub(crate) fn conclude(
     check: Check,
     hasher: Option<PartHasher>,
     jobs: usize,
+    reread: Reread,
 ) -> Result<(Verified, Option<String>)> {
     let (Check::Content { etag, multipart, layout }, Some(hasher)) = (check, hasher) else {
         return Ok((Verified::Length, None));
     };
-    let got = hasher.etag(multipart);
+    let (got, digests) = hasher.finish(multipart);
     if got.eq_ignore_ascii_case(&etag) {
         return Ok(if multipart { (Verified::Parts, Some(layout.describe())) } else { (Verified::Md5, None) });
     }
     if !multipart {
+        let located = locate(url, &etag, &layout, &digests, false, reread);
         return Err(Error::verify(format!(
             "{url}: the bytes received do not match the object: expected ETag {etag}, computed {got} (their MD5); \
-             the output is corrupt"
+             {located}; the output is corrupt"
         )));
     }
     // Guessed boundaries cannot be checked: other boundaries give another ETag.
@@ -566,9 +621,10 @@ pub(crate) fn conclude(
             }
         }
     }
+    let located = locate(url, &etag, &layout, &digests, true, reread);
     Err(Error::verify(format!(
-        "{url}: the bytes received do not match the object: expected ETag {etag}, computed {got} ({}); which \
-         part differs cannot be told, as S3 keeps no per-part MD5 once an upload is complete; the output is corrupt",
+        "{url}: the bytes received do not match the object: expected ETag {etag}, computed {got} ({}); {located}; \
+         the output is corrupt",
         layout.describe()
     )))
 }
@@ -653,7 +709,7 @@ mod tests {
         let layout = Arc::new(Layout::from_sizes([300, 300, 300, 100], 1000, Source::Probed).unwrap());
         let mut plain = PartHasher::new(Arc::clone(&layout));
         plain.update(&data);
-        let want = plain.etag(true);
+        let want = plain.finish(true).0;
         let mut expected = Md5::new();
         for p in data.chunks(300) {
             expected.update(Md5::digest(p));
@@ -671,7 +727,7 @@ mod tests {
                 }
                 pos += c;
             }
-            assert_eq!(h.etag(true), want, "{cuts:?}");
+            assert_eq!(h.finish(true).0, want, "{cuts:?}");
         }
     }
 
@@ -679,9 +735,9 @@ mod tests {
     fn single_part_and_empty_objects() {
         let mut h = PartHasher::new(Arc::new(Layout::whole(0)));
         h.update(b"");
-        assert_eq!(h.etag(false), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(h.finish(false).0, "d41d8cd98f00b204e9800998ecf8427e");
         let mut h = PartHasher::new(Arc::new(Layout::whole(3)));
         h.update(b"abc");
-        assert_eq!(h.etag(false), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(h.finish(false).0, "900150983cd24fb0d6963f7d28e17f72");
     }
 }

@@ -526,6 +526,16 @@ impl S3Env {
         run_timeout(&mut cmd, None, CMD_TIMEOUT)
     }
 
+    /// Runs `rados` against the test cluster (to reach under RGW: damage a stored object).
+    pub fn rados(&self, args: &[&str]) -> Output {
+        let Some(cfg) = &self.ceph_config else {
+            panic!("{}: SLUICE_TEST_CEPH_CONFIG not set: run `make test`", self.server.name())
+        };
+        let mut cmd = Command::new("rados");
+        cmd.arg("-c").arg(cfg).args(["-n", "client.admin"]).args(args);
+        run_timeout(&mut cmd, None, CMD_TIMEOUT)
+    }
+
     /// Runs `radosgw-admin` against the test cluster (administrative steps only; Ceph only).
     pub fn radosgw_admin(&self, args: &[&str]) -> Output {
         let Some(cfg) = &self.ceph_config else {
