@@ -215,7 +215,8 @@ impl Destination for S3Destination {
             return Err(Error::verify(format!("verification of {} failed: {p}; {fate}", self.url)));
         }
         if self.client.verbose() >= 1 {
-            log::note(format!("verified {}: {}", self.url, self.checked(total, &got, expected_checked)));
+            let unknown_part = parts.iter().any(|p| p.md5.is_none());
+            log::note(format!("verified {}: {}", self.url, self.checked(total, &got, expected_checked, unknown_part)));
         }
         Ok(got)
     }
@@ -462,12 +463,21 @@ impl S3Destination {
     }
 
     /// What verification checked, for `-v`: size always, ETag when comparable, then policy.
-    fn checked(&self, total: u64, etag: &str, etag_checked: bool) -> String {
+    /// What the verification checked, for -v; `unknown_part`: a part's MD5 is unknown (no
+    /// Content-MD5 sent and a part ETag that is no MD5).
+    fn checked(&self, total: u64, etag: &str, etag_checked: bool, unknown_part: bool) -> String {
         let mut what = vec![format!("size {total} bytes")];
         if etag_checked {
             what.push(format!("ETag {etag} (the MD5s of the data sent)"));
         } else if self.opts.sse_c.is_some() {
             what.push(format!("not the ETag {etag} (with SSE-C it is not an MD5 of the data)"));
+        } else if !self.opts.etag_is_md5() {
+            what.push(format!("not the ETag {etag} (with SSE-KMS it is not an MD5 of the data)"));
+        } else if unknown_part {
+            what.push(format!(
+                "not the ETag {etag} (a part's ETag from the store was no MD5 and no Content-MD5 was sent; \
+                 --content-md5 makes it checkable)"
+            ));
         } else {
             what.push(format!("not the ETag {etag} (not an MD5 this store lets us predict)"));
         }
