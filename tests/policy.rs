@@ -112,6 +112,51 @@ s3_test!(only ceph: fn a_bucket_without_object_lock_is_named_with_a_hint(env) {
     assert!(env.list_keys(&bucket).is_empty());
 });
 
+// AWS shows the lock on HEAD only to a caller allowed s3:GetObjectRetention and
+// s3:GetObjectLegalHold, and answers GET ?retention with AccessDenied otherwise; Ceph RGW does
+// the same under a bucket policy that denies them. Such an upload is not "unprotected": s3put
+// sets the lock again (PUT is allowed), cannot read it back, fails with exit 5 naming what to
+// grant, and keeps the object (its bytes are verified; a locked version cannot be deleted).
+s3_test!(only ceph: fn a_lock_that_cannot_be_read_back_is_kept_and_named(env) {
+    let bucket = locked_bucket(&env, "hidden-lock");
+    let policy = |effect: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":"*","Action":["s3:GetObjectRetention","s3:GetObjectLegalHold"],"Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+        )
+    };
+    env.oracle_ok(&["put-policy", &bucket], Some(policy("Deny").as_bytes()));
+    // The multipart upload's lock is also dropped by Ceph 16: only the PUT sets it.
+    for (key, len, extra) in [("single", 1000usize, &[][..]), ("multi", 12 << 20, &["--part-size", "5M"][..])] {
+        let data = random_bytes(len, 17);
+        let url = format!("s3://{bucket}/{key}");
+        let mut args = vec!["-v", "--object-lock-mode", "GOVERNANCE", "--retain-for", "2m", "--legal-hold"];
+        args.extend_from_slice(extra);
+        args.push(&url);
+        let out = s3put(&env, &args, &data);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(5), "{key}: {err}");
+        let last = err.lines().last().unwrap_or("");
+        for want in [
+            "cannot be read back",
+            "GET ?retention: AccessDenied (HTTP 403), PUT accepted",
+            "GET ?legal-hold: AccessDenied (HTTP 403), PUT accepted",
+            "grant s3:GetObjectRetention",
+            "the object was kept",
+        ] {
+            assert!(last.contains(want), "{key}: no {want:?} in: {last}");
+        }
+        assert!(!err.contains("NOT protected") && !err.contains("could not delete"), "{key}: {err}");
+        assert_eq!(env.get_object(&bucket, key), data, "{key}");
+    }
+    // Allowed to read again: both objects hold the lock asked for.
+    env.oracle_ok(&["put-policy", &bucket], Some(policy("Allow").as_bytes()));
+    for key in ["single", "multi"] {
+        let head = env.head_object(&bucket, key).expect("kept");
+        assert_eq!(head.headers.get("x-amz-object-lock-mode").map(String::as_str), Some("GOVERNANCE"), "{key}");
+        assert_eq!(head.headers.get("x-amz-object-lock-legal-hold").map(String::as_str), Some("ON"), "{key}");
+    }
+});
+
 // Garage has no Object Lock: it accepts the headers and stores an unprotected object. s3put
 // must see that on HEAD, delete the object and fail: the user believes the backup immutable.
 s3_test!(only garage: fn a_store_ignoring_object_lock_fails_the_upload_loudly(env) {

@@ -61,7 +61,9 @@ created with Object Lock enabled; otherwise the server's refusal is shown with t
 (exit 3). Verification checks with HEAD that the retention and legal hold were applied and \
 sets again what a store dropped from a multipart upload (Ceph RGW 16 does); a store that \
 ignores them (Garage) fails the upload with exit 5 and the object deleted, rather than \
-leaving an unprotected backup believed immutable.
+leaving an unprotected backup believed immutable. HEAD shows the lock only to credentials \
+allowed s3:GetObjectRetention and s3:GetObjectLegalHold; without them (GET ?retention denied \
+too) s3put sets the lock again, exits 5 naming what to grant, and keeps the object.
 
     --sse-c-key-file FILE (or SLUICE_SSE_C_KEY_FILE) encrypts with a customer key (32 raw bytes \
 or 44 characters of base64) sent with every request that reads or writes the data; s3get \

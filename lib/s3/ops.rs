@@ -430,6 +430,27 @@ impl S3Client {
         Ok(())
     }
 
+    /// GET ?retention or ?legal-hold (of one version when given): the body, or None when the
+    /// object has none (404 NoSuchObjectLockConfiguration), the bucket has no Object Lock (400)
+    /// or the store does not implement it (501). Other refusals, 403 among them, are errors.
+    pub(crate) fn get_object_subresource(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        which: &str,
+    ) -> Result<Option<String>> {
+        let mut req = Request::new("GET", Some(bucket), Some(key)).query(which, "");
+        if let Some(v) = version {
+            req = req.query("versionId", v);
+        }
+        match self.send_text(&req) {
+            Ok(body) => Ok(Some(body)),
+            Err(e) if matches!(e.status(), Some(400 | 404 | 501)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes one object; S3 answers 204 whether or not it existed.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         self.delete_version(bucket, key, None)

@@ -383,6 +383,17 @@ pub fn delete_objects_body(keys: &[String], quiet: bool) -> String {
 
 /// Parses GetBucketLocation's `<LocationConstraint>`: `None` for an empty one (us-east-1),
 /// the legacy `EU` as `eu-west-1`, anything else as given.
+/// GetObjectRetention: `<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>...</RetainUntilDate>`,
+/// as (mode, retain-until date as sent).
+pub(crate) fn parse_retention(body: &str) -> Result<(Option<String>, Option<String>)> {
+    with_root(body, "Retention", |root| Ok((opt_text(root, "Mode"), opt_text(root, "RetainUntilDate"))))
+}
+
+/// GetObjectLegalHold: `<LegalHold><Status>ON</Status></LegalHold>`.
+pub(crate) fn parse_legal_hold(body: &str) -> Result<Option<String>> {
+    with_root(body, "LegalHold", |root| Ok(opt_text(root, "Status")))
+}
+
 pub fn parse_location_constraint(body: &str) -> Result<Option<String>> {
     with_root(body, "LocationConstraint", |root| {
         let text = root.text().unwrap_or("").trim();
@@ -392,4 +403,23 @@ pub fn parse_location_constraint(body: &str) -> Result<Option<String>> {
             t => Some(t.to_owned()),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Shapes of the GetObjectRetention and GetObjectLegalHold references, with and without
+    // AWS's namespace (Ceph RGW sends it).
+    #[test]
+    fn retention_and_legal_hold() {
+        let ns = r#"<?xml version="1.0" encoding="UTF-8"?><Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>GOVERNANCE</Mode><RetainUntilDate>2027-01-01T00:00:00.000000000Z</RetainUntilDate></Retention>"#;
+        let (mode, until) = parse_retention(ns).unwrap();
+        assert_eq!((mode.as_deref(), until.as_deref()), (Some("GOVERNANCE"), Some("2027-01-01T00:00:00.000000000Z")));
+        assert!(until.as_deref().and_then(parse_rfc3339).is_some());
+        assert_eq!(parse_legal_hold("<LegalHold><Status>ON</Status></LegalHold>").unwrap().as_deref(), Some("ON"));
+        let denied = "<Error><Code>AccessDenied</Code><Message></Message></Error>";
+        assert_eq!(parse_retention(denied).unwrap_err().code(), Some("AccessDenied"));
+        assert!(parse_legal_hold("<Retention/>").is_err());
+    }
 }

@@ -179,14 +179,17 @@ impl Destination for S3Destination {
             })
         };
         let mut meta = head()?;
+        let mut unreadable = self.read_hidden_lock(&mut meta);
         let mut failed_fixes = Vec::new();
-        if self.apply_dropped_policy(&meta, &mut failed_fixes) {
+        let set = self.apply_dropped_policy(&meta, &unreadable, &mut failed_fixes);
+        if !set.is_empty() {
             meta = head()?;
+            unreadable = self.read_hidden_lock(&mut meta);
         }
         let got = meta.etag.clone().unwrap_or_default();
         let expected = self.expected_etag(parts, single);
         let mut expected_checked = false;
-        let mut problem = self.policy_problem(&meta).map(|p| {
+        let mut problem = self.policy_problem(&meta, &unreadable).map(|p| {
             if failed_fixes.is_empty() {
                 p
             } else {
@@ -205,6 +208,24 @@ impl Destination for S3Destination {
         }
         if problem.is_none() {
             problem = self.encryption_problem(&meta);
+        }
+        if problem.is_none() && !unreadable.is_empty() {
+            // The bytes are verified; the lock may well hold: deleting would be wrong (and is
+            // refused for a locked version), calling it unprotected too.
+            let what: Vec<String> = unreadable
+                .iter()
+                .map(|(w, why)| {
+                    let put = if set.contains(w) { ", PUT accepted" } else { "" };
+                    format!("GET ?{w}: {why}{put}")
+                })
+                .collect();
+            return Err(Error::verify(format!(
+                "verification of {} failed: the Object Lock asked for cannot be read back ({}); grant \
+                 s3:GetObjectRetention and s3:GetObjectLegalHold (HEAD shows the lock only to who may read it); \
+                 the object was kept: its size and ETag are verified, its lock is not",
+                self.url,
+                what.join("; ")
+            )));
         }
         if let Some(p) = problem {
             let fate = if self.discard(meta.version_id.as_deref()) {
@@ -387,10 +408,17 @@ impl S3Destination {
 
     /// Sets again, with PutObjectTagging/-Retention/-LegalHold, what HEAD shows the store
     /// dropped (Ceph RGW 16 ignores x-amz-tagging and the Object Lock headers of
-    /// CreateMultipartUpload). Returns whether anything was sent; failures go to `failed`.
-    fn apply_dropped_policy(&self, meta: &ObjectMeta, failed: &mut Vec<String>) -> bool {
+    /// CreateMultipartUpload), and the lock asked for that cannot be read back (`unreadable`):
+    /// the same mode and date again change nothing where it holds. Returns what was set;
+    /// failures go to `failed`.
+    fn apply_dropped_policy(
+        &self,
+        meta: &ObjectMeta,
+        unreadable: &[(&str, String)],
+        failed: &mut Vec<String>,
+    ) -> Vec<&'static str> {
         let o = &self.opts;
-        let mut fixes: Vec<(&str, String)> = Vec::new();
+        let mut fixes: Vec<(&'static str, String)> = Vec::new();
         if !o.tags.is_empty() && meta.tag_count.is_some_and(|n| n != o.tags.len()) {
             fixes.push(("tagging", tagging_body(&o.tags)));
         }
@@ -400,24 +428,61 @@ impl S3Destination {
         if o.legal_hold && meta.legal_hold.is_none() {
             fixes.push(("legal-hold", legal_hold_body()));
         }
-        for (which, body) in &fixes {
+        let mut set = Vec::new();
+        for (which, body) in fixes {
             let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.as_deref());
-            match self.client.put_object_subresource(b, k, v, which, body) {
-                Ok(()) if self.client.verbose() >= 1 => log::note(format!(
-                    "{}: the store dropped the {which} given at upload; set it with PUT ?{which}",
-                    self.url
-                )),
-                Ok(()) => {}
+            let hidden = unreadable.iter().any(|(w, _)| *w == which);
+            match self.client.put_object_subresource(b, k, v, which, &body) {
+                Ok(()) => {
+                    set.push(which);
+                    if self.client.verbose() >= 1 {
+                        let why =
+                            if hidden { "it cannot be read back" } else { "the store dropped the one given at upload" };
+                        log::note(format!("{}: {why}; set the {which} with PUT ?{which}", self.url));
+                    }
+                }
                 Err(e) => failed.push(format!("PUT ?{which} failed: {}", e.message())),
             }
         }
-        !fixes.is_empty()
+        set
+    }
+
+    /// Asks GET ?retention and ?legal-hold for the lock asked for that HEAD does not show: AWS
+    /// (and Ceph RGW) leave the lock headers out of HEAD for a caller without
+    /// s3:GetObjectRetention / s3:GetObjectLegalHold. What they tell is put into `meta`; what
+    /// could not be read is returned, with why.
+    fn read_hidden_lock(&self, meta: &mut ObjectMeta) -> Vec<(&'static str, String)> {
+        let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.clone());
+        let mut unreadable = Vec::new();
+        let ask = |which: &str| self.client.get_object_subresource(b, k, v.as_deref(), which);
+        let why = |e: Error| match (e.code(), e.status()) {
+            (Some(code), Some(status)) => format!("{code} (HTTP {status})"),
+            _ => e.message().to_string(),
+        };
+        if self.opts.retention.is_some() && meta.lock_mode.is_none() && meta.retain_until.is_none() {
+            match ask("retention").and_then(|body| body.as_deref().map(super::responses::parse_retention).transpose()) {
+                Ok(Some((mode, until))) => (meta.lock_mode, meta.retain_until) = (mode, until),
+                Ok(None) => {}
+                Err(e) => unreadable.push(("retention", why(e))),
+            }
+        }
+        if self.opts.legal_hold && meta.legal_hold.is_none() {
+            match ask("legal-hold").and_then(|body| body.as_deref().map(super::responses::parse_legal_hold).transpose())
+            {
+                Ok(Some(status)) => meta.legal_hold = status,
+                Ok(None) => {}
+                Err(e) => unreadable.push(("legal-hold", why(e))),
+            }
+        }
+        unreadable
     }
 
     /// What HEAD shows against the policy asked for: retention, legal hold, SSE-C key. A lock
     /// the store silently ignored must fail the upload: the user believes the backup immutable.
-    fn policy_problem(&self, meta: &ObjectMeta) -> Option<String> {
-        if let Some(r) = &self.opts.retention {
+    /// What cannot be read back (`unreadable`) is not judged here.
+    fn policy_problem(&self, meta: &ObjectMeta, unreadable: &[(&str, String)]) -> Option<String> {
+        let readable = |which: &str| !unreadable.iter().any(|(w, _)| *w == which);
+        if let Some(r) = self.opts.retention.as_ref().filter(|_| readable("retention")) {
             let want = crate::time::rfc3339(r.until);
             let got_until = meta.retain_until.as_deref().and_then(parse_lock_date);
             let same_time = got_until.is_some_and(|t| {
@@ -444,7 +509,10 @@ impl S3Destination {
         if let Some(n) = meta.tag_count.filter(|&n| !self.opts.tags.is_empty() && n != self.opts.tags.len()) {
             return Some(format!("HEAD shows {n} tags, not the {} given", self.opts.tags.len()));
         }
-        if self.opts.legal_hold && !meta.legal_hold.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("ON")) {
+        if self.opts.legal_hold
+            && readable("legal-hold")
+            && !meta.legal_hold.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("ON"))
+        {
             return Some(format!(
                 "HEAD shows legal hold {}, not ON: the store ignored --legal-hold, so the object is NOT protected",
                 meta.legal_hold.as_deref().unwrap_or("(none)")
