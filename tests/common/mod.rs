@@ -528,20 +528,19 @@ impl S3Env {
 
     /// Runs `rados` against the test cluster (to reach under RGW: damage a stored object).
     pub fn rados(&self, args: &[&str]) -> Output {
-        let Some(cfg) = &self.ceph_config else {
-            panic!("{}: SLUICE_TEST_CEPH_CONFIG not set: run `make test`", self.server.name())
-        };
-        let mut cmd = Command::new("rados");
-        cmd.arg("-c").arg(cfg).args(["-n", "client.admin"]).args(args);
-        run_timeout(&mut cmd, None, CMD_TIMEOUT)
+        self.ceph_tool("rados", args)
     }
 
     /// Runs `radosgw-admin` against the test cluster (administrative steps only; Ceph only).
     pub fn radosgw_admin(&self, args: &[&str]) -> Output {
+        self.ceph_tool("radosgw-admin", args)
+    }
+
+    fn ceph_tool(&self, bin: &str, args: &[&str]) -> Output {
         let Some(cfg) = &self.ceph_config else {
             panic!("{}: SLUICE_TEST_CEPH_CONFIG not set: run `make test`", self.server.name())
         };
-        let mut cmd = Command::new("radosgw-admin");
+        let mut cmd = Command::new(bin);
         cmd.arg("-c").arg(cfg).args(["-n", "client.admin"]).args(args);
         run_timeout(&mut cmd, None, CMD_TIMEOUT)
     }
