@@ -163,8 +163,8 @@ pub(crate) fn download(
         Check::Length(why) => Some(why.clone()),
         Check::Content { .. } => None,
     };
-    let reread = |layout: &Layout| reread(&ctx, layout, opts.jobs);
-    let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs, &reread)?;
+    let read_again = |layout: &Layout| reread(&ctx, layout, opts.jobs);
+    let (verified, how) = parts::conclude(client, url, check, hasher, opts.jobs, &read_again)?;
     summary.verified = verified;
     summary.how = how.or(why);
     held.release()?;

@@ -381,8 +381,6 @@ pub fn delete_objects_body(keys: &[String], quiet: bool) -> String {
     out
 }
 
-/// Parses GetBucketLocation's `<LocationConstraint>`: `None` for an empty one (us-east-1),
-/// the legacy `EU` as `eu-west-1`, anything else as given.
 /// GetObjectRetention: `<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>...</RetainUntilDate>`,
 /// as (mode, retain-until date as sent).
 pub(crate) fn parse_retention(body: &str) -> Result<(Option<String>, Option<String>)> {
@@ -394,6 +392,8 @@ pub(crate) fn parse_legal_hold(body: &str) -> Result<Option<String>> {
     with_root(body, "LegalHold", |root| Ok(opt_text(root, "Status")))
 }
 
+/// Parses GetBucketLocation's `<LocationConstraint>`: `None` for an empty one (us-east-1),
+/// the legacy `EU` as `eu-west-1`, anything else as given.
 pub fn parse_location_constraint(body: &str) -> Result<Option<String>> {
     with_root(body, "LocationConstraint", |root| {
         let text = root.text().unwrap_or("").trim();
