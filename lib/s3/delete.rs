@@ -2,10 +2,9 @@
 //! keys XML cannot carry and for servers without DeleteObjects.
 
 use super::client::{Request, S3Client};
-use super::payload::{Digests, Protection};
+use super::payload::xml_body;
 use super::responses::{self, DeleteError};
 use crate::error::Result;
-use crate::http::encoding::base64;
 
 /// DeleteObjects' limit per request.
 pub(crate) const MAX_BATCH: usize = 1000;
@@ -68,13 +67,7 @@ impl<'c> BatchDeleter<'c> {
     /// required by AWS for this request.
     fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<BatchResult> {
         let body = responses::delete_objects_body(keys, true);
-        let d = Digests::both(body.as_bytes());
-        let req = Request::new("POST", Some(bucket), None)
-            .query("delete", "")
-            .header("content-type", "application/xml")
-            .header("content-md5", base64(&d.md5_of(body.as_bytes())))
-            .body(body.as_bytes())
-            .payload_sha256(d.payload_hash(Protection::default()));
+        let req = xml_body(Request::new("POST", Some(bucket), None).query("delete", ""), &body);
         let text = self.client.send_text(&req)?;
         let parsed =
             responses::parse_delete_result(&text).map_err(|e| e.context(format!("POST s3://{bucket}?delete")))?;

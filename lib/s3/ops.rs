@@ -1,7 +1,7 @@
 //! S3 operations used by the binaries, on top of `S3Client::send`.
 
 use super::client::{describe, Request, S3Client};
-use super::payload::{Digests, Protection};
+use super::payload::{xml_body, Digests, Protection};
 use super::responses;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::encoding::{base64, base64_decode};
@@ -340,14 +340,7 @@ impl S3Client {
             Some((algo, sums, _)) => complete_body_with_checksums(parts, algo, sums),
             None => responses::complete_body(parts),
         };
-        // Both digests once: Content-MD5, and the payload hash the signer would compute again.
-        let d = Digests::both(body.as_bytes());
-        let req = Request::new("POST", Some(bucket), Some(key))
-            .query("uploadId", upload_id)
-            .header("content-type", "application/xml")
-            .header("content-md5", base64(&d.md5_of(body.as_bytes())))
-            .body(body.as_bytes())
-            .payload_sha256(d.payload_hash(Protection::default()));
+        let req = xml_body(Request::new("POST", Some(bucket), Some(key)).query("uploadId", upload_id), &body);
         // FULL_OBJECT (CRC64NVME): the whole object's checksum goes with the request.
         let req = match checksums {
             Some((algo, _, Some(full))) => req.header(&algo.header(), full),
@@ -416,13 +409,7 @@ impl S3Client {
         which: &str,
         body: &str,
     ) -> Result<()> {
-        let d = Digests::both(body.as_bytes());
-        let mut req = Request::new("PUT", Some(bucket), Some(key))
-            .query(which, "")
-            .header("content-type", "application/xml")
-            .header("content-md5", base64(&d.md5_of(body.as_bytes())))
-            .body(body.as_bytes())
-            .payload_sha256(d.payload_hash(Protection::default()));
+        let mut req = xml_body(Request::new("PUT", Some(bucket), Some(key)).query(which, ""), body);
         if let Some(v) = version {
             req = req.query("versionId", v);
         }

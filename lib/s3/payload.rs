@@ -16,7 +16,9 @@
 //! [`super::upload`]. Small XML bodies (DeleteObjects, CompleteMultipartUpload, subresources)
 //! always carry both hashes: they cost nothing and some requests require Content-MD5.
 
+use super::client::Request;
 use super::ops::ChecksumAlgo;
+use crate::http::encoding::base64;
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
@@ -126,6 +128,17 @@ impl Digests {
     pub fn md5_of(&self, data: &[u8]) -> [u8; 16] {
         self.md5.unwrap_or_else(|| Md5::digest(data).into())
     }
+}
+
+/// `req` with a small XML `body` (DeleteObjects, CompleteMultipartUpload, subresources): the
+/// content type, Content-MD5 (some of these require it) and the signed SHA-256.
+pub(crate) fn xml_body<'a>(req: Request<'a>, body: &'a str) -> Request<'a> {
+    let body = body.as_bytes();
+    let d = Digests::both(body);
+    req.header("content-type", "application/xml")
+        .header("content-md5", base64(&d.md5_of(body)))
+        .body(body)
+        .payload_sha256(d.payload_hash(Protection::default()))
 }
 
 #[cfg(test)]
