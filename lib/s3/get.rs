@@ -18,7 +18,7 @@
 
 use super::client::{Request, S3Client};
 use super::ops::{with_sse_c, SseC};
-use super::parts::{self, lock, Check, Layout, PartHasher, PreHashed, Verified};
+use super::parts::{self, Check, Layout, PartHasher, PreHashed, Verified};
 use super::url::S3Url;
 use crate::error::{Error, Result};
 use crate::http::{unquote_etag, Attempts};
@@ -26,8 +26,8 @@ use crossbeam_channel::unbounded;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// `--range`: `START-END` (inclusive), `START-` or `-LAST` bytes, as in an HTTP Range header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -413,32 +413,12 @@ fn fetch_chunk(ctx: &Ctx, from: u64, end: u64, buf: &mut Vec<u8>, stop: &AtomicB
 
 /// Every part's MD5 from a second read of the object, `jobs` parts at a time (after a mismatch).
 fn reread(ctx: &Ctx, layout: &Layout, jobs: usize) -> Result<Vec<[u8; 16]>> {
-    let n = layout.count();
-    let next = AtomicUsize::new(0);
-    let digests = Mutex::new(vec![[0u8; 16]; n]);
-    let failed: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, 16).min(n) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n || lock(&failed).is_some() {
-                    return;
-                }
-                let (from, end) = layout.bounds(i);
-                match hash_range(ctx, from, end) {
-                    Ok(d) => lock(&digests)[i] = d,
-                    Err(e) => {
-                        lock(&failed).get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(digests.into_inner().unwrap_or_else(|p| p.into_inner())),
-    }
+    let hash_part = |i| {
+        let (from, end) = layout.bounds(i);
+        hash_range(ctx, from, end).map(Some)
+    };
+    // Every part gives Some or an error: None is never the answer.
+    parts::parallel_map(layout.count(), jobs, hash_part)?.ok_or_else(|| Error::server("no part was read again"))
 }
 
 /// The MD5 of bytes `from..end`, read with ranged GETs and resumed where a body is cut.

@@ -385,22 +385,35 @@ fn probe(
 
 /// Every part's size, asked with `jobs` requests in flight; None if the server stops answering.
 fn probe_all(client: &S3Client, url: &S3Url, etag: &str, count: u64, jobs: usize) -> Result<Option<Vec<u64>>> {
-    let next = AtomicUsize::new(1);
-    let sizes = Mutex::new(vec![0u64; count as usize]);
+    parallel_map(count as usize, jobs, |i| match head_part(client, url, etag, i as u64 + 1)? {
+        Some(p) if p.count.is_none_or(|c| c == count) => Ok(Some(p.len)),
+        _ => Ok(None),
+    })
+}
+
+/// `f(0..n)` with up to `jobs` (at most 16) threads, in order. Stops at the first error, or the
+/// first `None` (then the whole answer is None).
+pub(crate) fn parallel_map<T: Clone + Default + Send>(
+    n: usize,
+    jobs: usize,
+    f: impl Fn(usize) -> Result<Option<T>> + Sync,
+) -> Result<Option<Vec<T>>> {
+    let next = AtomicUsize::new(0);
+    let values = Mutex::new(vec![T::default(); n]);
     let failed: Mutex<Option<Result<()>>> = Mutex::new(None);
     std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, 16).min(count as usize) {
+        for _ in 0..jobs.clamp(1, 16).min(n) {
             s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed) as u64;
-                if k > count || lock(&failed).is_some() {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n || lock(&failed).is_some() {
                     return;
                 }
-                let outcome = match head_part(client, url, etag, k) {
-                    Ok(Some(p)) if p.count.is_none_or(|c| c == count) => {
-                        lock(&sizes)[k as usize - 1] = p.len;
+                let outcome = match f(i) {
+                    Ok(Some(v)) => {
+                        lock(&values)[i] = v;
                         continue;
                     }
-                    Ok(_) => Ok(()),
+                    Ok(None) => Ok(()),
                     Err(e) => Err(e),
                 };
                 lock(&failed).get_or_insert(outcome);
@@ -409,13 +422,13 @@ fn probe_all(client: &S3Client, url: &S3Url, etag: &str, count: u64, jobs: usize
         }
     });
     match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        None => Ok(Some(sizes.into_inner().unwrap_or_else(|p| p.into_inner()))),
+        None => Ok(Some(values.into_inner().unwrap_or_else(|p| p.into_inner()))),
         Some(Ok(())) => Ok(None),
         Some(Err(e)) => Err(e),
     }
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
