@@ -64,6 +64,11 @@ impl S3Destination {
     }
 }
 
+/// Whether `which` ("retention", "legal-hold") is among what could not be read back.
+fn listed(unreadable: &[(&str, String)], which: &str) -> bool {
+    unreadable.iter().any(|(w, _)| *w == which)
+}
+
 fn md5_from_hex(s: &str) -> Option<[u8; 16]> {
     hex::decode(s).ok()?.try_into().ok()
 }
@@ -431,7 +436,7 @@ impl S3Destination {
         let mut set = Vec::new();
         for (which, body) in fixes {
             let (b, k, v) = (&self.url.bucket, &self.url.key, meta.version_id.as_deref());
-            let hidden = unreadable.iter().any(|(w, _)| *w == which);
+            let hidden = listed(unreadable, which);
             match self.client.put_object_subresource(b, k, v, which, &body) {
                 Ok(()) => {
                     set.push(which);
@@ -481,7 +486,7 @@ impl S3Destination {
     /// the store silently ignored must fail the upload: the user believes the backup immutable.
     /// What cannot be read back (`unreadable`) is not judged here.
     fn policy_problem(&self, meta: &ObjectMeta, unreadable: &[(&str, String)]) -> Option<String> {
-        let readable = |which: &str| !unreadable.iter().any(|(w, _)| *w == which);
+        let readable = |which: &str| !listed(unreadable, which);
         if let Some(r) = self.opts.retention.as_ref().filter(|_| readable("retention")) {
             let want = crate::time::rfc3339(r.until);
             let got_until = meta.retain_until.as_deref().and_then(parse_lock_date);
@@ -531,8 +536,8 @@ impl S3Destination {
     }
 
     /// What verification checked, for `-v`: size always, ETag when comparable, then policy.
-    /// What the verification checked, for -v; `unknown_part`: a part's MD5 is unknown (no
-    /// Content-MD5 sent and a part ETag that is no MD5).
+    /// `unknown_part`: a part's MD5 is unknown (no Content-MD5 sent and a part ETag that is
+    /// no MD5), which is why the ETag could not be predicted.
     fn checked(&self, total: u64, etag: &str, etag_checked: bool, unknown_part: bool) -> String {
         let mut what = vec![format!("size {total} bytes")];
         if etag_checked {
