@@ -203,6 +203,29 @@ s3_test!(fn a_body_corrupted_in_transit_is_refused_and_sent_again(env) {
     }
 });
 
+/// A multipart upload (5 MiB parts) of `data` to `key` through `via` that must fail: one line
+/// on stderr, and neither the object nor an upload left. Returns the exit code and stderr.
+fn fails_leaving_nothing(
+    env: &S3Env,
+    via: &S3Env,
+    bucket: &str,
+    key: &str,
+    args: &[&str],
+    data: &[u8],
+) -> (Option<i32>, String) {
+    let out = run_timeout(
+        plain(via).args(["--part-size", "5M"]).args(args).arg(format!("s3://{bucket}/{key}")),
+        Some(data),
+        LONG,
+    );
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{key}: the upload did not fail: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{key}: one line expected: {err}");
+    assert!(env.try_get_object(bucket, key).is_none(), "{key}: an object was left");
+    assert!(env.list_uploads(bucket).is_empty(), "{key}: an upload was left");
+    (out.status.code(), err)
+}
+
 s3_test!(fn a_body_corrupted_on_every_attempt_fails_and_leaves_nothing(env) {
     let bucket = env.new_bucket("payload-flip-all");
     let proxy = FaultProxy::for_s3(&env);
@@ -210,18 +233,10 @@ s3_test!(fn a_body_corrupted_on_every_attempt_fails_and_leaves_nothing(env) {
     let data = random_bytes(MULTI, 12);
     for (key, args) in [("signed", &[][..]), ("md5", &["--payload-signing", "never"][..])] {
         proxy.add(Rule::new(Fault::FlipByteMidRequestBody).method("PUT").query_contains("partNumber=2").always());
-        let out = run_timeout(
-            plain(&via).args(["--part-size", "5M", "--retries", "1"]).args(args).arg(format!("s3://{bucket}/{key}")),
-            Some(&data),
-            LONG,
-        );
-        let err = stderr(&out);
+        let (code, err) = fails_leaving_nothing(&env, &via, &bucket, key, &[&["--retries", "1"][..], args].concat(), &data);
         // Retries exhausted: a server failure (exit 4), one line, and the upload aborted.
-        assert_eq!(out.status.code(), Some(4), "{key}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{key}: one line expected: {err}");
+        assert_eq!(code, Some(4), "{key}: {err}");
         assert_eq!(proxy.count("PUT", "partNumber=2"), 2, "{key}: part 2 was not tried twice: {err}");
-        assert!(env.try_get_object(&bucket, key).is_none(), "{key}: an object was left");
-        assert!(env.list_uploads(&bucket).is_empty(), "{key}: an upload was left");
         proxy.clear_rules();
         proxy.clear_requests();
     }
@@ -236,17 +251,8 @@ s3_test!(fn a_wrong_part_etag_fails_the_upload_and_leaves_nothing(env) {
         proxy.add(
             Rule::new(Fault::RewriteEtag("0123456789abcdef0123456789abcdef")).method("PUT").query_contains("partNumber=2"),
         );
-        let out = run_timeout(
-            plain(&via).args(["--part-size", "5M"]).args(args).arg(format!("s3://{bucket}/{key}")),
-            Some(&data),
-            LONG,
-        );
-        let err = stderr(&out);
-        assert!(!out.status.success(), "{key}: a wrong part ETag went unnoticed: {err}");
-        assert!(matches!(out.status.code(), Some(4) | Some(5)), "{key}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{key}: one line expected: {err}");
-        assert!(env.try_get_object(&bucket, key).is_none(), "{key}: an object was left");
-        assert!(env.list_uploads(&bucket).is_empty(), "{key}: an upload was left");
+        let (code, err) = fails_leaving_nothing(&env, &via, &bucket, key, args, &data);
+        assert!(matches!(code, Some(4) | Some(5)), "{key}: {err}");
         proxy.clear_rules();
     }
 });
